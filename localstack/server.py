@@ -1,0 +1,98 @@
+"""The project's local AWS: moto's server behind one lock, with a request log.
+
+moto is not thread-safe (concurrent requests can answer HTTP 500), and provision is a
+concurrent client, so every request is served one at a time here instead of being retried.
+The request log lets tests check which AWS operations a command really made:
+
+  GET  /_provision/requests        -> {"requests": [{"service": "ecs", "action": "CreateService"}, ...]}
+  POST /_provision/requests/clear  -> empties the log
+  POST /moto-api/reset             -> moto's own reset (forgets every resource), also clears the log
+"""
+
+import io
+import json
+import os
+import re
+import sys
+import threading
+import time
+from urllib.parse import parse_qs
+
+from moto.server import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import run_simple
+
+_CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request")
+
+
+class Serialized:
+    def __init__(self, app):
+        self.app = app
+        self.lock = threading.Lock()
+        self.log = []
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path == "/_provision/requests":
+            return self._json(start_response, {"requests": list(self.log)})
+        if path == "/_provision/requests/clear":
+            self.log.clear()
+            return self._json(start_response, {"cleared": True})
+        if path == "/_provision/health":
+            return self._json(start_response, {"ok": True})
+
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        if path == "/moto-api/reset":
+            self.log.clear()
+        else:
+            self._record(environ, body)
+        with self.lock:
+            # Consume the response inside the lock: moto builds it lazily.
+            chunks = list(self.app(environ, start_response))
+        return chunks
+
+    def _record(self, environ, body):
+        scope = _CREDENTIAL_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+        service = scope.group(1) if scope else "unknown"
+        target = environ.get("HTTP_X_AMZ_TARGET")
+        if target:
+            action = target.rsplit(".", 1)[-1]
+        else:
+            form = parse_qs(body.decode("utf-8", "replace"))
+            query = parse_qs(environ.get("QUERY_STRING", ""))
+            action = (form.get("Action") or query.get("Action") or [environ.get("REQUEST_METHOD", "?")])[0]
+        self.log.append({"service": service, "action": action})
+
+    @staticmethod
+    def _json(start_response, payload):
+        data = json.dumps(payload).encode()
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+        return [data]
+
+
+def _exit_with_owner(owner_pid):
+    # Tests start the emulator for themselves; it must not outlive them.
+    while True:
+        time.sleep(1)
+        try:
+            os.kill(owner_pid, 0)
+        except ProcessLookupError:
+            os._exit(0)
+        except PermissionError:
+            pass
+
+
+def main():
+    host = os.environ.get("PROVISION_LOCAL_HOST", "127.0.0.1")
+    port = int(sys.argv[1]) if len(sys.argv) > 1 else int(os.environ.get("PROVISION_LOCAL_PORT", "4566"))
+    os.environ.setdefault("MOTO_PORT", str(port))
+    owner = os.environ.get("PROVISION_EMULATOR_OWNER_PID")
+    if owner:
+        threading.Thread(target=_exit_with_owner, args=(int(owner),), daemon=True).start()
+    app = Serialized(DomainDispatcherApplication(create_backend_app))
+    run_simple(host, port, app, threaded=True)
+
+
+if __name__ == "__main__":
+    main()

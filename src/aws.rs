@@ -1,0 +1,58 @@
+//! The SDK configuration: region, profile, endpoint override, and the clients.
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub endpoint_url: Option<String>,
+    /// The local emulator: dummy credentials, region us-east-1 unless given.
+    pub local: bool,
+}
+
+pub const LOCAL_REGION: &str = "us-east-1";
+
+pub async fn load(s: &Settings) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(p) = &s.profile {
+        loader = loader.profile_name(p);
+    }
+    if let Some(r) = &s.region {
+        loader = loader.region(Region::new(r.clone()));
+    } else if s.local {
+        loader = loader.region(Region::new(LOCAL_REGION));
+    }
+    if let Some(e) = &s.endpoint_url {
+        loader = loader.endpoint_url(e);
+    }
+    if s.local {
+        loader = loader.credentials_provider(aws_credential_types::Credentials::new(
+            "test", "test", None, None, "provision-local",
+        ));
+    }
+    loader.load().await
+}
+
+#[derive(Clone)]
+pub struct Clients {
+    pub region: String,
+    pub ec2: aws_sdk_ec2::Client,
+    pub ecs: aws_sdk_ecs::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub sts: aws_sdk_sts::Client,
+}
+
+impl Clients {
+    pub fn new(conf: &SdkConfig) -> Self {
+        Clients {
+            region: conf.region().map(|r| r.to_string()).unwrap_or_default(),
+            ec2: aws_sdk_ec2::Client::new(conf),
+            ecs: aws_sdk_ecs::Client::new(conf),
+            iam: aws_sdk_iam::Client::new(conf),
+            logs: aws_sdk_cloudwatchlogs::Client::new(conf),
+            sts: aws_sdk_sts::Client::new(conf),
+        }
+    }
+}

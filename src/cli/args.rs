@@ -1,0 +1,113 @@
+//! Flags and commands.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "provision",
+    version,
+    about = "Provision container stacks on AWS ECS from a short YAML stack file",
+    long_about = "Provision container stacks on AWS ECS from a short YAML stack file.\n\n`provision up` plans what the stack needs (network, security groups, IAM roles, cluster, task definition, service), shows the plan and carries it out; `provision down` removes everything the stack created."
+)]
+pub struct Cli {
+    /// The stack file.
+    #[arg(short = 'f', long = "file", global = true, default_value = "stack.yaml")]
+    pub file: PathBuf,
+    /// AWS region (default: from AWS_REGION or the profile; us-east-1 with --local).
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+    /// AWS profile from ~/.aws/config (default: AWS_PROFILE or `default`).
+    #[arg(long, global = true)]
+    pub profile: Option<String>,
+    /// Send AWS calls to this endpoint (AWS_ENDPOINT_URL works too).
+    #[arg(long, global = true)]
+    pub endpoint_url: Option<String>,
+    /// Use the local emulator on 127.0.0.1:$PROVISION_LOCAL_PORT (4566), starting it if nothing answers.
+    #[arg(long, global = true)]
+    pub local: bool,
+    /// The state file (default: .provision/<stack>.state.json beside the stack file).
+    #[arg(long, global = true)]
+    pub state: Option<PathBuf>,
+    /// No colours in the plan.
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the stack file; makes no AWS call.
+    Validate,
+    /// Show what `up` would do; changes nothing.
+    Plan(PlanArgs),
+    /// Create or update the stack to match the file.
+    Up(UpArgs),
+    /// Delete everything the stack created.
+    Down(DownArgs),
+    /// Show the ids, names and ARNs of what the stack created.
+    Outputs(OutputsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Exit with 2 when the plan has changes (0: none, 1: error).
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Print the plan as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// How many AWS reads run at once.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=100))]
+    pub parallelism: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Apply without asking.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// How many steps run at once.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=100))]
+    pub parallelism: u16,
+    /// How long to wait for services to become stable: 90s, 10m, 1h.
+    #[arg(long, default_value = "15m", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Do not wait for services to become stable.
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DownArgs {
+    /// Delete without asking.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// How many steps run at once.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=100))]
+    pub parallelism: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct OutputsArgs {
+    /// Print the outputs as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration; write it like 90s, 10m or 1h"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => return Err(format!("unknown unit `{unit}`; use s, m or h (90s, 10m, 1h)")),
+    };
+    Ok(Duration::from_secs(secs))
+}

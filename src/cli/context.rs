@@ -1,0 +1,54 @@
+//! What every AWS-facing command needs: the stack, its state file, and the clients.
+
+use super::{Cli, Error};
+use crate::resources::Aws;
+use crate::stack::Stack;
+use crate::state::{self, State};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub struct Context {
+    pub stack: Stack,
+    pub state_path: PathBuf,
+    pub state: State,
+}
+
+/// Loads and checks the stack file and its state; no AWS call.
+pub fn load(cli: &Cli) -> Result<Context, Error> {
+    let stack = crate::stack::load(&cli.file)?;
+    let state_path = cli
+        .state
+        .clone()
+        .unwrap_or_else(|| state::default_path(&cli.file, &stack.name));
+    let state = state::load(&state_path, &stack.name)?;
+    Ok(Context {
+        stack,
+        state_path,
+        state,
+    })
+}
+
+pub async fn aws(cli: &Cli) -> Result<Arc<Aws>, Error> {
+    let mut settings = crate::aws::Settings {
+        region: cli.region.clone(),
+        profile: cli.profile.clone(),
+        endpoint_url: cli.endpoint_url.clone(),
+        local: cli.local,
+    };
+    if cli.local && settings.endpoint_url.is_none() {
+        settings.endpoint_url = Some(super::local::ensure_running().await?);
+    }
+    let conf = crate::aws::load(&settings).await;
+    if conf.region().is_none() {
+        return Err(Error::Usage(
+            "no AWS region is set\n  hint: pass --region, set AWS_REGION, or set a region in your AWS profile".into(),
+        ));
+    }
+    Ok(Arc::new(Aws::new(crate::aws::Clients::new(&conf))))
+}
+
+pub fn style(cli: &Cli) -> crate::plan::render::Style {
+    let color = !cli.no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal();
+    crate::plan::render::Style { color }
+}

@@ -1,0 +1,29 @@
+use super::args::OutputsArgs;
+use super::{Cli, Error, context};
+use serde_json::{Map, Value as Json};
+
+pub fn run(cli: &Cli, a: &OutputsArgs) -> Result<u8, Error> {
+    let ctx = context::load(cli)?;
+    if ctx.state.resources.is_empty() {
+        return Err(Error::Usage(format!(
+            "stack {} has no resources yet (state: {})\n  hint: run `provision up` first",
+            ctx.stack.name,
+            ctx.state_path.display()
+        )));
+    }
+    let mut all = Map::new();
+    for (id, e) in &ctx.state.resources {
+        all.insert(id.clone(), Json::Object(e.outputs.clone()));
+    }
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&Json::Object(all)).unwrap_or_default());
+        return Ok(0);
+    }
+    for (id, outputs) in &all {
+        for (k, v) in outputs.as_object().into_iter().flatten() {
+            let v = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+            println!("{id}.{k} = {v}");
+        }
+    }
+    Ok(0)
+}

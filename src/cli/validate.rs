@@ -1,0 +1,12 @@
+use super::{Cli, Error};
+
+pub fn run(cli: &Cli) -> Result<u8, Error> {
+    let stack = crate::stack::load(&cli.file)?;
+    let owned = stack.resources.iter().filter(|r| !r.kind.is_lookup()).count();
+    println!(
+        "{}: stack {} is valid ({owned} resources).",
+        cli.file.display(),
+        stack.name
+    );
+    Ok(0)
+}

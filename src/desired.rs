@@ -1,0 +1,198 @@
+//! Desired resources: what the stack asks for, as kinds, property values and references.
+//! Values known only after apply (a VPC id) are `Ref`s; the references are also the edges
+//! of the dependency graph, so the order can never drift from the data.
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+use std::collections::BTreeSet;
+
+/// The closed set of resource kinds. Lookups are read, never created or deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Account,
+    DefaultVpc,
+    AvailabilityZones,
+    ExistingRole,
+    Vpc,
+    Subnet,
+    InternetGateway,
+    RouteTable,
+    SecurityGroup,
+    IamRole,
+    LogGroup,
+    EcsCluster,
+    TaskDefinition,
+    EcsService,
+}
+
+impl Kind {
+    pub fn is_lookup(self) -> bool {
+        matches!(
+            self,
+            Kind::Account | Kind::DefaultVpc | Kind::AvailabilityZones | Kind::ExistingRole
+        )
+    }
+
+    /// How a person calls it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::Account => "account",
+            Kind::DefaultVpc => "default VPC",
+            Kind::AvailabilityZones => "availability zones",
+            Kind::ExistingRole => "existing IAM role",
+            Kind::Vpc => "VPC",
+            Kind::Subnet => "subnet",
+            Kind::InternetGateway => "internet gateway",
+            Kind::RouteTable => "route table",
+            Kind::SecurityGroup => "security group",
+            Kind::IamRole => "IAM role",
+            Kind::LogGroup => "log group",
+            Kind::EcsCluster => "ECS cluster",
+            Kind::TaskDefinition => "task definition",
+            Kind::EcsService => "ECS service",
+        }
+    }
+
+    /// Properties AWS cannot change in place: a change means delete and create again.
+    pub fn replace_fields(self) -> &'static [&'static str] {
+        match self {
+            Kind::Vpc => &["cidr"],
+            Kind::Subnet => &["vpc_id", "cidr", "availability_zone"],
+            Kind::InternetGateway => &["vpc_id"],
+            Kind::RouteTable => &["vpc_id"],
+            Kind::SecurityGroup => &["vpc_id", "group_name", "description"],
+            Kind::IamRole => &["role_name", "trust_service"],
+            Kind::LogGroup => &["name"],
+            Kind::EcsCluster => &["name"],
+            // Every change registers a new revision, which is an update of the family.
+            Kind::TaskDefinition => &["family"],
+            Kind::EcsService => &["name", "cluster", "launch_type"],
+            Kind::Account | Kind::DefaultVpc | Kind::AvailabilityZones | Kind::ExistingRole => &[],
+        }
+    }
+}
+
+/// A reference to an attribute of another resource, resolved once that one exists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ref {
+    pub resource: String,
+    pub attr: String,
+    /// For list attributes: take element `pick % len` (round-robin over AZs).
+    pub pick: Option<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Str(String),
+    List(Vec<Value>),
+    Map(IndexMap<String, Value>),
+    Ref(Ref),
+    /// Parts joined into one string, e.g. an ARN made of the partition and a name.
+    Join(Vec<Value>),
+}
+
+impl Value {
+    pub fn str(s: impl Into<String>) -> Value {
+        Value::Str(s.into())
+    }
+    pub fn reference(resource: &str, attr: &str) -> Value {
+        Value::Ref(Ref {
+            resource: resource.to_string(),
+            attr: attr.to_string(),
+            pick: None,
+        })
+    }
+    pub fn opt_str(s: Option<impl Into<String>>) -> Value {
+        s.map_or(Value::Null, |s| Value::Str(s.into()))
+    }
+
+    fn collect_refs<'a>(&'a self, out: &mut Vec<&'a Ref>) {
+        match self {
+            Value::Ref(r) => out.push(r),
+            Value::List(items) => items.iter().for_each(|v| v.collect_refs(out)),
+            Value::Map(m) => m.values().for_each(|v| v.collect_refs(out)),
+            Value::Join(parts) => parts.iter().for_each(|v| v.collect_refs(out)),
+            _ => {}
+        }
+    }
+
+    /// The JSON this value stands for, or `None` while a reference in it is not yet known.
+    pub fn resolve(&self, lookup: &dyn Fn(&Ref) -> Option<Json>) -> Option<Json> {
+        Some(match self {
+            Value::Null => Json::Null,
+            Value::Bool(b) => Json::Bool(*b),
+            Value::Int(i) => Json::from(*i),
+            Value::Str(s) => Json::String(s.clone()),
+            Value::List(items) => Json::Array(
+                items
+                    .iter()
+                    .map(|v| v.resolve(lookup))
+                    .collect::<Option<_>>()?,
+            ),
+            Value::Map(m) => Json::Object(
+                m.iter()
+                    .map(|(k, v)| Some((k.clone(), v.resolve(lookup)?)))
+                    .collect::<Option<_>>()?,
+            ),
+            Value::Join(parts) => {
+                let mut s = String::new();
+                for p in parts {
+                    match p.resolve(lookup)? {
+                        Json::String(x) => s.push_str(&x),
+                        other => s.push_str(&other.to_string()),
+                    }
+                }
+                Json::String(s)
+            }
+            Value::Ref(r) => {
+                let v = lookup(r)?;
+                match (r.pick, v) {
+                    (Some(i), Json::Array(items)) if !items.is_empty() => {
+                        items[i % items.len()].clone()
+                    }
+                    (_, v) => v,
+                }
+            }
+        })
+    }
+}
+
+/// One resource the stack wants, with its logical id (`security_group.web`).
+#[derive(Debug, Clone)]
+pub struct Resource {
+    pub id: String,
+    pub kind: Kind,
+    pub props: IndexMap<String, Value>,
+}
+
+impl Resource {
+    pub fn new(id: impl Into<String>, kind: Kind) -> Self {
+        Resource {
+            id: id.into(),
+            kind,
+            props: IndexMap::new(),
+        }
+    }
+
+    pub fn with(mut self, key: &str, value: Value) -> Self {
+        self.props.insert(key.to_string(), value);
+        self
+    }
+
+    /// The resources this one refers to.
+    pub fn deps(&self) -> BTreeSet<String> {
+        let mut refs = Vec::new();
+        self.props.values().for_each(|v| v.collect_refs(&mut refs));
+        refs.into_iter().map(|r| r.resource.clone()).collect()
+    }
+
+    /// All properties resolved, or `None` if any reference is still unknown.
+    pub fn resolve_all(&self, lookup: &dyn Fn(&Ref) -> Option<Json>) -> Option<Json> {
+        Value::Map(self.props.clone()).resolve(lookup)
+    }
+}

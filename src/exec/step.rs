@@ -1,0 +1,125 @@
+//! One step of a plan, against the provider, with its state write.
+
+use super::{Known, Options};
+use crate::desired::Resource;
+use crate::plan::{Action, Step};
+use crate::provider::{Applied, CloudError, Progress, Provider, Target};
+use crate::state::{Entry, StateError, StateWriter};
+use std::sync::Arc;
+use std::time::Instant;
+
+pub enum StepError {
+    Cloud(CloudError),
+    State(StateError),
+}
+
+impl From<CloudError> for StepError {
+    fn from(e: CloudError) -> Self {
+        StepError::Cloud(e)
+    }
+}
+impl From<StateError> for StepError {
+    fn from(e: StateError) -> Self {
+        StepError::State(e)
+    }
+}
+
+pub async fn run<P: Provider>(
+    stack: &str,
+    step: &Step,
+    desired: Option<&Resource>,
+    provider: Arc<P>,
+    writer: Arc<StateWriter>,
+    known: Known,
+    opts: &Options,
+) -> Result<(), StepError> {
+    let started = Instant::now();
+    let target = Target {
+        stack: stack.to_string(),
+        id: step.id.clone(),
+        kind: step.kind,
+        tags: opts.tags.clone(),
+    };
+    let entry = writer.snapshot().resources.get(&step.id).cloned();
+    let verb = match step.action {
+        Action::Create => "creating",
+        Action::Update => "updating",
+        Action::Replace => "replacing",
+        Action::Delete => "deleting",
+        Action::Read | Action::NoOp => return Ok(()),
+    };
+    println!("  {} {} {}…", step.action.symbol(), verb, step.id);
+
+    if matches!(step.action, Action::Delete | Action::Replace)
+        && let Some(e) = &entry
+    {
+        provider.delete(&target, e).await?;
+        writer.update(|s| {
+            s.resources.remove(&step.id);
+        })?;
+        if step.action == Action::Delete {
+            println!("  - deleted {} ({:.1}s)", step.id, started.elapsed().as_secs_f64());
+            return Ok(());
+        }
+    }
+
+    let Some(desired) = desired else {
+        return Ok(());
+    };
+    let props = {
+        let k = known.lock().unwrap_or_else(|e| e.into_inner());
+        desired.resolve_all(&|r| k.get(&r.resource)?.get(&r.attr).cloned())
+    };
+    let Some(props) = props else {
+        return Err(StepError::Cloud(CloudError {
+            resource: step.id.clone(),
+            operation: verb.into(),
+            code: None,
+            message: "a value it refers to is not known; an earlier step did not record it".into(),
+            hint: Some("run the command again; if it persists, this is a bug in provision".into()),
+        }));
+    };
+    let applied: Applied = match (step.action, &entry) {
+        (Action::Update, Some(e)) => provider.update(&target, e, &props).await?,
+        _ => provider.create(&target, &props).await?,
+    };
+    let mut revisions = entry.map(|e| e.revisions).unwrap_or_default();
+    if step.kind == crate::desired::Kind::TaskDefinition && !revisions.contains(&applied.physical_id) {
+        revisions.push(applied.physical_id.clone());
+    }
+    let new_entry = Entry {
+        kind: step.kind,
+        physical_id: applied.physical_id.clone(),
+        props,
+        outputs: applied.outputs.clone(),
+        deps: desired.deps().into_iter().collect(),
+        revisions,
+    };
+    writer.update(|s| {
+        s.resources.insert(step.id.clone(), new_entry);
+    })?;
+    known
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(step.id.clone(), applied.outputs.clone());
+    let past = match step.action {
+        Action::Update => "updated",
+        Action::Replace => "replaced",
+        _ => "created",
+    };
+    println!(
+        "  {} {past} {} ({}) ({:.1}s)",
+        step.action.symbol(),
+        step.id,
+        applied.physical_id,
+        started.elapsed().as_secs_f64()
+    );
+    if opts.wait {
+        let id = step.id.clone();
+        let progress: Progress = Box::new(move |msg| println!("    … {id}: {msg}"));
+        provider
+            .wait_ready(&target, &applied, opts.timeout, &progress)
+            .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,96 @@
+//! What the engine needs from a cloud, without naming the SDK: look up, read, create,
+//! update, delete and wait. `resources::Aws` implements it; plan and exec only see this.
+
+use crate::desired::Kind;
+use crate::state::Entry;
+use serde_json::{Map, Value as Json};
+use std::fmt;
+use std::future::Future;
+
+/// Who a call is for: the stack and the resource's logical id (both become tags).
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub stack: String,
+    pub id: String,
+    pub kind: Kind,
+    pub tags: Vec<(String, String)>,
+}
+
+/// The result of a create or an update.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    pub physical_id: String,
+    pub outputs: Map<String, Json>,
+}
+
+/// An error from the cloud, in a person's words: which resource, AWS's code and message, what to do.
+#[derive(Debug, Clone, thiserror::Error)]
+pub struct CloudError {
+    pub resource: String,
+    pub operation: String,
+    pub code: Option<String>,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl fmt::Display for CloudError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {} failed", self.resource, self.operation)?;
+        match &self.code {
+            Some(code) => write!(f, ": {code}: {}", self.message)?,
+            None => write!(f, ": {}", self.message)?,
+        }
+        if let Some(h) = &self.hint {
+            write!(f, "\n  hint: {h}")?;
+        }
+        Ok(())
+    }
+}
+
+/// How the wait for a service went, for progress lines.
+pub type Progress = Box<dyn Fn(String) + Send + Sync>;
+
+pub trait Provider: Send + Sync + 'static {
+    /// Reads a lookup (default VPC, account, zones, an existing role): its outputs.
+    fn lookup(
+        &self,
+        id: &str,
+        kind: Kind,
+        props: &Json,
+    ) -> impl Future<Output = Result<Map<String, Json>, CloudError>> + Send;
+
+    /// What exists now for an owned resource, in the shape of its props; `None` if gone.
+    fn read(
+        &self,
+        id: &str,
+        entry: &Entry,
+    ) -> impl Future<Output = Result<Option<Map<String, Json>>, CloudError>> + Send;
+
+    fn create(
+        &self,
+        target: &Target,
+        props: &Json,
+    ) -> impl Future<Output = Result<Applied, CloudError>> + Send;
+
+    fn update(
+        &self,
+        target: &Target,
+        entry: &Entry,
+        props: &Json,
+    ) -> impl Future<Output = Result<Applied, CloudError>> + Send;
+
+    fn delete(
+        &self,
+        target: &Target,
+        entry: &Entry,
+    ) -> impl Future<Output = Result<(), CloudError>> + Send;
+
+    /// Waits until a created or updated resource is ready for use (a service stable).
+    fn wait_ready(
+        &self,
+        target: &Target,
+        applied: &Applied,
+        timeout: std::time::Duration,
+        progress: &Progress,
+    ) -> impl Future<Output = Result<(), CloudError>> + Send;
+}

@@ -1,0 +1,22 @@
+//! Who and where: account, partition and region, from STS (which also checks credentials).
+
+use super::error::cloud;
+use crate::aws::Clients;
+use crate::provider::CloudError;
+use serde_json::{Map, Value as Json, json};
+
+pub async fn lookup(c: &Clients) -> Result<Map<String, Json>, CloudError> {
+    let me = c
+        .sts
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| cloud("your AWS identity", "GetCallerIdentity", e))?;
+    let arn = me.arn().unwrap_or("arn:aws:");
+    let partition = arn.split(':').nth(1).filter(|p| !p.is_empty()).unwrap_or("aws");
+    Ok(super::props::outputs(&[
+        ("account_id", json!(me.account().unwrap_or_default())),
+        ("partition", json!(partition)),
+        ("region", json!(c.region)),
+    ]))
+}

@@ -1,0 +1,81 @@
+//! SDK errors -> `CloudError`: the resource, the operation, AWS's code and message, a hint.
+
+use crate::provider::CloudError;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+pub fn cloud<E, R>(resource: &str, operation: &str, e: SdkError<E, R>) -> CloudError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    let code = e.code().map(str::to_string);
+    let message = match (&e, e.message()) {
+        (_, Some(m)) => m.to_string(),
+        (SdkError::DispatchFailure(d), None) => {
+            let mut m = String::from("could not reach the AWS endpoint");
+            if let Some(c) = d.as_connector_error() {
+                let mut src: Option<&dyn std::error::Error> = Some(c);
+                while let Some(s) = src {
+                    m = format!("could not reach the AWS endpoint: {s}");
+                    src = s.source();
+                }
+            }
+            m
+        }
+        (SdkError::TimeoutError(_), None) => "the request timed out".to_string(),
+        (other, None) => aws_smithy_types::error::display::DisplayErrorContext(other).to_string(),
+    };
+    let hint = hint_for(code.as_deref(), &e);
+    CloudError {
+        resource: resource.to_string(),
+        operation: operation.to_string(),
+        code,
+        message,
+        hint,
+    }
+}
+
+fn hint_for<E, R>(code: Option<&str>, e: &SdkError<E, R>) -> Option<String> {
+    let h = match code {
+        Some(
+            "UnrecognizedClientException" | "InvalidClientTokenId" | "AuthFailure"
+            | "SignatureDoesNotMatch" | "ExpiredToken" | "ExpiredTokenException",
+        ) => "check your AWS credentials (AWS_PROFILE / --profile, or `aws sso login`)",
+        Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation") => {
+            "your credentials lack the permission named in the message; ask for it or use another --profile"
+        }
+        Some("DependencyViolation") => {
+            "something outside this stack still uses it; remove that first, then run the command again"
+        }
+        Some(c) if c.contains("Throttl") || c == "RequestLimitExceeded" => {
+            "AWS is throttling requests; run again, or lower --parallelism"
+        }
+        Some(c) if c.contains("LimitExceeded") => {
+            "an account quota is reached; raise it in Service Quotas or remove unused resources"
+        }
+        _ if matches!(e, SdkError::DispatchFailure(_)) => {
+            "check the network and the endpoint; with --local, start the emulator (localstack/start) or let --local start it"
+        }
+        _ => return None,
+    };
+    Some(h.to_string())
+}
+
+/// A plain error made here, not by AWS.
+pub fn own(resource: &str, operation: &str, message: impl Into<String>, hint: &str) -> CloudError {
+    CloudError {
+        resource: resource.to_string(),
+        operation: operation.to_string(),
+        code: None,
+        message: message.into(),
+        hint: Some(hint.to_string()),
+    }
+}
+
+pub fn is_code<E, R>(e: &SdkError<E, R>, codes: &[&str]) -> bool
+where
+    E: ProvideErrorMetadata,
+{
+    e.code().is_some_and(|c| codes.contains(&c))
+}

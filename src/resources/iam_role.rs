@@ -1,0 +1,161 @@
+//! IAM roles the stack creates, trusted by one AWS service, with managed policies attached.
+
+use super::error::{cloud, is_code, own};
+use super::props::{applied, list, ordered_like, s};
+use crate::aws::Clients;
+use crate::provider::{Applied, CloudError, Target};
+use crate::state::Entry;
+use aws_sdk_iam::types::Tag;
+use serde_json::{Map, Value as Json, json};
+
+const NOT_FOUND: &[&str] = &["NoSuchEntity"];
+
+fn trust(service: &str) -> String {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": { "Service": service },
+            "Action": "sts:AssumeRole"
+        }]
+    })
+    .to_string()
+}
+
+pub async fn create(c: &Clients, t: &Target, p: &Json) -> Result<Applied, CloudError> {
+    let name = s(p, "role_name");
+    let arn = match c.iam.get_role().role_name(name).send().await {
+        Ok(out) => {
+            let role = out.role();
+            let tags: Vec<(String, String)> = role
+                .map(|r| r.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect())
+                .unwrap_or_default();
+            if !super::owned_by(&tags, t) {
+                return Err(own(
+                    &t.id,
+                    "CreateRole",
+                    format!("an IAM role named {name} already exists and does not belong to stack {}", t.stack),
+                    "name it in the stack file as `execution_role: <name>` to use it without owning it, or rename the stack",
+                ));
+            }
+            role.map(|r| r.arn().to_string()).unwrap_or_default()
+        }
+        Err(e) if is_code(&e, NOT_FOUND) => {
+            let tags: Vec<Tag> = super::tags_for(t)
+                .into_iter()
+                .filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok())
+                .collect();
+            c.iam
+                .create_role()
+                .role_name(name)
+                .assume_role_policy_document(trust(s(p, "trust_service")))
+                .description(format!("Created by provision for stack {}", t.stack))
+                .set_tags(Some(tags))
+                .send()
+                .await
+                .map_err(|e| cloud(&t.id, "CreateRole", e))?
+                .role()
+                .map(|r| r.arn().to_string())
+                .unwrap_or_default()
+        }
+        Err(e) => return Err(cloud(&t.id, "GetRole", e)),
+    };
+    converge_policies(c, t, name, &list(p, "managed_policy_arns")).await?;
+    applied(name, &[("arn", json!(arn)), ("name", json!(name))])
+}
+
+async fn attached(c: &Clients, id: &str, name: &str) -> Result<Vec<String>, CloudError> {
+    let out = c
+        .iam
+        .list_attached_role_policies()
+        .role_name(name)
+        .send()
+        .await
+        .map_err(|e| cloud(id, "ListAttachedRolePolicies", e))?;
+    Ok(out
+        .attached_policies()
+        .iter()
+        .filter_map(|p| p.policy_arn().map(str::to_string))
+        .collect())
+}
+
+async fn converge_policies(c: &Clients, t: &Target, name: &str, want: &[String]) -> Result<(), CloudError> {
+    let have = attached(c, &t.id, name).await?;
+    for arn in have.iter().filter(|a| !want.contains(a)) {
+        c.iam
+            .detach_role_policy()
+            .role_name(name)
+            .policy_arn(arn)
+            .send()
+            .await
+            .map_err(|e| cloud(&t.id, "DetachRolePolicy", e))?;
+    }
+    for arn in want.iter().filter(|a| !have.contains(a)) {
+        c.iam
+            .attach_role_policy()
+            .role_name(name)
+            .policy_arn(arn)
+            .send()
+            .await
+            .map_err(|e| cloud(&t.id, "AttachRolePolicy", e))?;
+    }
+    Ok(())
+}
+
+pub async fn read(c: &Clients, id: &str, e: &Entry) -> Result<Option<Map<String, Json>>, CloudError> {
+    let role = match c.iam.get_role().role_name(&e.physical_id).send().await {
+        Ok(o) => o,
+        Err(err) if is_code(&err, NOT_FOUND) => return Ok(None),
+        Err(err) => return Err(cloud(id, "GetRole", err)),
+    };
+    let policies: Vec<Json> = attached(c, id, &e.physical_id).await?.into_iter().map(Json::from).collect();
+    Ok(Some(super::props::outputs(&[
+        ("role_name", json!(role.role().map(|r| r.role_name()))),
+        ("managed_policy_arns", ordered_like(policies, e.props.get("managed_policy_arns"))),
+    ])))
+}
+
+pub async fn update(c: &Clients, t: &Target, e: &Entry, p: &Json) -> Result<Applied, CloudError> {
+    converge_policies(c, t, &e.physical_id, &list(p, "managed_policy_arns")).await?;
+    Ok(super::props::unchanged(e))
+}
+
+pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
+    let name = &e.physical_id;
+    // IAM refuses to delete a role that still has policies or sits in an instance profile.
+    let policies = match attached(c, &t.id, name).await {
+        Ok(p) => p,
+        Err(err) if err.code.as_deref() == Some("NoSuchEntity") => return Ok(()),
+        Err(err) => return Err(err),
+    };
+    for arn in policies {
+        c.iam
+            .detach_role_policy()
+            .role_name(name)
+            .policy_arn(arn)
+            .send()
+            .await
+            .map_err(|err| cloud(&t.id, "DetachRolePolicy", err))?;
+    }
+    let profiles = c
+        .iam
+        .list_instance_profiles_for_role()
+        .role_name(name)
+        .send()
+        .await
+        .map_err(|err| cloud(&t.id, "ListInstanceProfilesForRole", err))?;
+    for ip in profiles.instance_profiles() {
+        c.iam
+            .remove_role_from_instance_profile()
+            .instance_profile_name(ip.instance_profile_name())
+            .role_name(name)
+            .send()
+            .await
+            .map_err(|err| cloud(&t.id, "RemoveRoleFromInstanceProfile", err))?;
+    }
+    match c.iam.delete_role().role_name(name).send().await {
+        Ok(_) => Ok(()),
+        Err(err) if is_code(&err, NOT_FOUND) => Ok(()),
+        Err(err) => Err(cloud(&t.id, "DeleteRole", err)),
+    }
+}

@@ -1,0 +1,105 @@
+//! The internet gateway of the stack's VPC, with its attachment (detached before deletion).
+
+use super::ec2_tags::{owned_filters, spec};
+use super::error::{cloud, is_code};
+use super::props::{applied, s};
+use crate::aws::Clients;
+use crate::provider::{Applied, CloudError, Target};
+use crate::state::Entry;
+use aws_sdk_ec2::types::ResourceType;
+use serde_json::{Map, Value as Json, json};
+
+const NOT_FOUND: &[&str] = &["InvalidInternetGatewayID.NotFound"];
+
+pub async fn create(c: &Clients, t: &Target, p: &Json) -> Result<Applied, CloudError> {
+    let found = c
+        .ec2
+        .describe_internet_gateways()
+        .set_filters(Some(owned_filters(t)))
+        .send()
+        .await
+        .map_err(|e| cloud(&t.id, "DescribeInternetGateways", e))?;
+    let (id, attached) = match found.internet_gateways().first() {
+        Some(g) => (
+            g.internet_gateway_id().unwrap_or_default().to_string(),
+            !g.attachments().is_empty(),
+        ),
+        None => {
+            let out = c
+                .ec2
+                .create_internet_gateway()
+                .tag_specifications(spec(ResourceType::InternetGateway, t, Some(s(p, "name"))))
+                .send()
+                .await
+                .map_err(|e| cloud(&t.id, "CreateInternetGateway", e))?;
+            let id = out
+                .internet_gateway()
+                .and_then(|g| g.internet_gateway_id())
+                .unwrap_or_default()
+                .to_string();
+            (id, false)
+        }
+    };
+    if !attached {
+        c.ec2
+            .attach_internet_gateway()
+            .internet_gateway_id(&id)
+            .vpc_id(s(p, "vpc_id"))
+            .send()
+            .await
+            .map_err(|e| cloud(&t.id, "AttachInternetGateway", e))?;
+    }
+    applied(&id, &[("id", json!(id))])
+}
+
+pub async fn read(c: &Clients, id: &str, e: &Entry) -> Result<Option<Map<String, Json>>, CloudError> {
+    let out = match c
+        .ec2
+        .describe_internet_gateways()
+        .internet_gateway_ids(&e.physical_id)
+        .send()
+        .await
+    {
+        Ok(o) => o,
+        Err(err) if is_code(&err, NOT_FOUND) => return Ok(None),
+        Err(err) => return Err(cloud(id, "DescribeInternetGateways", err)),
+    };
+    Ok(out.internet_gateways().first().map(|g| {
+        let vpc = g.attachments().first().and_then(|a| a.vpc_id());
+        super::props::outputs(&[("vpc_id", json!(vpc.unwrap_or("(detached)")))])
+    }))
+}
+
+pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
+    let id = &e.physical_id;
+    let out = match c.ec2.describe_internet_gateways().internet_gateway_ids(id).send().await {
+        Ok(o) => o,
+        Err(err) if is_code(&err, NOT_FOUND) => return Ok(()),
+        Err(err) => return Err(cloud(&t.id, "DescribeInternetGateways", err)),
+    };
+    let vpcs: Vec<String> = out
+        .internet_gateways()
+        .iter()
+        .flat_map(|g| g.attachments())
+        .filter_map(|a| a.vpc_id().map(str::to_string))
+        .collect();
+    for vpc in vpcs {
+        // Detaching waits on public addresses in the VPC being released.
+        super::retry::while_in_use(t, "DetachInternetGateway", || async {
+            c.ec2
+                .detach_internet_gateway()
+                .internet_gateway_id(id)
+                .vpc_id(&vpc)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|err| cloud(&t.id, "DetachInternetGateway", err))
+        })
+        .await?;
+    }
+    match c.ec2.delete_internet_gateway().internet_gateway_id(id).send().await {
+        Ok(_) => Ok(()),
+        Err(err) if is_code(&err, NOT_FOUND) => Ok(()),
+        Err(err) => Err(cloud(&t.id, "DeleteInternetGateway", err)),
+    }
+}

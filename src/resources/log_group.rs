@@ -1,0 +1,124 @@
+//! The CloudWatch log group a service's containers write to (awslogs driver).
+
+use super::error::{cloud, is_code, own};
+use super::props::{applied, i, s};
+use crate::aws::Clients;
+use crate::provider::{Applied, CloudError, Target};
+use crate::state::Entry;
+use aws_sdk_cloudwatchlogs::types::LogGroup;
+use serde_json::{Map, Value as Json, json};
+
+const NOT_FOUND: &[&str] = &["ResourceNotFoundException"];
+
+async fn describe(c: &Clients, id: &str, name: &str) -> Result<Option<LogGroup>, CloudError> {
+    let out = c
+        .logs
+        .describe_log_groups()
+        .log_group_name_prefix(name)
+        .send()
+        .await
+        .map_err(|e| cloud(id, "DescribeLogGroups", e))?;
+    Ok(out
+        .log_groups()
+        .iter()
+        .find(|g| g.log_group_name() == Some(name))
+        .cloned())
+}
+
+fn arn_of(g: &LogGroup) -> String {
+    // DescribeLogGroups gives `...:log-group:NAME:*`; tagging wants it without `:*`.
+    g.arn().unwrap_or_default().trim_end_matches(":*").to_string()
+}
+
+pub async fn create(c: &Clients, t: &Target, p: &Json) -> Result<Applied, CloudError> {
+    let name = s(p, "name");
+    let group = match describe(c, &t.id, name).await? {
+        Some(g) => {
+            let tags = c
+                .logs
+                .list_tags_for_resource()
+                .resource_arn(arn_of(&g))
+                .send()
+                .await
+                .map_err(|e| cloud(&t.id, "ListTagsForResource", e))?;
+            let tags: Vec<(String, String)> = tags
+                .tags()
+                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default();
+            if !super::owned_by(&tags, t) {
+                return Err(own(
+                    &t.id,
+                    "CreateLogGroup",
+                    format!("a log group named {name} already exists and does not belong to stack {}", t.stack),
+                    "delete it if it is unused, or rename the service or the stack",
+                ));
+            }
+            g
+        }
+        None => {
+            c.logs
+                .create_log_group()
+                .log_group_name(name)
+                .set_tags(Some(super::tags_for(t).into_iter().collect()))
+                .send()
+                .await
+                .map_err(|e| cloud(&t.id, "CreateLogGroup", e))?;
+            describe(c, &t.id, name).await?.unwrap_or_else(|| LogGroup::builder().build())
+        }
+    };
+    set_retention(c, t, name, i(p, "retention_days"), group.retention_in_days()).await?;
+    applied(name, &[("name", json!(name)), ("arn", json!(arn_of(&group)))])
+}
+
+async fn set_retention(c: &Clients, t: &Target, name: &str, want: Option<i64>, have: Option<i32>) -> Result<(), CloudError> {
+    match (want, have) {
+        (Some(w), h) if h != Some(w as i32) => {
+            c.logs
+                .put_retention_policy()
+                .log_group_name(name)
+                .retention_in_days(w as i32)
+                .send()
+                .await
+                .map_err(|e| cloud(&t.id, "PutRetentionPolicy", e))?;
+        }
+        (None, Some(_)) => {
+            c.logs
+                .delete_retention_policy()
+                .log_group_name(name)
+                .send()
+                .await
+                .map_err(|e| cloud(&t.id, "DeleteRetentionPolicy", e))?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+pub async fn read(c: &Clients, id: &str, e: &Entry) -> Result<Option<Map<String, Json>>, CloudError> {
+    Ok(describe(c, id, &e.physical_id).await?.map(|g| {
+        super::props::outputs(&[
+            ("name", json!(g.log_group_name())),
+            // Explicit null: "kept forever" is a value, not "not reported".
+            ("retention_days", g.retention_in_days().map_or(json!("forever"), |d| json!(d))),
+        ])
+    }).map(|mut m| {
+        if m["retention_days"] == json!("forever") && e.props.get("retention_days").is_none_or(Json::is_null) {
+            m.remove("retention_days");
+        }
+        m
+    }))
+}
+
+pub async fn update(c: &Clients, t: &Target, e: &Entry, p: &Json) -> Result<Applied, CloudError> {
+    let have = describe(c, &t.id, &e.physical_id).await?.and_then(|g| g.retention_in_days());
+    set_retention(c, t, &e.physical_id, i(p, "retention_days"), have).await?;
+    Ok(super::props::unchanged(e))
+}
+
+pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
+    match c.logs.delete_log_group().log_group_name(&e.physical_id).send().await {
+        Ok(_) => Ok(()),
+        Err(err) if is_code(&err, NOT_FOUND) => Ok(()),
+        Err(err) => Err(cloud(&t.id, "DeleteLogGroup", err)),
+    }
+}

@@ -1,0 +1,176 @@
+//! The only code that calls the AWS SDK: one file per resource kind, and `Aws`, which
+//! dispatches the engine's calls to them by kind.
+
+mod error;
+mod ec2_tags;
+mod props;
+mod retry;
+
+mod account;
+mod default_vpc;
+mod ecs_cluster;
+mod ecs_service;
+mod existing_role;
+mod iam_role;
+mod internet_gateway;
+mod log_group;
+mod route_table;
+mod security_group;
+mod subnet;
+mod task_definition;
+mod vpc;
+mod zones;
+
+pub use error::cloud;
+
+use crate::aws::Clients;
+use crate::desired::Kind;
+use crate::provider::{Applied, CloudError, Progress, Provider, Target};
+use crate::state::Entry;
+use serde_json::{Map, Value as Json};
+use std::time::Duration;
+
+pub const TAG_STACK: &str = "provision:stack";
+pub const TAG_ID: &str = "provision:id";
+
+pub struct Aws {
+    pub c: Clients,
+}
+
+impl Aws {
+    pub fn new(c: Clients) -> Self {
+        Aws { c }
+    }
+}
+
+/// The tags every owned resource carries: the stack, the logical id, and the user's own.
+pub fn tags_for(t: &Target) -> Vec<(String, String)> {
+    let mut tags = vec![
+        (TAG_STACK.to_string(), t.stack.clone()),
+        (TAG_ID.to_string(), t.id.clone()),
+    ];
+    tags.extend(t.tags.iter().cloned());
+    tags
+}
+
+/// Whether tags read from AWS say the resource is this one of this stack.
+pub fn owned_by(tags: &[(String, String)], t: &Target) -> bool {
+    let has = |k: &str, v: &str| tags.iter().any(|(a, b)| a == k && b == v);
+    has(TAG_STACK, &t.stack) && has(TAG_ID, &t.id)
+}
+
+impl Provider for Aws {
+    async fn lookup(
+        &self,
+        id: &str,
+        kind: Kind,
+        props: &Json,
+    ) -> Result<Map<String, Json>, CloudError> {
+        match kind {
+            Kind::Account => account::lookup(&self.c).await,
+            Kind::DefaultVpc => default_vpc::lookup(&self.c).await,
+            Kind::AvailabilityZones => zones::lookup(&self.c).await,
+            Kind::ExistingRole => existing_role::lookup(&self.c, id, props).await,
+            other => Err(error::own(
+                id,
+                "lookup",
+                format!("{} is not a lookup", other.label()),
+                "this is a bug in provision",
+            )),
+        }
+    }
+
+    async fn read(&self, id: &str, e: &Entry) -> Result<Option<Map<String, Json>>, CloudError> {
+        let c = &self.c;
+        let observed = match e.kind {
+            Kind::Vpc => vpc::read(c, id, e).await?,
+            Kind::Subnet => subnet::read(c, id, e).await?,
+            Kind::InternetGateway => internet_gateway::read(c, id, e).await?,
+            Kind::RouteTable => route_table::read(c, id, e).await?,
+            Kind::SecurityGroup => security_group::read(c, id, e).await?,
+            Kind::IamRole => iam_role::read(c, id, e).await?,
+            Kind::LogGroup => log_group::read(c, id, e).await?,
+            Kind::EcsCluster => ecs_cluster::read(c, id, e).await?,
+            Kind::TaskDefinition => task_definition::read(c, id, e).await?,
+            Kind::EcsService => ecs_service::read(c, id, e).await?,
+            Kind::Account | Kind::DefaultVpc | Kind::AvailabilityZones | Kind::ExistingRole => None,
+        };
+        // What AWS does not report back is taken as last applied.
+        Ok(observed.map(|o| props::overlay(&e.props, &Json::Object(o))))
+    }
+
+    async fn create(&self, t: &Target, p: &Json) -> Result<Applied, CloudError> {
+        let c = &self.c;
+        match t.kind {
+            Kind::Vpc => vpc::create(c, t, p).await,
+            Kind::Subnet => subnet::create(c, t, p).await,
+            Kind::InternetGateway => internet_gateway::create(c, t, p).await,
+            Kind::RouteTable => route_table::create(c, t, p).await,
+            Kind::SecurityGroup => security_group::create(c, t, p).await,
+            Kind::IamRole => iam_role::create(c, t, p).await,
+            Kind::LogGroup => log_group::create(c, t, p).await,
+            Kind::EcsCluster => ecs_cluster::create(c, t, p).await,
+            Kind::TaskDefinition => task_definition::create(c, t, p).await,
+            Kind::EcsService => ecs_service::create(c, t, p).await,
+            other => Err(not_owned(t, other)),
+        }
+    }
+
+    async fn update(&self, t: &Target, e: &Entry, p: &Json) -> Result<Applied, CloudError> {
+        let c = &self.c;
+        match t.kind {
+            Kind::Vpc => vpc::update(c, t, e, p).await,
+            Kind::Subnet => subnet::update(c, t, e, p).await,
+            Kind::InternetGateway => Ok(props::unchanged(e)),
+            Kind::RouteTable => route_table::update(c, t, e, p).await,
+            Kind::SecurityGroup => security_group::update(c, t, e, p).await,
+            Kind::IamRole => iam_role::update(c, t, e, p).await,
+            Kind::LogGroup => log_group::update(c, t, e, p).await,
+            Kind::EcsCluster => Ok(props::unchanged(e)),
+            // A task definition is immutable: an update registers the next revision.
+            Kind::TaskDefinition => task_definition::create(c, t, p).await,
+            Kind::EcsService => ecs_service::update(c, t, e, p).await,
+            other => Err(not_owned(t, other)),
+        }
+    }
+
+    async fn delete(&self, t: &Target, e: &Entry) -> Result<(), CloudError> {
+        let c = &self.c;
+        match t.kind {
+            Kind::Vpc => vpc::delete(c, t, e).await,
+            Kind::Subnet => subnet::delete(c, t, e).await,
+            Kind::InternetGateway => internet_gateway::delete(c, t, e).await,
+            Kind::RouteTable => route_table::delete(c, t, e).await,
+            Kind::SecurityGroup => security_group::delete(c, t, e).await,
+            Kind::IamRole => iam_role::delete(c, t, e).await,
+            Kind::LogGroup => log_group::delete(c, t, e).await,
+            Kind::EcsCluster => ecs_cluster::delete(c, t, e).await,
+            Kind::TaskDefinition => task_definition::delete(c, t, e).await,
+            Kind::EcsService => ecs_service::delete(c, t, e).await,
+            // Lookups are never owned, so never deleted.
+            Kind::Account | Kind::DefaultVpc | Kind::AvailabilityZones | Kind::ExistingRole => Ok(()),
+        }
+    }
+
+    async fn wait_ready(
+        &self,
+        t: &Target,
+        a: &Applied,
+        timeout: Duration,
+        progress: &Progress,
+    ) -> Result<(), CloudError> {
+        match t.kind {
+            Kind::EcsService => ecs_service::wait_stable(&self.c, t, a, timeout, progress).await,
+            _ => Ok(()),
+        }
+    }
+}
+
+fn not_owned(t: &Target, kind: Kind) -> CloudError {
+    error::own(
+        &t.id,
+        "create",
+        format!("{} is looked up, not created", kind.label()),
+        "this is a bug in provision",
+    )
+}

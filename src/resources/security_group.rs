@@ -1,0 +1,212 @@
+//! Security groups: ingress from CIDR ranges or from other groups; AWS's default egress.
+
+use super::ec2_tags::{filter, spec};
+use super::error::{cloud, is_code, own};
+use super::props::{applied, ordered_like, s};
+use crate::aws::Clients;
+use crate::provider::{Applied, CloudError, Target};
+use crate::state::Entry;
+use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, SecurityGroup, UserIdGroupPair};
+use serde_json::{Map, Value as Json, json};
+
+const NOT_FOUND: &[&str] = &["InvalidGroup.NotFound", "InvalidGroupId.NotFound"];
+
+pub async fn create(c: &Clients, t: &Target, p: &Json) -> Result<Applied, CloudError> {
+    let name = s(p, "group_name");
+    let vpc = s(p, "vpc_id");
+    let found = c
+        .ec2
+        .describe_security_groups()
+        .filters(filter("vpc-id", vpc))
+        .filters(filter("group-name", name))
+        .send()
+        .await
+        .map_err(|e| cloud(&t.id, "DescribeSecurityGroups", e))?;
+    let id = match found.security_groups().first() {
+        Some(g) => {
+            let tags: Vec<(String, String)> = g
+                .tags()
+                .iter()
+                .map(|t| (t.key().unwrap_or_default().into(), t.value().unwrap_or_default().into()))
+                .collect();
+            if !super::owned_by(&tags, t) {
+                return Err(own(
+                    &t.id,
+                    "CreateSecurityGroup",
+                    format!("a security group named {name} already exists in {vpc} and does not belong to stack {}", t.stack),
+                    "rename the group in the stack file, or delete the existing one if it is unused",
+                ));
+            }
+            g.group_id().unwrap_or_default().to_string()
+        }
+        None => c
+            .ec2
+            .create_security_group()
+            .group_name(name)
+            .description(s(p, "description"))
+            .vpc_id(vpc)
+            .tag_specifications(spec(ResourceType::SecurityGroup, t, Some(name)))
+            .send()
+            .await
+            .map_err(|e| cloud(&t.id, "CreateSecurityGroup", e))?
+            .group_id()
+            .unwrap_or_default()
+            .to_string(),
+    };
+    let have = describe(c, &t.id, &id).await?.map(|g| rules_of(&g)).unwrap_or_default();
+    converge(c, t, &id, &have, &wanted(p, &id)).await?;
+    applied(&id, &[("id", json!(id)), ("name", json!(name))])
+}
+
+/// One ingress rule, normalized: {protocol, port, cidr | source_group_id, description}.
+fn rule(protocol: &str, port: i64, cidr: Option<&str>, group: Option<&str>, desc: Option<&str>) -> Json {
+    let mut m = Map::new();
+    m.insert("protocol".into(), json!(protocol));
+    m.insert("port".into(), json!(port));
+    if let Some(c) = cidr {
+        m.insert("cidr".into(), json!(c));
+    }
+    if let Some(g) = group {
+        m.insert("source_group_id".into(), json!(g));
+    }
+    m.insert("description".into(), desc.filter(|d| !d.is_empty()).map_or(Json::Null, |d| json!(d)));
+    Json::Object(m)
+}
+
+/// Desired rules with `self` replaced by the group's own id.
+fn wanted(p: &Json, own_id: &str) -> Vec<Json> {
+    p.get("ingress")
+        .and_then(Json::as_array)
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|mut r| {
+            if r.get("source_group_id").and_then(Json::as_str) == Some("self") {
+                r["source_group_id"] = json!(own_id);
+            }
+            rule(
+                s(&r, "protocol"),
+                r.get("port").and_then(Json::as_i64).unwrap_or(0),
+                r.get("cidr").and_then(Json::as_str),
+                r.get("source_group_id").and_then(Json::as_str),
+                r.get("description").and_then(Json::as_str),
+            )
+        })
+        .collect()
+}
+
+fn rules_of(g: &SecurityGroup) -> Vec<Json> {
+    let mut out = Vec::new();
+    for perm in g.ip_permissions() {
+        let proto = perm.ip_protocol().unwrap_or("tcp");
+        let port = i64::from(perm.from_port().unwrap_or(0));
+        for r in perm.ip_ranges() {
+            out.push(rule(proto, port, r.cidr_ip(), None, r.description()));
+        }
+        for pair in perm.user_id_group_pairs() {
+            out.push(rule(proto, port, None, pair.group_id(), pair.description()));
+        }
+    }
+    out
+}
+
+fn permission(r: &Json) -> IpPermission {
+    let port = r.get("port").and_then(Json::as_i64).unwrap_or(0) as i32;
+    let desc = r.get("description").and_then(Json::as_str);
+    let mut b = IpPermission::builder()
+        .ip_protocol(s(r, "protocol"))
+        .from_port(port)
+        .to_port(port);
+    if let Some(c) = r.get("cidr").and_then(Json::as_str) {
+        b = b.ip_ranges(IpRange::builder().cidr_ip(c).set_description(desc.map(Into::into)).build());
+    }
+    if let Some(g) = r.get("source_group_id").and_then(Json::as_str) {
+        b = b.user_id_group_pairs(
+            UserIdGroupPair::builder().group_id(g).set_description(desc.map(Into::into)).build(),
+        );
+    }
+    b.build()
+}
+
+async fn converge(c: &Clients, t: &Target, id: &str, have: &[Json], want: &[Json]) -> Result<(), CloudError> {
+    let revoke: Vec<IpPermission> = have.iter().filter(|r| !want.contains(r)).map(permission).collect();
+    let grant: Vec<IpPermission> = want.iter().filter(|r| !have.contains(r)).map(permission).collect();
+    if !revoke.is_empty() {
+        c.ec2
+            .revoke_security_group_ingress()
+            .group_id(id)
+            .set_ip_permissions(Some(revoke))
+            .send()
+            .await
+            .map_err(|e| cloud(&t.id, "RevokeSecurityGroupIngress", e))?;
+    }
+    if !grant.is_empty() {
+        c.ec2
+            .authorize_security_group_ingress()
+            .group_id(id)
+            .set_ip_permissions(Some(grant))
+            .send()
+            .await
+            .map_err(|e| cloud(&t.id, "AuthorizeSecurityGroupIngress", e))?;
+    }
+    Ok(())
+}
+
+async fn describe(c: &Clients, id: &str, gid: &str) -> Result<Option<SecurityGroup>, CloudError> {
+    match c.ec2.describe_security_groups().group_ids(gid).send().await {
+        Ok(o) => Ok(o.security_groups().first().cloned()),
+        Err(err) if is_code(&err, NOT_FOUND) => Ok(None),
+        Err(err) => Err(cloud(id, "DescribeSecurityGroups", err)),
+    }
+}
+
+pub async fn read(c: &Clients, id: &str, e: &Entry) -> Result<Option<Map<String, Json>>, CloudError> {
+    Ok(describe(c, id, &e.physical_id).await?.map(|g| {
+        // Compare in the applied shape: `self` stands for the group's own id.
+        let gid = g.group_id().unwrap_or_default().to_string();
+        let rules: Vec<Json> = rules_of(&g)
+            .into_iter()
+            .map(|mut r| {
+                if r.get("source_group_id").and_then(Json::as_str) == Some(gid.as_str()) {
+                    r["source_group_id"] = json!("self");
+                }
+                r
+            })
+            .collect();
+        let applied_rules = e.props.get("ingress").map(|a| {
+            Json::Array(
+                a.as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|r| rule(s(r, "protocol"), r.get("port").and_then(Json::as_i64).unwrap_or(0), r.get("cidr").and_then(Json::as_str), r.get("source_group_id").and_then(Json::as_str), r.get("description").and_then(Json::as_str)))
+                    .collect(),
+            )
+        });
+        super::props::outputs(&[
+            ("vpc_id", json!(g.vpc_id())),
+            ("group_name", json!(g.group_name())),
+            ("description", json!(g.description())),
+            ("ingress", ordered_like(rules, applied_rules.as_ref())),
+        ])
+    }))
+}
+
+pub async fn update(c: &Clients, t: &Target, e: &Entry, p: &Json) -> Result<Applied, CloudError> {
+    let have = describe(c, &t.id, &e.physical_id)
+        .await?
+        .map(|g| rules_of(&g))
+        .unwrap_or_default();
+    converge(c, t, &e.physical_id, &have, &wanted(p, &e.physical_id)).await?;
+    Ok(super::props::unchanged(e))
+}
+
+pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
+    super::retry::while_in_use(t, "DeleteSecurityGroup", || async {
+        match c.ec2.delete_security_group().group_id(&e.physical_id).send().await {
+            Ok(_) => Ok(()),
+            Err(err) if is_code(&err, NOT_FOUND) => Ok(()),
+            Err(err) => Err(cloud(&t.id, "DeleteSecurityGroup", err)),
+        }
+    })
+    .await
+}

@@ -1,0 +1,84 @@
+//! Subnets of the stack's VPC, one per availability zone in turn.
+
+use super::ec2_tags::{owned_filters, spec};
+use super::error::{cloud, is_code};
+use super::props::{applied, b, s};
+use crate::aws::Clients;
+use crate::provider::{Applied, CloudError, Target};
+use crate::state::Entry;
+use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
+use serde_json::{Map, Value as Json, json};
+
+const NOT_FOUND: &[&str] = &["InvalidSubnetID.NotFound"];
+
+pub async fn create(c: &Clients, t: &Target, p: &Json) -> Result<Applied, CloudError> {
+    let found = c
+        .ec2
+        .describe_subnets()
+        .set_filters(Some(owned_filters(t)))
+        .send()
+        .await
+        .map_err(|e| cloud(&t.id, "DescribeSubnets", e))?;
+    let id = match found.subnets().first().and_then(|v| v.subnet_id()) {
+        Some(id) => id.to_string(),
+        None => c
+            .ec2
+            .create_subnet()
+            .vpc_id(s(p, "vpc_id"))
+            .cidr_block(s(p, "cidr"))
+            .availability_zone(s(p, "availability_zone"))
+            .tag_specifications(spec(ResourceType::Subnet, t, Some(s(p, "name"))))
+            .send()
+            .await
+            .map_err(|e| cloud(&t.id, "CreateSubnet", e))?
+            .subnet()
+            .and_then(|v| v.subnet_id())
+            .unwrap_or_default()
+            .to_string(),
+    };
+    set_public_ip(c, t, &id, b(p, "map_public_ip_on_launch")).await?;
+    applied(&id, &[("id", json!(id))])
+}
+
+async fn set_public_ip(c: &Clients, t: &Target, id: &str, on: bool) -> Result<(), CloudError> {
+    c.ec2
+        .modify_subnet_attribute()
+        .subnet_id(id)
+        .map_public_ip_on_launch(AttributeBooleanValue::builder().value(on).build())
+        .send()
+        .await
+        .map_err(|e| cloud(&t.id, "ModifySubnetAttribute", e))?;
+    Ok(())
+}
+
+pub async fn read(c: &Clients, id: &str, e: &Entry) -> Result<Option<Map<String, Json>>, CloudError> {
+    let out = match c.ec2.describe_subnets().subnet_ids(&e.physical_id).send().await {
+        Ok(o) => o,
+        Err(err) if is_code(&err, NOT_FOUND) => return Ok(None),
+        Err(err) => return Err(cloud(id, "DescribeSubnets", err)),
+    };
+    Ok(out.subnets().first().map(|v| {
+        super::props::outputs(&[
+            ("vpc_id", json!(v.vpc_id())),
+            ("cidr", json!(v.cidr_block())),
+            ("availability_zone", json!(v.availability_zone())),
+            ("map_public_ip_on_launch", json!(v.map_public_ip_on_launch())),
+        ])
+    }))
+}
+
+pub async fn update(c: &Clients, t: &Target, e: &Entry, p: &Json) -> Result<Applied, CloudError> {
+    set_public_ip(c, t, &e.physical_id, b(p, "map_public_ip_on_launch")).await?;
+    Ok(super::props::unchanged(e))
+}
+
+pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
+    super::retry::while_in_use(t, "DeleteSubnet", || async {
+        match c.ec2.delete_subnet().subnet_id(&e.physical_id).send().await {
+            Ok(_) => Ok(()),
+            Err(err) if is_code(&err, NOT_FOUND) => Ok(()),
+            Err(err) => Err(cloud(&t.id, "DeleteSubnet", err)),
+        }
+    })
+    .await
+}

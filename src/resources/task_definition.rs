@@ -1,0 +1,196 @@
+//! Task definitions. They are immutable: every change registers the family's next
+//! revision, and `down` deregisters every revision the stack registered.
+
+use super::ecs_cluster::ecs_tags;
+use super::error::{cloud, is_code};
+use super::props::{applied, opt_s, s};
+use crate::aws::Clients;
+use crate::provider::{Applied, CloudError, Target};
+use crate::state::Entry;
+use aws_sdk_ecs::types::{
+    ApplicationProtocol, Compatibility, ContainerDefinition, CpuArchitecture, KeyValuePair,
+    LogConfiguration, LogDriver, NetworkMode, OsFamily, PortMapping, RuntimePlatform,
+    TaskDefinitionStatus, TransportProtocol,
+};
+use serde_json::{Map, Value as Json, json};
+
+fn int(v: &Json, key: &str) -> Option<i32> {
+    v.get(key).and_then(Json::as_i64).map(|n| n as i32)
+}
+
+fn strings(v: &Json, key: &str) -> Option<Vec<String>> {
+    v.get(key)
+        .and_then(Json::as_array)
+        .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+}
+
+fn container(c: &Json) -> Result<ContainerDefinition, CloudError> {
+    let ports = c
+        .get("port_mappings")
+        .and_then(Json::as_array)
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|p| {
+            let port = int(p, "container_port").unwrap_or(0);
+            let proto = s(p, "protocol");
+            PortMapping::builder()
+                .name(format!("{}-{port}-{proto}", s(c, "name")))
+                .container_port(port)
+                .set_host_port(int(p, "host_port"))
+                .protocol(TransportProtocol::from(proto))
+                .set_app_protocol(opt_s(p, "app_protocol").map(ApplicationProtocol::from))
+                .build()
+        })
+        .collect();
+    let env = c
+        .get("environment")
+        .and_then(Json::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| KeyValuePair::builder().name(k).value(v.as_str().unwrap_or_default()).build())
+                .collect()
+        });
+    let mut logs = LogConfiguration::builder().log_driver(LogDriver::Awslogs);
+    if let Some(opts) = c.get("log_options").and_then(Json::as_object) {
+        for (k, v) in opts {
+            logs = logs.options(k, v.as_str().unwrap_or_default());
+        }
+    }
+    let logs = logs.build().map_err(|e| super::error::own(s(c, "name"), "build container", e.to_string(), "this is a bug in provision"))?;
+    Ok(ContainerDefinition::builder()
+        .name(s(c, "name"))
+        .image(s(c, "image"))
+        .essential(c.get("essential").and_then(Json::as_bool).unwrap_or(true))
+        .set_cpu(int(c, "cpu"))
+        .set_memory(int(c, "memory"))
+        .set_memory_reservation(int(c, "memory_reservation"))
+        .set_port_mappings(Some(ports))
+        .set_environment(env)
+        .set_command(strings(c, "command"))
+        .set_entry_point(strings(c, "entry_point"))
+        .log_configuration(logs)
+        .build())
+}
+
+pub async fn create(c: &Clients, t: &Target, p: &Json) -> Result<Applied, CloudError> {
+    let containers = p
+        .get("containers")
+        .and_then(Json::as_array)
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(container)
+        .collect::<Result<Vec<_>, _>>()?;
+    let out = c
+        .ecs
+        .register_task_definition()
+        .family(s(p, "family"))
+        .set_cpu(opt_s(p, "cpu").map(str::to_string))
+        .set_memory(opt_s(p, "memory").map(str::to_string))
+        .network_mode(NetworkMode::from(s(p, "network_mode")))
+        .set_requires_compatibilities(strings(p, "requires_compatibilities").map(|v| v.iter().map(|x| Compatibility::from(x.as_str())).collect()))
+        .runtime_platform(
+            RuntimePlatform::builder()
+                .operating_system_family(OsFamily::from(s(p, "operating_system_family")))
+                .cpu_architecture(CpuArchitecture::from(s(p, "cpu_architecture")))
+                .build(),
+        )
+        .set_execution_role_arn(opt_s(p, "execution_role_arn").map(str::to_string))
+        .set_task_role_arn(opt_s(p, "task_role_arn").map(str::to_string))
+        .set_container_definitions(Some(containers))
+        .set_tags(Some(ecs_tags(t)))
+        .send()
+        .await
+        .map_err(|e| cloud(&t.id, "RegisterTaskDefinition", e))?;
+    let td = out.task_definition();
+    let arn = td.and_then(|d| d.task_definition_arn()).unwrap_or_default();
+    applied(
+        arn,
+        &[
+            ("arn", json!(arn)),
+            ("family", json!(td.and_then(|d| d.family()))),
+            ("revision", json!(td.map(|d| d.revision()))),
+        ],
+    )
+}
+
+fn observe_container(d: &ContainerDefinition) -> Json {
+    let ports: Vec<Json> = d
+        .port_mappings()
+        .iter()
+        .map(|p| {
+            json!({
+                "container_port": p.container_port(),
+                "host_port": p.host_port(),
+                "protocol": p.protocol().map(|x| x.as_str()),
+                "app_protocol": p.app_protocol().map(|x| x.as_str()),
+            })
+        })
+        .collect();
+    let env: Map<String, Json> = d
+        .environment()
+        .iter()
+        .map(|kv| (kv.name().unwrap_or_default().to_string(), json!(kv.value())))
+        .collect();
+    let nonempty = |v: &[String]| if v.is_empty() { Json::Null } else { json!(v) };
+    json!({
+        "name": d.name(),
+        "image": d.image(),
+        "essential": d.essential(),
+        // ECS reports an unset container cpu as 0.
+        "cpu": if d.cpu() == 0 { Json::Null } else { json!(d.cpu()) },
+        "memory": d.memory(),
+        "memory_reservation": d.memory_reservation(),
+        "port_mappings": ports,
+        "environment": env,
+        "command": nonempty(d.command()),
+        "entry_point": nonempty(d.entry_point()),
+        "log_options": d.log_configuration().and_then(|l| l.options()).map(|o| json!(o)),
+    })
+}
+
+pub async fn read(c: &Clients, id: &str, e: &Entry) -> Result<Option<Map<String, Json>>, CloudError> {
+    let out = match c.ecs.describe_task_definition().task_definition(&e.physical_id).send().await {
+        Ok(o) => o,
+        Err(err) if is_code(&err, &["ClientException"]) => return Ok(None),
+        Err(err) => return Err(cloud(id, "DescribeTaskDefinition", err)),
+    };
+    let Some(d) = out.task_definition() else {
+        return Ok(None);
+    };
+    if d.status() != Some(&TaskDefinitionStatus::Active) {
+        return Ok(None);
+    }
+    let compat: Vec<&str> = d.requires_compatibilities().iter().map(|c| c.as_str()).collect();
+    let platform = d.runtime_platform();
+    let containers: Vec<Json> = d.container_definitions().iter().map(observe_container).collect();
+    Ok(Some(super::props::outputs(&[
+        ("family", json!(d.family())),
+        ("cpu", json!(d.cpu())),
+        ("memory", json!(d.memory())),
+        ("network_mode", json!(d.network_mode().map(|m| m.as_str()))),
+        ("requires_compatibilities", if compat.is_empty() { Json::Null } else { json!(compat) }),
+        ("operating_system_family", json!(platform.and_then(|p| p.operating_system_family()).map(|x| x.as_str()))),
+        ("cpu_architecture", json!(platform.and_then(|p| p.cpu_architecture()).map(|x| x.as_str()))),
+        ("execution_role_arn", json!(d.execution_role_arn())),
+        ("task_role_arn", json!(d.task_role_arn())),
+        ("containers", json!(containers)),
+    ])))
+}
+
+pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
+    let mut revisions = e.revisions.clone();
+    if !revisions.contains(&e.physical_id) {
+        revisions.push(e.physical_id.clone());
+    }
+    for arn in revisions {
+        match c.ecs.deregister_task_definition().task_definition(&arn).send().await {
+            Ok(_) => {}
+            // Already deregistered (or gone): nothing left to do for this revision.
+            Err(err) if is_code(&err, &["ClientException", "InvalidParameterException"]) => {}
+            Err(err) => return Err(cloud(&t.id, "DeregisterTaskDefinition", err)),
+        }
+    }
+    Ok(())
+}

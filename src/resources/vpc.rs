@@ -1,0 +1,77 @@
+//! A VPC of the stack's own, with DNS hostnames on (tasks and instances get names).
+
+use super::ec2_tags::{owned_filters, spec};
+use super::error::{cloud, is_code};
+use super::props::{applied, b, s};
+use crate::aws::Clients;
+use crate::provider::{Applied, CloudError, Target};
+use crate::state::Entry;
+use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
+use serde_json::{Map, Value as Json, json};
+
+const NOT_FOUND: &[&str] = &["InvalidVpcID.NotFound"];
+
+pub async fn create(c: &Clients, t: &Target, p: &Json) -> Result<Applied, CloudError> {
+    let found = c
+        .ec2
+        .describe_vpcs()
+        .set_filters(Some(owned_filters(t)))
+        .send()
+        .await
+        .map_err(|e| cloud(&t.id, "DescribeVpcs", e))?;
+    let id = match found.vpcs().first().and_then(|v| v.vpc_id()) {
+        Some(id) => id.to_string(),
+        None => c
+            .ec2
+            .create_vpc()
+            .cidr_block(s(p, "cidr"))
+            .tag_specifications(spec(ResourceType::Vpc, t, Some(s(p, "name"))))
+            .send()
+            .await
+            .map_err(|e| cloud(&t.id, "CreateVpc", e))?
+            .vpc()
+            .and_then(|v| v.vpc_id())
+            .unwrap_or_default()
+            .to_string(),
+    };
+    set_dns_hostnames(c, t, &id, b(p, "enable_dns_hostnames")).await?;
+    applied(&id, &[("id", json!(id))])
+}
+
+async fn set_dns_hostnames(c: &Clients, t: &Target, id: &str, on: bool) -> Result<(), CloudError> {
+    c.ec2
+        .modify_vpc_attribute()
+        .vpc_id(id)
+        .enable_dns_hostnames(AttributeBooleanValue::builder().value(on).build())
+        .send()
+        .await
+        .map_err(|e| cloud(&t.id, "ModifyVpcAttribute", e))?;
+    Ok(())
+}
+
+pub async fn read(c: &Clients, id: &str, e: &Entry) -> Result<Option<Map<String, Json>>, CloudError> {
+    let out = match c.ec2.describe_vpcs().vpc_ids(&e.physical_id).send().await {
+        Ok(o) => o,
+        Err(err) if is_code(&err, NOT_FOUND) => return Ok(None),
+        Err(err) => return Err(cloud(id, "DescribeVpcs", err)),
+    };
+    Ok(out.vpcs().first().map(|v| {
+        super::props::outputs(&[("cidr", json!(v.cidr_block().unwrap_or_default()))])
+    }))
+}
+
+pub async fn update(c: &Clients, t: &Target, e: &Entry, p: &Json) -> Result<Applied, CloudError> {
+    set_dns_hostnames(c, t, &e.physical_id, b(p, "enable_dns_hostnames")).await?;
+    Ok(super::props::unchanged(e))
+}
+
+pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
+    super::retry::while_in_use(t, "DeleteVpc", || async {
+        match c.ec2.delete_vpc().vpc_id(&e.physical_id).send().await {
+            Ok(_) => Ok(()),
+            Err(err) if is_code(&err, NOT_FOUND) => Ok(()),
+            Err(err) => Err(cloud(&t.id, "DeleteVpc", err)),
+        }
+    })
+    .await
+}

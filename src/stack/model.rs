@@ -1,0 +1,237 @@
+//! The stack file as the user writes it. Every struct rejects unknown keys, and the
+//! values that validation may complain about keep their YAML location (`Spanned`).
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+pub type Located<T> = Spanned<T>;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StackFile {
+    pub stack: Located<String>,
+    #[serde(default)]
+    pub network: Option<Network>,
+    #[serde(default)]
+    pub security_groups: IndexMap<String, Located<SecurityGroup>>,
+    /// The ECS cluster's name; the stack's name when left out.
+    #[serde(default)]
+    pub cluster: Option<Located<String>>,
+    #[serde(default)]
+    pub services: IndexMap<String, Located<Service>>,
+    /// Extra tags put on every resource the stack creates.
+    #[serde(default)]
+    pub tags: IndexMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Network {
+    pub vpc: Located<VpcChoice>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(
+    untagged,
+    expecting = "`default`, or a VPC of the stack's own such as { cidr: 10.0.0.0/16, public_subnets: 2 }"
+)]
+pub enum VpcChoice {
+    Named(String),
+    Own(OwnVpc),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OwnVpc {
+    pub cidr: String,
+    #[serde(default = "default_public_subnets")]
+    pub public_subnets: u8,
+    #[serde(default)]
+    pub private_subnets: u8,
+}
+
+fn default_public_subnets() -> u8 {
+    2
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityGroup {
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub ingress: Vec<Located<Ingress>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ingress {
+    pub port: u16,
+    #[serde(default)]
+    pub protocol: Protocol,
+    /// An IPv4 range, such as 0.0.0.0/0.
+    #[serde(default)]
+    pub cidr: Option<String>,
+    /// Another security group of this stack, by name.
+    #[serde(default)]
+    pub from: Option<Located<String>>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    #[default]
+    Tcp,
+    Udp,
+}
+
+impl Protocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LaunchType {
+    #[default]
+    Fargate,
+    Ec2,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Architecture {
+    #[default]
+    X86_64,
+    Arm64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    #[serde(default = "default_launch_type")]
+    pub launch_type: Located<LaunchType>,
+    /// Task CPU units (1024 = 1 vCPU).
+    #[serde(default)]
+    pub cpu: Option<Located<u32>>,
+    /// Task memory in MiB.
+    #[serde(default)]
+    pub memory: Option<Located<u32>>,
+    #[serde(default = "one")]
+    pub desired_count: u32,
+    #[serde(default = "default_false")]
+    pub public_ip: Located<bool>,
+    #[serde(default)]
+    pub security_groups: Vec<Located<String>>,
+    /// `public`, `private`, or subnet names such as `public-1`; `public` when left out.
+    #[serde(default)]
+    pub subnets: Option<Vec<Located<String>>>,
+    /// An existing IAM role (name or ARN) used instead of the one the stack creates.
+    #[serde(default)]
+    pub execution_role: Option<Located<String>>,
+    /// An existing IAM role (name or ARN) the containers run as.
+    #[serde(default)]
+    pub task_role: Option<Located<String>>,
+    #[serde(default)]
+    pub platform_version: Option<String>,
+    #[serde(default)]
+    pub cpu_architecture: Architecture,
+    #[serde(default)]
+    pub log_retention_days: Option<Located<i32>>,
+    pub containers: Located<IndexMap<String, Located<Container>>>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn default_launch_type() -> Located<LaunchType> {
+    unknown(LaunchType::default())
+}
+
+fn default_false() -> Located<bool> {
+    unknown(false)
+}
+
+fn unknown<T>(value: T) -> Located<T> {
+    Spanned::new(
+        value,
+        serde_saphyr::Location::UNKNOWN,
+        serde_saphyr::Location::UNKNOWN,
+    )
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Container {
+    pub image: Located<String>,
+    #[serde(default)]
+    pub ports: Vec<Located<PortSpec>>,
+    #[serde(default)]
+    pub essential: Option<bool>,
+    #[serde(default)]
+    pub cpu: Option<u32>,
+    /// Hard memory limit in MiB.
+    #[serde(default)]
+    pub memory: Option<u32>,
+    /// Soft memory limit in MiB.
+    #[serde(default)]
+    pub memory_reservation: Option<u32>,
+    #[serde(default)]
+    pub environment: IndexMap<String, String>,
+    #[serde(default)]
+    pub command: Option<Vec<String>>,
+    #[serde(default)]
+    pub entry_point: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(
+    untagged,
+    expecting = "a container port such as 80, or { container: 80, host: 8080, protocol: tcp }"
+)]
+pub enum PortSpec {
+    Port(u16),
+    Mapping(PortMapping),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortMapping {
+    pub container: u16,
+    #[serde(default)]
+    pub host: Option<u16>,
+    #[serde(default)]
+    pub protocol: Protocol,
+    /// http, http2 or grpc; http for TCP ports when left out.
+    #[serde(default)]
+    pub app_protocol: Option<String>,
+}
+
+impl PortSpec {
+    pub fn container_port(&self) -> u16 {
+        match self {
+            PortSpec::Port(p) => *p,
+            PortSpec::Mapping(m) => m.container,
+        }
+    }
+    pub fn host_port(&self) -> Option<u16> {
+        match self {
+            PortSpec::Port(_) => None,
+            PortSpec::Mapping(m) => m.host,
+        }
+    }
+    pub fn protocol(&self) -> Protocol {
+        match self {
+            PortSpec::Port(_) => Protocol::Tcp,
+            PortSpec::Mapping(m) => m.protocol,
+        }
+    }
+}
