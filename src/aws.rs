@@ -28,7 +28,11 @@ pub async fn load(s: &Settings) -> SdkConfig {
     }
     if s.local {
         loader = loader.credentials_provider(aws_credential_types::Credentials::new(
-            "test", "test", None, None, "provision-local",
+            "test",
+            "test",
+            None,
+            None,
+            "provision-local",
         ));
     }
     loader.load().await

@@ -13,7 +13,12 @@ use std::time::Duration;
 )]
 pub struct Cli {
     /// The stack file.
-    #[arg(short = 'f', long = "file", global = true, default_value = "stack.yaml")]
+    #[arg(
+        short = 'f',
+        long = "file",
+        global = true,
+        default_value = "stack.yaml"
+    )]
     pub file: PathBuf,
     /// AWS region (default: from AWS_REGION or the profile; us-east-1 with --local).
     #[arg(long, global = true)]
@@ -107,7 +112,11 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "" | "s" => n,
         "m" => n * 60,
         "h" => n * 3600,
-        _ => return Err(format!("unknown unit `{unit}`; use s, m or h (90s, 10m, 1h)")),
+        _ => {
+            return Err(format!(
+                "unknown unit `{unit}`; use s, m or h (90s, 10m, 1h)"
+            ));
+        }
     };
     Ok(Duration::from_secs(secs))
 }

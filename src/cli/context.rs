@@ -49,6 +49,7 @@ pub async fn aws(cli: &Cli) -> Result<Arc<Aws>, Error> {
 }
 
 pub fn style(cli: &Cli) -> crate::plan::render::Style {
-    let color = !cli.no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal();
+    let color =
+        !cli.no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal();
     crate::plan::render::Style { color }
 }

@@ -15,8 +15,13 @@ pub async fn run(cli: &Cli, a: &DownArgs) -> Result<u8, Error> {
         );
         return Ok(0);
     }
-    print!("{}", crate::plan::render::human(&plan, &context::style(cli)));
-    println!("Only what the stack created is deleted; what it merely uses (a default VPC, a role named in the file) stays.");
+    print!(
+        "{}",
+        crate::plan::render::human(&plan, &context::style(cli))
+    );
+    println!(
+        "Only what the stack created is deleted; what it merely uses (a default VPC, a role named in the file) stays."
+    );
     if !confirm::ask(a.yes, &format!("\nDelete stack {}?", ctx.stack.name))? {
         println!("Nothing deleted.");
         return Ok(1);
@@ -31,6 +36,10 @@ pub async fn run(cli: &Cli, a: &DownArgs) -> Result<u8, Error> {
         tags: ctx.stack.tags.clone(),
     };
     let report = exec::execute(&plan, aws, writer, &opts).await?;
-    println!("\nStack {} is down: {} resources deleted.", ctx.stack.name, report.done.len());
+    println!(
+        "\nStack {} is down: {} resources deleted.",
+        ctx.stack.name,
+        report.done.len()
+    );
     Ok(0)
 }

@@ -34,7 +34,10 @@ fn cache_dir() -> PathBuf {
 
 async fn answers(port: u16) -> bool {
     let connect = tokio::net::TcpStream::connect(("127.0.0.1", port));
-    matches!(tokio::time::timeout(Duration::from_secs(1), connect).await, Ok(Ok(_)))
+    matches!(
+        tokio::time::timeout(Duration::from_secs(1), connect).await,
+        Ok(Ok(_))
+    )
 }
 
 /// The endpoint URL of a running emulator.
@@ -44,9 +47,16 @@ pub async fn ensure_running() -> Result<String, Error> {
     if answers(port).await {
         return Ok(url);
     }
-    eprintln!("provision: nothing answers on 127.0.0.1:{port}; starting the local AWS emulator (moto)…");
+    eprintln!(
+        "provision: nothing answers on 127.0.0.1:{port}; starting the local AWS emulator (moto)…"
+    );
     let dir = cache_dir().join("localstack");
-    let fail = |e: std::io::Error| Error::Usage(format!("cannot write the emulator scripts to {}: {e}", dir.display()));
+    let fail = |e: std::io::Error| {
+        Error::Usage(format!(
+            "cannot write the emulator scripts to {}: {e}",
+            dir.display()
+        ))
+    };
     std::fs::create_dir_all(&dir).map_err(fail)?;
     for (name, text) in SCRIPTS {
         std::fs::write(dir.join(name), text).map_err(fail)?;

@@ -16,7 +16,10 @@ pub fn run(cli: &Cli, a: &OutputsArgs) -> Result<u8, Error> {
         all.insert(id.clone(), Json::Object(e.outputs.clone()));
     }
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&Json::Object(all)).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&Json::Object(all)).unwrap_or_default()
+        );
         return Ok(0);
     }
     for (id, outputs) in &all {

@@ -8,7 +8,14 @@ pub async fn run(cli: &Cli, a: &PlanArgs) -> Result<u8, Error> {
     if a.json {
         println!("{}", crate::plan::render::json(&plan));
     } else {
-        print!("{}", crate::plan::render::human(&plan, &context::style(cli)));
+        print!(
+            "{}",
+            crate::plan::render::human(&plan, &context::style(cli))
+        );
     }
-    Ok(if a.detailed_exitcode && plan.has_changes() { 2 } else { 0 })
+    Ok(if a.detailed_exitcode && plan.has_changes() {
+        2
+    } else {
+        0
+    })
 }

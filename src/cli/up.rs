@@ -7,12 +7,19 @@ use std::sync::Arc;
 pub async fn run(cli: &Cli, a: &UpArgs) -> Result<u8, Error> {
     let ctx = context::load(cli)?;
     let aws = context::aws(cli).await?;
-    let plan = crate::plan::plan_up(&ctx.stack, &ctx.state, aws.clone(), a.parallelism.into()).await?;
-    print!("{}", crate::plan::render::human(&plan, &context::style(cli)));
+    let plan =
+        crate::plan::plan_up(&ctx.stack, &ctx.state, aws.clone(), a.parallelism.into()).await?;
+    print!(
+        "{}",
+        crate::plan::render::human(&plan, &context::style(cli))
+    );
     if !plan.has_changes() {
         return Ok(0);
     }
-    if !confirm::ask(a.yes, &format!("\nApply these changes to stack {}?", ctx.stack.name))? {
+    if !confirm::ask(
+        a.yes,
+        &format!("\nApply these changes to stack {}?", ctx.stack.name),
+    )? {
         println!("Nothing changed.");
         return Ok(1);
     }

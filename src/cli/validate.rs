@@ -2,7 +2,11 @@ use super::{Cli, Error};
 
 pub fn run(cli: &Cli) -> Result<u8, Error> {
     let stack = crate::stack::load(&cli.file)?;
-    let owned = stack.resources.iter().filter(|r| !r.kind.is_lookup()).count();
+    let owned = stack
+        .resources
+        .iter()
+        .filter(|r| !r.kind.is_lookup())
+        .count();
     println!(
         "{}: stack {} is valid ({owned} resources).",
         cli.file.display(),

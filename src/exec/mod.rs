@@ -31,7 +31,9 @@ pub enum ExecError {
     },
     #[error(transparent)]
     State(#[from] StateError),
-    #[error("interrupted: {done} steps finished and were saved; {left} not started\n  hint: run the same command again to carry on")]
+    #[error(
+        "interrupted: {done} steps finished and were saved; {left} not started\n  hint: run the same command again to carry on"
+    )]
     Interrupted { done: usize, left: usize },
 }
 
@@ -118,7 +120,12 @@ pub async fn execute<P: Provider>(
                 waits.remove(&id);
                 let step = steps[&id].clone();
                 let desired = plan.desired.iter().find(|r| r.id == id).cloned();
-                let (p, w, k, o) = (provider.clone(), writer.clone(), known.clone(), opts.clone());
+                let (p, w, k, o) = (
+                    provider.clone(),
+                    writer.clone(),
+                    known.clone(),
+                    opts.clone(),
+                );
                 let stack = plan.stack.clone();
                 in_flight += 1;
                 running.spawn(async move {

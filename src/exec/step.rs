@@ -58,7 +58,11 @@ pub async fn run<P: Provider>(
             s.resources.remove(&step.id);
         })?;
         if step.action == Action::Delete {
-            println!("  - deleted {} ({:.1}s)", step.id, started.elapsed().as_secs_f64());
+            println!(
+                "  - deleted {} ({:.1}s)",
+                step.id,
+                started.elapsed().as_secs_f64()
+            );
             return Ok(());
         }
     }
@@ -84,7 +88,9 @@ pub async fn run<P: Provider>(
         _ => provider.create(&target, &props).await?,
     };
     let mut revisions = entry.map(|e| e.revisions).unwrap_or_default();
-    if step.kind == crate::desired::Kind::TaskDefinition && !revisions.contains(&applied.physical_id) {
+    if step.kind == crate::desired::Kind::TaskDefinition
+        && !revisions.contains(&applied.physical_id)
+    {
         revisions.push(applied.physical_id.clone());
     }
     let new_entry = Entry {

@@ -50,7 +50,10 @@ pub fn human(plan: &Plan, style: &Style) -> String {
             let _ = writeln!(out, "        because {r}");
         }
         for c in &step.changes {
-            let new = c.new.as_ref().map_or("(known after apply)".to_string(), compact);
+            let new = c
+                .new
+                .as_ref()
+                .map_or("(known after apply)".to_string(), compact);
             match (&c.old, step.action) {
                 (_, Action::Create) | (None, _) => {
                     let _ = writeln!(out, "        {}: {new}", c.path);

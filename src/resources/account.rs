@@ -13,7 +13,11 @@ pub async fn lookup(c: &Clients) -> Result<Map<String, Json>, CloudError> {
         .await
         .map_err(|e| cloud("your AWS identity", "GetCallerIdentity", e))?;
     let arn = me.arn().unwrap_or("arn:aws:");
-    let partition = arn.split(':').nth(1).filter(|p| !p.is_empty()).unwrap_or("aws");
+    let partition = arn
+        .split(':')
+        .nth(1)
+        .filter(|p| !p.is_empty())
+        .unwrap_or("aws");
     Ok(super::props::outputs(&[
         ("account_id", json!(me.account().unwrap_or_default())),
         ("partition", json!(partition)),

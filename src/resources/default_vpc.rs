@@ -1,7 +1,7 @@
 //! The account's default VPC and its default subnets: looked up, never owned.
 
-use super::error::{cloud, own};
 use super::ec2_tags::filter;
+use super::error::{cloud, own};
 use crate::aws::Clients;
 use crate::provider::CloudError;
 use serde_json::{Map, Value as Json, json};

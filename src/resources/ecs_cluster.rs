@@ -34,7 +34,12 @@ pub fn ecs_tags(t: &Target) -> Vec<Tag> {
 
 pub fn tags_of(tags: &[Tag]) -> Vec<(String, String)> {
     tags.iter()
-        .map(|t| (t.key().unwrap_or_default().into(), t.value().unwrap_or_default().into()))
+        .map(|t| {
+            (
+                t.key().unwrap_or_default().into(),
+                t.value().unwrap_or_default().into(),
+            )
+        })
         .collect()
 }
 
@@ -46,7 +51,10 @@ pub async fn create(c: &Clients, t: &Target, p: &Json) -> Result<Applied, CloudE
             return Err(own(
                 &t.id,
                 "CreateCluster",
-                format!("an ECS cluster named {name} already exists and does not belong to stack {}", t.stack),
+                format!(
+                    "an ECS cluster named {name} already exists and does not belong to stack {}",
+                    t.stack
+                ),
                 "choose another name with `cluster:` in the stack file",
             ));
         }
@@ -66,7 +74,11 @@ pub async fn create(c: &Clients, t: &Target, p: &Json) -> Result<Applied, CloudE
     applied(arn, &[("arn", json!(arn)), ("name", json!(name))])
 }
 
-pub async fn read(c: &Clients, id: &str, e: &Entry) -> Result<Option<Map<String, Json>>, CloudError> {
+pub async fn read(
+    c: &Clients,
+    id: &str,
+    e: &Entry,
+) -> Result<Option<Map<String, Json>>, CloudError> {
     Ok(describe(c, id, &e.physical_id)
         .await?
         .map(|cl| super::props::outputs(&[("name", json!(cl.cluster_name()))])))

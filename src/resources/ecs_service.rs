@@ -14,7 +14,12 @@ use aws_sdk_ecs::types::{
 use serde_json::{Map, Value as Json, json};
 use std::time::{Duration, Instant};
 
-async fn describe(c: &Clients, id: &str, cluster: &str, name: &str) -> Result<Option<Service>, CloudError> {
+async fn describe(
+    c: &Clients,
+    id: &str,
+    cluster: &str,
+    name: &str,
+) -> Result<Option<Service>, CloudError> {
     let out = match c
         .ecs
         .describe_services()
@@ -49,8 +54,19 @@ fn network(t: &Target, p: &Json) -> Result<Option<NetworkConfiguration>, CloudEr
             AssignPublicIp::Disabled
         })
         .build()
-        .map_err(|e| own(&t.id, "build network configuration", e.to_string(), "this is a bug in provision"))?;
-    Ok(Some(NetworkConfiguration::builder().awsvpc_configuration(vpc).build()))
+        .map_err(|e| {
+            own(
+                &t.id,
+                "build network configuration",
+                e.to_string(),
+                "this is a bug in provision",
+            )
+        })?;
+    Ok(Some(
+        NetworkConfiguration::builder()
+            .awsvpc_configuration(vpc)
+            .build(),
+    ))
 }
 
 fn outputs_of(svc: &Service, cluster: &str) -> Applied {
@@ -74,11 +90,17 @@ pub async fn create(c: &Clients, t: &Target, p: &Json) -> Result<Applied, CloudE
         return Err(own(
             &t.id,
             "CreateService",
-            format!("a service named {name} already runs in cluster {cluster} and does not belong to stack {}", t.stack),
+            format!(
+                "a service named {name} already runs in cluster {cluster} and does not belong to stack {}",
+                t.stack
+            ),
             "rename the service in the stack file, or use another cluster",
         ));
     }
-    let breaker = DeploymentCircuitBreaker::builder().enable(true).rollback(true).build();
+    let breaker = DeploymentCircuitBreaker::builder()
+        .enable(true)
+        .rollback(true)
+        .build();
     let out = c
         .ecs
         .create_service()
@@ -89,18 +111,30 @@ pub async fn create(c: &Clients, t: &Target, p: &Json) -> Result<Applied, CloudE
         .launch_type(LaunchType::from(s(p, "launch_type")))
         .platform_version(s(p, "platform_version"))
         .set_network_configuration(network(t, p)?)
-        .deployment_configuration(DeploymentConfiguration::builder().deployment_circuit_breaker(breaker).build())
+        .deployment_configuration(
+            DeploymentConfiguration::builder()
+                .deployment_circuit_breaker(breaker)
+                .build(),
+        )
         .propagate_tags(PropagateTags::Service)
         .enable_ecs_managed_tags(true)
         .set_tags(Some(ecs_tags(t)))
         .send()
         .await
         .map_err(|e| cloud(&t.id, "CreateService", e))?;
-    let svc = out.service().cloned().unwrap_or_else(|| Service::builder().build());
+    let svc = out
+        .service()
+        .cloned()
+        .unwrap_or_else(|| Service::builder().build());
     Ok(outputs_of(&svc, cluster))
 }
 
-async fn update_service(c: &Clients, t: &Target, _svc: &Service, p: &Json) -> Result<Applied, CloudError> {
+async fn update_service(
+    c: &Clients,
+    t: &Target,
+    _svc: &Service,
+    p: &Json,
+) -> Result<Applied, CloudError> {
     let cluster = s(p, "cluster");
     let out = c
         .ecs
@@ -114,7 +148,10 @@ async fn update_service(c: &Clients, t: &Target, _svc: &Service, p: &Json) -> Re
         .send()
         .await
         .map_err(|e| cloud(&t.id, "UpdateService", e))?;
-    let svc = out.service().cloned().unwrap_or_else(|| Service::builder().build());
+    let svc = out
+        .service()
+        .cloned()
+        .unwrap_or_else(|| Service::builder().build());
     Ok(outputs_of(&svc, cluster))
 }
 
@@ -123,12 +160,18 @@ pub async fn update(c: &Clients, t: &Target, e: &Entry, p: &Json) -> Result<Appl
     update_service(c, t, &svc, p).await
 }
 
-pub async fn read(c: &Clients, id: &str, e: &Entry) -> Result<Option<Map<String, Json>>, CloudError> {
+pub async fn read(
+    c: &Clients,
+    id: &str,
+    e: &Entry,
+) -> Result<Option<Map<String, Json>>, CloudError> {
     let cluster = s(&e.props, "cluster");
     let Some(svc) = describe(c, id, cluster, &e.physical_id).await? else {
         return Ok(None);
     };
-    let vpc = svc.network_configuration().and_then(|n| n.awsvpc_configuration());
+    let vpc = svc
+        .network_configuration()
+        .and_then(|n| n.awsvpc_configuration());
     let strings = |v: &[String]| v.iter().map(|x| json!(x)).collect::<Vec<_>>();
     // Only a full ARN names a revision; anything else is not comparable.
     let td = svc.task_definition().filter(|a| a.starts_with("arn:"));
@@ -138,9 +181,25 @@ pub async fn read(c: &Clients, id: &str, e: &Entry) -> Result<Option<Map<String,
         ("task_definition", json!(td)),
         ("desired_count", json!(svc.desired_count())),
         ("launch_type", json!(svc.launch_type().map(|l| l.as_str()))),
-        ("subnets", vpc.map_or(Json::Null, |v| ordered_like(strings(v.subnets()), e.props.get("subnets")))),
-        ("security_groups", vpc.map_or(Json::Null, |v| ordered_like(strings(v.security_groups()), e.props.get("security_groups")))),
-        ("assign_public_ip", json!(vpc.and_then(|v| v.assign_public_ip()).map(|a| *a == AssignPublicIp::Enabled))),
+        (
+            "subnets",
+            vpc.map_or(Json::Null, |v| {
+                ordered_like(strings(v.subnets()), e.props.get("subnets"))
+            }),
+        ),
+        (
+            "security_groups",
+            vpc.map_or(Json::Null, |v| {
+                ordered_like(strings(v.security_groups()), e.props.get("security_groups"))
+            }),
+        ),
+        (
+            "assign_public_ip",
+            json!(
+                vpc.and_then(|v| v.assign_public_ip())
+                    .map(|a| *a == AssignPublicIp::Enabled)
+            ),
+        ),
     ])))
 }
 
@@ -150,14 +209,44 @@ pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError
         return Ok(());
     }
     // Scale to 0 first so the tasks stop before the service goes.
-    match c.ecs.update_service().cluster(cluster).service(&e.physical_id).desired_count(0).send().await {
+    match c
+        .ecs
+        .update_service()
+        .cluster(cluster)
+        .service(&e.physical_id)
+        .desired_count(0)
+        .send()
+        .await
+    {
         Ok(_) => {}
-        Err(err) if is_code(&err, &["ServiceNotFoundException", "ServiceNotActiveException"]) => return Ok(()),
+        Err(err)
+            if is_code(
+                &err,
+                &["ServiceNotFoundException", "ServiceNotActiveException"],
+            ) =>
+        {
+            return Ok(());
+        }
         Err(err) => return Err(cloud(&t.id, "UpdateService", err)),
     }
-    match c.ecs.delete_service().cluster(cluster).service(&e.physical_id).force(true).send().await {
+    match c
+        .ecs
+        .delete_service()
+        .cluster(cluster)
+        .service(&e.physical_id)
+        .force(true)
+        .send()
+        .await
+    {
         Ok(_) => {}
-        Err(err) if is_code(&err, &["ServiceNotFoundException", "ServiceNotActiveException"]) => return Ok(()),
+        Err(err)
+            if is_code(
+                &err,
+                &["ServiceNotFoundException", "ServiceNotActiveException"],
+            ) =>
+        {
+            return Ok(());
+        }
         Err(err) => return Err(cloud(&t.id, "DeleteService", err)),
     }
     // The cluster, subnets and groups can only go once the service has drained.
@@ -182,20 +271,49 @@ pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(10));
     }
-    Err(own(&t.id, "DeleteService", "the service was still draining after 10 minutes", "run `provision down` again to keep waiting"))
+    Err(own(
+        &t.id,
+        "DeleteService",
+        "the service was still draining after 10 minutes",
+        "run `provision down` again to keep waiting",
+    ))
 }
 
-async fn running_tasks(c: &Clients, id: &str, cluster: &str, service: &str) -> Result<usize, CloudError> {
+async fn running_tasks(
+    c: &Clients,
+    id: &str,
+    cluster: &str,
+    service: &str,
+) -> Result<usize, CloudError> {
     let name = service.rsplit('/').next().unwrap_or(service);
-    match c.ecs.list_tasks().cluster(cluster).service_name(name).send().await {
+    match c
+        .ecs
+        .list_tasks()
+        .cluster(cluster)
+        .service_name(name)
+        .send()
+        .await
+    {
         Ok(o) => Ok(o.task_arns().len()),
-        Err(err) if is_code(&err, &["ServiceNotFoundException", "ClusterNotFoundException"]) => Ok(0),
+        Err(err)
+            if is_code(
+                &err,
+                &["ServiceNotFoundException", "ClusterNotFoundException"],
+            ) =>
+        {
+            Ok(0)
+        }
         Err(err) => Err(cloud(id, "ListTasks", err)),
     }
 }
 
 /// Why tasks of the service stopped, newest first, for failing fast with AWS's reason.
-async fn stopped_reasons(c: &Clients, id: &str, cluster: &str, service: &str) -> Result<Vec<String>, CloudError> {
+async fn stopped_reasons(
+    c: &Clients,
+    id: &str,
+    cluster: &str,
+    service: &str,
+) -> Result<Vec<String>, CloudError> {
     let name = service.rsplit('/').next().unwrap_or(service);
     let arns = c
         .ecs
@@ -232,19 +350,47 @@ async fn stopped_reasons(c: &Clients, id: &str, cluster: &str, service: &str) ->
 }
 
 /// Reasons that no retry by ECS will cure.
-const HOPELESS: &[&str] = &["CannotPullContainerError", "ResourceInitializationError", "CannotStartContainerError"];
+const HOPELESS: &[&str] = &[
+    "CannotPullContainerError",
+    "ResourceInitializationError",
+    "CannotStartContainerError",
+];
 
-pub async fn wait_stable(c: &Clients, t: &Target, a: &Applied, timeout: Duration, progress: &Progress) -> Result<(), CloudError> {
-    let cluster = a.outputs.get("cluster").and_then(Json::as_str).unwrap_or_default().to_string();
+pub async fn wait_stable(
+    c: &Clients,
+    t: &Target,
+    a: &Applied,
+    timeout: Duration,
+    progress: &Progress,
+) -> Result<(), CloudError> {
+    let cluster = a
+        .outputs
+        .get("cluster")
+        .and_then(Json::as_str)
+        .unwrap_or_default()
+        .to_string();
     let started = Instant::now();
     let mut delay = Duration::from_secs(1);
     let mut last = String::new();
     loop {
-        let svc = describe(c, &t.id, &cluster, &a.physical_id).await?.ok_or_else(|| {
-            own(&t.id, "waiting for the service", "the service disappeared while waiting", "check the ECS console for who deleted it")
-        })?;
-        let primary = svc.deployments().iter().find(|d| d.status() == Some("PRIMARY"));
-        let rollout = primary.and_then(|d| d.rollout_state()).map(|r| r.as_str().to_string()).unwrap_or_else(|| "?".into());
+        let svc = describe(c, &t.id, &cluster, &a.physical_id)
+            .await?
+            .ok_or_else(|| {
+                own(
+                    &t.id,
+                    "waiting for the service",
+                    "the service disappeared while waiting",
+                    "check the ECS console for who deleted it",
+                )
+            })?;
+        let primary = svc
+            .deployments()
+            .iter()
+            .find(|d| d.status() == Some("PRIMARY"));
+        let rollout = primary
+            .and_then(|d| d.rollout_state())
+            .map(|r| r.as_str().to_string())
+            .unwrap_or_else(|| "?".into());
         let line = format!(
             "{}/{} tasks running, deployment {} ({} deployments)",
             svc.running_count(),
@@ -257,19 +403,39 @@ pub async fn wait_stable(c: &Clients, t: &Target, a: &Applied, timeout: Duration
             last = line;
         }
         if rollout == "FAILED" {
-            let why = primary.and_then(|d| d.rollout_state_reason()).unwrap_or("the deployment failed");
+            let why = primary
+                .and_then(|d| d.rollout_state_reason())
+                .unwrap_or("the deployment failed");
             let stopped = stopped_reasons(c, &t.id, &cluster, &a.physical_id).await?;
-            let detail = stopped.first().map(|r| format!("; a task stopped: {r}")).unwrap_or_default();
-            return Err(own(&t.id, "deployment", format!("{why}{detail}"), "fix the cause (image name, port, memory) and run `provision up` again"));
+            let detail = stopped
+                .first()
+                .map(|r| format!("; a task stopped: {r}"))
+                .unwrap_or_default();
+            return Err(own(
+                &t.id,
+                "deployment",
+                format!("{why}{detail}"),
+                "fix the cause (image name, port, memory) and run `provision up` again",
+            ));
         }
-        let done = rollout == "COMPLETED" || (primary.is_some_and(|d| d.rollout_state().is_none()) && svc.deployments().len() == 1);
+        let done = rollout == "COMPLETED"
+            || (primary.is_some_and(|d| d.rollout_state().is_none())
+                && svc.deployments().len() == 1);
         if done && svc.running_count() == svc.desired_count() && svc.deployments().len() == 1 {
             return Ok(());
         }
         if svc.running_count() < svc.desired_count() {
             let stopped = stopped_reasons(c, &t.id, &cluster, &a.physical_id).await?;
-            if let Some(r) = stopped.iter().find(|r| HOPELESS.iter().any(|h| r.contains(h))) {
-                return Err(own(&t.id, "deployment", format!("a task stopped: {r}"), "fix the cause (image name, registry access, secrets) and run `provision up` again"));
+            if let Some(r) = stopped
+                .iter()
+                .find(|r| HOPELESS.iter().any(|h| r.contains(h)))
+            {
+                return Err(own(
+                    &t.id,
+                    "deployment",
+                    format!("a task stopped: {r}"),
+                    "fix the cause (image name, registry access, secrets) and run `provision up` again",
+                ));
             }
         }
         if started.elapsed() >= timeout {

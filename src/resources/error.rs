@@ -39,8 +39,12 @@ where
 fn hint_for<E, R>(code: Option<&str>, e: &SdkError<E, R>) -> Option<String> {
     let h = match code {
         Some(
-            "UnrecognizedClientException" | "InvalidClientTokenId" | "AuthFailure"
-            | "SignatureDoesNotMatch" | "ExpiredToken" | "ExpiredTokenException",
+            "UnrecognizedClientException"
+            | "InvalidClientTokenId"
+            | "AuthFailure"
+            | "SignatureDoesNotMatch"
+            | "ExpiredToken"
+            | "ExpiredTokenException",
         ) => "check your AWS credentials (AWS_PROFILE / --profile, or `aws sso login`)",
         Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation") => {
             "your credentials lack the permission named in the message; ask for it or use another --profile"

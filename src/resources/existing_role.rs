@@ -13,7 +13,10 @@ pub async fn lookup(c: &Clients, id: &str, props: &Json) -> Result<Map<String, J
     match c.iam.get_role().role_name(name).send().await {
         Ok(out) => {
             let arn = out.role().map(|r| r.arn().to_string()).unwrap_or_default();
-            Ok(super::props::outputs(&[("arn", json!(arn)), ("name", json!(name))]))
+            Ok(super::props::outputs(&[
+                ("arn", json!(arn)),
+                ("name", json!(name)),
+            ]))
         }
         Err(e) if is_code(&e, &["NoSuchEntity"]) => Err(own(
             id,

@@ -28,13 +28,21 @@ pub async fn create(c: &Clients, t: &Target, p: &Json) -> Result<Applied, CloudE
         Ok(out) => {
             let role = out.role();
             let tags: Vec<(String, String)> = role
-                .map(|r| r.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect())
+                .map(|r| {
+                    r.tags()
+                        .iter()
+                        .map(|t| (t.key().to_string(), t.value().to_string()))
+                        .collect()
+                })
                 .unwrap_or_default();
             if !super::owned_by(&tags, t) {
                 return Err(own(
                     &t.id,
                     "CreateRole",
-                    format!("an IAM role named {name} already exists and does not belong to stack {}", t.stack),
+                    format!(
+                        "an IAM role named {name} already exists and does not belong to stack {}",
+                        t.stack
+                    ),
                     "name it in the stack file as `execution_role: <name>` to use it without owning it, or rename the stack",
                 ));
             }
@@ -79,7 +87,12 @@ async fn attached(c: &Clients, id: &str, name: &str) -> Result<Vec<String>, Clou
         .collect())
 }
 
-async fn converge_policies(c: &Clients, t: &Target, name: &str, want: &[String]) -> Result<(), CloudError> {
+async fn converge_policies(
+    c: &Clients,
+    t: &Target,
+    name: &str,
+    want: &[String],
+) -> Result<(), CloudError> {
     let have = attached(c, &t.id, name).await?;
     for arn in have.iter().filter(|a| !want.contains(a)) {
         c.iam
@@ -102,16 +115,27 @@ async fn converge_policies(c: &Clients, t: &Target, name: &str, want: &[String])
     Ok(())
 }
 
-pub async fn read(c: &Clients, id: &str, e: &Entry) -> Result<Option<Map<String, Json>>, CloudError> {
+pub async fn read(
+    c: &Clients,
+    id: &str,
+    e: &Entry,
+) -> Result<Option<Map<String, Json>>, CloudError> {
     let role = match c.iam.get_role().role_name(&e.physical_id).send().await {
         Ok(o) => o,
         Err(err) if is_code(&err, NOT_FOUND) => return Ok(None),
         Err(err) => return Err(cloud(id, "GetRole", err)),
     };
-    let policies: Vec<Json> = attached(c, id, &e.physical_id).await?.into_iter().map(Json::from).collect();
+    let policies: Vec<Json> = attached(c, id, &e.physical_id)
+        .await?
+        .into_iter()
+        .map(Json::from)
+        .collect();
     Ok(Some(super::props::outputs(&[
         ("role_name", json!(role.role().map(|r| r.role_name()))),
-        ("managed_policy_arns", ordered_like(policies, e.props.get("managed_policy_arns"))),
+        (
+            "managed_policy_arns",
+            ordered_like(policies, e.props.get("managed_policy_arns")),
+        ),
     ])))
 }
 

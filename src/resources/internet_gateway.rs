@@ -52,7 +52,11 @@ pub async fn create(c: &Clients, t: &Target, p: &Json) -> Result<Applied, CloudE
     applied(&id, &[("id", json!(id))])
 }
 
-pub async fn read(c: &Clients, id: &str, e: &Entry) -> Result<Option<Map<String, Json>>, CloudError> {
+pub async fn read(
+    c: &Clients,
+    id: &str,
+    e: &Entry,
+) -> Result<Option<Map<String, Json>>, CloudError> {
     let out = match c
         .ec2
         .describe_internet_gateways()
@@ -72,7 +76,13 @@ pub async fn read(c: &Clients, id: &str, e: &Entry) -> Result<Option<Map<String,
 
 pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
     let id = &e.physical_id;
-    let out = match c.ec2.describe_internet_gateways().internet_gateway_ids(id).send().await {
+    let out = match c
+        .ec2
+        .describe_internet_gateways()
+        .internet_gateway_ids(id)
+        .send()
+        .await
+    {
         Ok(o) => o,
         Err(err) if is_code(&err, NOT_FOUND) => return Ok(()),
         Err(err) => return Err(cloud(&t.id, "DescribeInternetGateways", err)),
@@ -97,7 +107,13 @@ pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError
         })
         .await?;
     }
-    match c.ec2.delete_internet_gateway().internet_gateway_id(id).send().await {
+    match c
+        .ec2
+        .delete_internet_gateway()
+        .internet_gateway_id(id)
+        .send()
+        .await
+    {
         Ok(_) => Ok(()),
         Err(err) if is_code(&err, NOT_FOUND) => Ok(()),
         Err(err) => Err(cloud(&t.id, "DeleteInternetGateway", err)),

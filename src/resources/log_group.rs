@@ -27,7 +27,10 @@ async fn describe(c: &Clients, id: &str, name: &str) -> Result<Option<LogGroup>,
 
 fn arn_of(g: &LogGroup) -> String {
     // DescribeLogGroups gives `...:log-group:NAME:*`; tagging wants it without `:*`.
-    g.arn().unwrap_or_default().trim_end_matches(":*").to_string()
+    g.arn()
+        .unwrap_or_default()
+        .trim_end_matches(":*")
+        .to_string()
 }
 
 pub async fn create(c: &Clients, t: &Target, p: &Json) -> Result<Applied, CloudError> {
@@ -49,7 +52,10 @@ pub async fn create(c: &Clients, t: &Target, p: &Json) -> Result<Applied, CloudE
                 return Err(own(
                     &t.id,
                     "CreateLogGroup",
-                    format!("a log group named {name} already exists and does not belong to stack {}", t.stack),
+                    format!(
+                        "a log group named {name} already exists and does not belong to stack {}",
+                        t.stack
+                    ),
                     "delete it if it is unused, or rename the service or the stack",
                 ));
             }
@@ -63,14 +69,32 @@ pub async fn create(c: &Clients, t: &Target, p: &Json) -> Result<Applied, CloudE
                 .send()
                 .await
                 .map_err(|e| cloud(&t.id, "CreateLogGroup", e))?;
-            describe(c, &t.id, name).await?.unwrap_or_else(|| LogGroup::builder().build())
+            describe(c, &t.id, name)
+                .await?
+                .unwrap_or_else(|| LogGroup::builder().build())
         }
     };
-    set_retention(c, t, name, i(p, "retention_days"), group.retention_in_days()).await?;
-    applied(name, &[("name", json!(name)), ("arn", json!(arn_of(&group)))])
+    set_retention(
+        c,
+        t,
+        name,
+        i(p, "retention_days"),
+        group.retention_in_days(),
+    )
+    .await?;
+    applied(
+        name,
+        &[("name", json!(name)), ("arn", json!(arn_of(&group)))],
+    )
 }
 
-async fn set_retention(c: &Clients, t: &Target, name: &str, want: Option<i64>, have: Option<i32>) -> Result<(), CloudError> {
+async fn set_retention(
+    c: &Clients,
+    t: &Target,
+    name: &str,
+    want: Option<i64>,
+    have: Option<i32>,
+) -> Result<(), CloudError> {
     match (want, have) {
         (Some(w), h) if h != Some(w as i32) => {
             c.logs
@@ -94,29 +118,49 @@ async fn set_retention(c: &Clients, t: &Target, name: &str, want: Option<i64>, h
     Ok(())
 }
 
-pub async fn read(c: &Clients, id: &str, e: &Entry) -> Result<Option<Map<String, Json>>, CloudError> {
-    Ok(describe(c, id, &e.physical_id).await?.map(|g| {
-        super::props::outputs(&[
-            ("name", json!(g.log_group_name())),
-            // Explicit null: "kept forever" is a value, not "not reported".
-            ("retention_days", g.retention_in_days().map_or(json!("forever"), |d| json!(d))),
-        ])
-    }).map(|mut m| {
-        if m["retention_days"] == json!("forever") && e.props.get("retention_days").is_none_or(Json::is_null) {
-            m.remove("retention_days");
-        }
-        m
-    }))
+pub async fn read(
+    c: &Clients,
+    id: &str,
+    e: &Entry,
+) -> Result<Option<Map<String, Json>>, CloudError> {
+    Ok(describe(c, id, &e.physical_id)
+        .await?
+        .map(|g| {
+            super::props::outputs(&[
+                ("name", json!(g.log_group_name())),
+                // Explicit null: "kept forever" is a value, not "not reported".
+                (
+                    "retention_days",
+                    g.retention_in_days().map_or(json!("forever"), |d| json!(d)),
+                ),
+            ])
+        })
+        .map(|mut m| {
+            if m["retention_days"] == json!("forever")
+                && e.props.get("retention_days").is_none_or(Json::is_null)
+            {
+                m.remove("retention_days");
+            }
+            m
+        }))
 }
 
 pub async fn update(c: &Clients, t: &Target, e: &Entry, p: &Json) -> Result<Applied, CloudError> {
-    let have = describe(c, &t.id, &e.physical_id).await?.and_then(|g| g.retention_in_days());
+    let have = describe(c, &t.id, &e.physical_id)
+        .await?
+        .and_then(|g| g.retention_in_days());
     set_retention(c, t, &e.physical_id, i(p, "retention_days"), have).await?;
     Ok(super::props::unchanged(e))
 }
 
 pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
-    match c.logs.delete_log_group().log_group_name(&e.physical_id).send().await {
+    match c
+        .logs
+        .delete_log_group()
+        .log_group_name(&e.physical_id)
+        .send()
+        .await
+    {
         Ok(_) => Ok(()),
         Err(err) if is_code(&err, NOT_FOUND) => Ok(()),
         Err(err) => Err(cloud(&t.id, "DeleteLogGroup", err)),

@@ -1,8 +1,8 @@
 //! The only code that calls the AWS SDK: one file per resource kind, and `Aws`, which
 //! dispatches the engine's calls to them by kind.
 
-mod error;
 mod ec2_tags;
+mod error;
 mod props;
 mod retry;
 
@@ -148,7 +148,9 @@ impl Provider for Aws {
             Kind::TaskDefinition => task_definition::delete(c, t, e).await,
             Kind::EcsService => ecs_service::delete(c, t, e).await,
             // Lookups are never owned, so never deleted.
-            Kind::Account | Kind::DefaultVpc | Kind::AvailabilityZones | Kind::ExistingRole => Ok(()),
+            Kind::Account | Kind::DefaultVpc | Kind::AvailabilityZones | Kind::ExistingRole => {
+                Ok(())
+            }
         }
     }
 

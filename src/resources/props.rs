@@ -23,7 +23,11 @@ pub fn b(p: &Json, key: &str) -> bool {
 pub fn list(p: &Json, key: &str) -> Vec<String> {
     p.get(key)
         .and_then(Json::as_array)
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -68,12 +72,9 @@ fn overlay_value(applied: &Json, observed: &Json) -> Json {
             }
             Json::Object(m)
         }
-        (Json::Array(a), Json::Array(o)) if a.len() == o.len() => Json::Array(
-            a.iter()
-                .zip(o)
-                .map(|(x, y)| overlay_value(x, y))
-                .collect(),
-        ),
+        (Json::Array(a), Json::Array(o)) if a.len() == o.len() => {
+            Json::Array(a.iter().zip(o).map(|(x, y)| overlay_value(x, y)).collect())
+        }
         (_, o) => o.clone(),
     }
 }

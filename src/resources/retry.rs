@@ -23,7 +23,10 @@ where
                     && started.elapsed() < PATIENCE =>
             {
                 if !told {
-                    println!("    … {}: {op} refused ({}); waiting for AWS to release it", t.id, e.message);
+                    println!(
+                        "    … {}: {op} refused ({}); waiting for AWS to release it",
+                        t.id, e.message
+                    );
                     told = true;
                 }
                 tokio::time::sleep(delay).await;

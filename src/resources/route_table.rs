@@ -69,7 +69,13 @@ fn observe(rt: &RouteTable) -> Seen {
     }
 }
 
-async fn converge(c: &Clients, t: &Target, id: &str, have: &Seen, p: &Json) -> Result<(), CloudError> {
+async fn converge(
+    c: &Clients,
+    t: &Target,
+    id: &str,
+    have: &Seen,
+    p: &Json,
+) -> Result<(), CloudError> {
     let gw = s(p, "gateway_id");
     match &have.gateway {
         None => {
@@ -105,7 +111,10 @@ async fn converge(c: &Clients, t: &Target, id: &str, have: &Seen, p: &Json) -> R
                 .map_err(|e| cloud(&t.id, "DisassociateRouteTable", e))?;
         }
     }
-    for subnet in want.iter().filter(|w| !have.subnets.iter().any(|(s, _)| s == *w)) {
+    for subnet in want
+        .iter()
+        .filter(|w| !have.subnets.iter().any(|(s, _)| s == *w))
+    {
         c.ec2
             .associate_route_table()
             .route_table_id(id)
@@ -118,21 +127,34 @@ async fn converge(c: &Clients, t: &Target, id: &str, have: &Seen, p: &Json) -> R
 }
 
 async fn describe(c: &Clients, id: &str, rid: &str) -> Result<Option<RouteTable>, CloudError> {
-    match c.ec2.describe_route_tables().route_table_ids(rid).send().await {
+    match c
+        .ec2
+        .describe_route_tables()
+        .route_table_ids(rid)
+        .send()
+        .await
+    {
         Ok(o) => Ok(o.route_tables().first().cloned()),
         Err(err) if is_code(&err, NOT_FOUND) => Ok(None),
         Err(err) => Err(cloud(id, "DescribeRouteTables", err)),
     }
 }
 
-pub async fn read(c: &Clients, id: &str, e: &Entry) -> Result<Option<Map<String, Json>>, CloudError> {
+pub async fn read(
+    c: &Clients,
+    id: &str,
+    e: &Entry,
+) -> Result<Option<Map<String, Json>>, CloudError> {
     Ok(describe(c, id, &e.physical_id).await?.map(|rt| {
         let seen = observe(&rt);
         let subnets: Vec<Json> = seen.subnets.iter().map(|(s, _)| json!(s)).collect();
         super::props::outputs(&[
             ("vpc_id", json!(rt.vpc_id())),
             ("gateway_id", json!(seen.gateway)),
-            ("subnet_ids", ordered_like(subnets, e.props.get("subnet_ids"))),
+            (
+                "subnet_ids",
+                ordered_like(subnets, e.props.get("subnet_ids")),
+            ),
         ])
     }))
 }
@@ -156,7 +178,13 @@ pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError
             .await
             .map_err(|err| cloud(&t.id, "DisassociateRouteTable", err))?;
     }
-    match c.ec2.delete_route_table().route_table_id(&e.physical_id).send().await {
+    match c
+        .ec2
+        .delete_route_table()
+        .route_table_id(&e.physical_id)
+        .send()
+        .await
+    {
         Ok(_) => Ok(()),
         Err(err) if is_code(&err, NOT_FOUND) => Ok(()),
         Err(err) => Err(cloud(&t.id, "DeleteRouteTable", err)),

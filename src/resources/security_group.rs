@@ -27,13 +27,21 @@ pub async fn create(c: &Clients, t: &Target, p: &Json) -> Result<Applied, CloudE
             let tags: Vec<(String, String)> = g
                 .tags()
                 .iter()
-                .map(|t| (t.key().unwrap_or_default().into(), t.value().unwrap_or_default().into()))
+                .map(|t| {
+                    (
+                        t.key().unwrap_or_default().into(),
+                        t.value().unwrap_or_default().into(),
+                    )
+                })
                 .collect();
             if !super::owned_by(&tags, t) {
                 return Err(own(
                     &t.id,
                     "CreateSecurityGroup",
-                    format!("a security group named {name} already exists in {vpc} and does not belong to stack {}", t.stack),
+                    format!(
+                        "a security group named {name} already exists in {vpc} and does not belong to stack {}",
+                        t.stack
+                    ),
                     "rename the group in the stack file, or delete the existing one if it is unused",
                 ));
             }
@@ -53,13 +61,22 @@ pub async fn create(c: &Clients, t: &Target, p: &Json) -> Result<Applied, CloudE
             .unwrap_or_default()
             .to_string(),
     };
-    let have = describe(c, &t.id, &id).await?.map(|g| rules_of(&g)).unwrap_or_default();
+    let have = describe(c, &t.id, &id)
+        .await?
+        .map(|g| rules_of(&g))
+        .unwrap_or_default();
     converge(c, t, &id, &have, &wanted(p, &id)).await?;
     applied(&id, &[("id", json!(id)), ("name", json!(name))])
 }
 
 /// One ingress rule, normalized: {protocol, port, cidr | source_group_id, description}.
-fn rule(protocol: &str, port: i64, cidr: Option<&str>, group: Option<&str>, desc: Option<&str>) -> Json {
+fn rule(
+    protocol: &str,
+    port: i64,
+    cidr: Option<&str>,
+    group: Option<&str>,
+    desc: Option<&str>,
+) -> Json {
     let mut m = Map::new();
     m.insert("protocol".into(), json!(protocol));
     m.insert("port".into(), json!(port));
@@ -69,7 +86,11 @@ fn rule(protocol: &str, port: i64, cidr: Option<&str>, group: Option<&str>, desc
     if let Some(g) = group {
         m.insert("source_group_id".into(), json!(g));
     }
-    m.insert("description".into(), desc.filter(|d| !d.is_empty()).map_or(Json::Null, |d| json!(d)));
+    m.insert(
+        "description".into(),
+        desc.filter(|d| !d.is_empty())
+            .map_or(Json::Null, |d| json!(d)),
+    );
     Json::Object(m)
 }
 
@@ -118,19 +139,41 @@ fn permission(r: &Json) -> IpPermission {
         .from_port(port)
         .to_port(port);
     if let Some(c) = r.get("cidr").and_then(Json::as_str) {
-        b = b.ip_ranges(IpRange::builder().cidr_ip(c).set_description(desc.map(Into::into)).build());
+        b = b.ip_ranges(
+            IpRange::builder()
+                .cidr_ip(c)
+                .set_description(desc.map(Into::into))
+                .build(),
+        );
     }
     if let Some(g) = r.get("source_group_id").and_then(Json::as_str) {
         b = b.user_id_group_pairs(
-            UserIdGroupPair::builder().group_id(g).set_description(desc.map(Into::into)).build(),
+            UserIdGroupPair::builder()
+                .group_id(g)
+                .set_description(desc.map(Into::into))
+                .build(),
         );
     }
     b.build()
 }
 
-async fn converge(c: &Clients, t: &Target, id: &str, have: &[Json], want: &[Json]) -> Result<(), CloudError> {
-    let revoke: Vec<IpPermission> = have.iter().filter(|r| !want.contains(r)).map(permission).collect();
-    let grant: Vec<IpPermission> = want.iter().filter(|r| !have.contains(r)).map(permission).collect();
+async fn converge(
+    c: &Clients,
+    t: &Target,
+    id: &str,
+    have: &[Json],
+    want: &[Json],
+) -> Result<(), CloudError> {
+    let revoke: Vec<IpPermission> = have
+        .iter()
+        .filter(|r| !want.contains(r))
+        .map(permission)
+        .collect();
+    let grant: Vec<IpPermission> = want
+        .iter()
+        .filter(|r| !have.contains(r))
+        .map(permission)
+        .collect();
     if !revoke.is_empty() {
         c.ec2
             .revoke_security_group_ingress()
@@ -160,7 +203,11 @@ async fn describe(c: &Clients, id: &str, gid: &str) -> Result<Option<SecurityGro
     }
 }
 
-pub async fn read(c: &Clients, id: &str, e: &Entry) -> Result<Option<Map<String, Json>>, CloudError> {
+pub async fn read(
+    c: &Clients,
+    id: &str,
+    e: &Entry,
+) -> Result<Option<Map<String, Json>>, CloudError> {
     Ok(describe(c, id, &e.physical_id).await?.map(|g| {
         // Compare in the applied shape: `self` stands for the group's own id.
         let gid = g.group_id().unwrap_or_default().to_string();
@@ -178,7 +225,15 @@ pub async fn read(c: &Clients, id: &str, e: &Entry) -> Result<Option<Map<String,
                 a.as_array()
                     .into_iter()
                     .flatten()
-                    .map(|r| rule(s(r, "protocol"), r.get("port").and_then(Json::as_i64).unwrap_or(0), r.get("cidr").and_then(Json::as_str), r.get("source_group_id").and_then(Json::as_str), r.get("description").and_then(Json::as_str)))
+                    .map(|r| {
+                        rule(
+                            s(r, "protocol"),
+                            r.get("port").and_then(Json::as_i64).unwrap_or(0),
+                            r.get("cidr").and_then(Json::as_str),
+                            r.get("source_group_id").and_then(Json::as_str),
+                            r.get("description").and_then(Json::as_str),
+                        )
+                    })
                     .collect(),
             )
         });
@@ -202,7 +257,13 @@ pub async fn update(c: &Clients, t: &Target, e: &Entry, p: &Json) -> Result<Appl
 
 pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
     super::retry::while_in_use(t, "DeleteSecurityGroup", || async {
-        match c.ec2.delete_security_group().group_id(&e.physical_id).send().await {
+        match c
+            .ec2
+            .delete_security_group()
+            .group_id(&e.physical_id)
+            .send()
+            .await
+        {
             Ok(_) => Ok(()),
             Err(err) if is_code(&err, NOT_FOUND) => Ok(()),
             Err(err) => Err(cloud(&t.id, "DeleteSecurityGroup", err)),

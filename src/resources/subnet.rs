@@ -51,8 +51,18 @@ async fn set_public_ip(c: &Clients, t: &Target, id: &str, on: bool) -> Result<()
     Ok(())
 }
 
-pub async fn read(c: &Clients, id: &str, e: &Entry) -> Result<Option<Map<String, Json>>, CloudError> {
-    let out = match c.ec2.describe_subnets().subnet_ids(&e.physical_id).send().await {
+pub async fn read(
+    c: &Clients,
+    id: &str,
+    e: &Entry,
+) -> Result<Option<Map<String, Json>>, CloudError> {
+    let out = match c
+        .ec2
+        .describe_subnets()
+        .subnet_ids(&e.physical_id)
+        .send()
+        .await
+    {
         Ok(o) => o,
         Err(err) if is_code(&err, NOT_FOUND) => return Ok(None),
         Err(err) => return Err(cloud(id, "DescribeSubnets", err)),
@@ -62,7 +72,10 @@ pub async fn read(c: &Clients, id: &str, e: &Entry) -> Result<Option<Map<String,
             ("vpc_id", json!(v.vpc_id())),
             ("cidr", json!(v.cidr_block())),
             ("availability_zone", json!(v.availability_zone())),
-            ("map_public_ip_on_launch", json!(v.map_public_ip_on_launch())),
+            (
+                "map_public_ip_on_launch",
+                json!(v.map_public_ip_on_launch()),
+            ),
         ])
     }))
 }

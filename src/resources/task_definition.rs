@@ -19,9 +19,11 @@ fn int(v: &Json, key: &str) -> Option<i32> {
 }
 
 fn strings(v: &Json, key: &str) -> Option<Vec<String>> {
-    v.get(key)
-        .and_then(Json::as_array)
-        .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+    v.get(key).and_then(Json::as_array).map(|a| {
+        a.iter()
+            .filter_map(|x| x.as_str().map(str::to_string))
+            .collect()
+    })
 }
 
 fn container(c: &Json) -> Result<ContainerDefinition, CloudError> {
@@ -43,21 +45,30 @@ fn container(c: &Json) -> Result<ContainerDefinition, CloudError> {
                 .build()
         })
         .collect();
-    let env = c
-        .get("environment")
-        .and_then(Json::as_object)
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| KeyValuePair::builder().name(k).value(v.as_str().unwrap_or_default()).build())
-                .collect()
-        });
+    let env = c.get("environment").and_then(Json::as_object).map(|m| {
+        m.iter()
+            .map(|(k, v)| {
+                KeyValuePair::builder()
+                    .name(k)
+                    .value(v.as_str().unwrap_or_default())
+                    .build()
+            })
+            .collect()
+    });
     let mut logs = LogConfiguration::builder().log_driver(LogDriver::Awslogs);
     if let Some(opts) = c.get("log_options").and_then(Json::as_object) {
         for (k, v) in opts {
             logs = logs.options(k, v.as_str().unwrap_or_default());
         }
     }
-    let logs = logs.build().map_err(|e| super::error::own(s(c, "name"), "build container", e.to_string(), "this is a bug in provision"))?;
+    let logs = logs.build().map_err(|e| {
+        super::error::own(
+            s(c, "name"),
+            "build container",
+            e.to_string(),
+            "this is a bug in provision",
+        )
+    })?;
     Ok(ContainerDefinition::builder()
         .name(s(c, "name"))
         .image(s(c, "image"))
@@ -89,7 +100,10 @@ pub async fn create(c: &Clients, t: &Target, p: &Json) -> Result<Applied, CloudE
         .set_cpu(opt_s(p, "cpu").map(str::to_string))
         .set_memory(opt_s(p, "memory").map(str::to_string))
         .network_mode(NetworkMode::from(s(p, "network_mode")))
-        .set_requires_compatibilities(strings(p, "requires_compatibilities").map(|v| v.iter().map(|x| Compatibility::from(x.as_str())).collect()))
+        .set_requires_compatibilities(
+            strings(p, "requires_compatibilities")
+                .map(|v| v.iter().map(|x| Compatibility::from(x.as_str())).collect()),
+        )
         .runtime_platform(
             RuntimePlatform::builder()
                 .operating_system_family(OsFamily::from(s(p, "operating_system_family")))
@@ -150,8 +164,18 @@ fn observe_container(d: &ContainerDefinition) -> Json {
     })
 }
 
-pub async fn read(c: &Clients, id: &str, e: &Entry) -> Result<Option<Map<String, Json>>, CloudError> {
-    let out = match c.ecs.describe_task_definition().task_definition(&e.physical_id).send().await {
+pub async fn read(
+    c: &Clients,
+    id: &str,
+    e: &Entry,
+) -> Result<Option<Map<String, Json>>, CloudError> {
+    let out = match c
+        .ecs
+        .describe_task_definition()
+        .task_definition(&e.physical_id)
+        .send()
+        .await
+    {
         Ok(o) => o,
         Err(err) if is_code(&err, &["ClientException"]) => return Ok(None),
         Err(err) => return Err(cloud(id, "DescribeTaskDefinition", err)),
@@ -162,17 +186,46 @@ pub async fn read(c: &Clients, id: &str, e: &Entry) -> Result<Option<Map<String,
     if d.status() != Some(&TaskDefinitionStatus::Active) {
         return Ok(None);
     }
-    let compat: Vec<&str> = d.requires_compatibilities().iter().map(|c| c.as_str()).collect();
+    let compat: Vec<&str> = d
+        .requires_compatibilities()
+        .iter()
+        .map(|c| c.as_str())
+        .collect();
     let platform = d.runtime_platform();
-    let containers: Vec<Json> = d.container_definitions().iter().map(observe_container).collect();
+    let containers: Vec<Json> = d
+        .container_definitions()
+        .iter()
+        .map(observe_container)
+        .collect();
     Ok(Some(super::props::outputs(&[
         ("family", json!(d.family())),
         ("cpu", json!(d.cpu())),
         ("memory", json!(d.memory())),
         ("network_mode", json!(d.network_mode().map(|m| m.as_str()))),
-        ("requires_compatibilities", if compat.is_empty() { Json::Null } else { json!(compat) }),
-        ("operating_system_family", json!(platform.and_then(|p| p.operating_system_family()).map(|x| x.as_str()))),
-        ("cpu_architecture", json!(platform.and_then(|p| p.cpu_architecture()).map(|x| x.as_str()))),
+        (
+            "requires_compatibilities",
+            if compat.is_empty() {
+                Json::Null
+            } else {
+                json!(compat)
+            },
+        ),
+        (
+            "operating_system_family",
+            json!(
+                platform
+                    .and_then(|p| p.operating_system_family())
+                    .map(|x| x.as_str())
+            ),
+        ),
+        (
+            "cpu_architecture",
+            json!(
+                platform
+                    .and_then(|p| p.cpu_architecture())
+                    .map(|x| x.as_str())
+            ),
+        ),
         ("execution_role_arn", json!(d.execution_role_arn())),
         ("task_role_arn", json!(d.task_role_arn())),
         ("containers", json!(containers)),
@@ -185,7 +238,13 @@ pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError
         revisions.push(e.physical_id.clone());
     }
     for arn in revisions {
-        match c.ecs.deregister_task_definition().task_definition(&arn).send().await {
+        match c
+            .ecs
+            .deregister_task_definition()
+            .task_definition(&arn)
+            .send()
+            .await
+        {
             Ok(_) => {}
             // Already deregistered (or gone): nothing left to do for this revision.
             Err(err) if is_code(&err, &["ClientException", "InvalidParameterException"]) => {}

@@ -49,15 +49,20 @@ async fn set_dns_hostnames(c: &Clients, t: &Target, id: &str, on: bool) -> Resul
     Ok(())
 }
 
-pub async fn read(c: &Clients, id: &str, e: &Entry) -> Result<Option<Map<String, Json>>, CloudError> {
+pub async fn read(
+    c: &Clients,
+    id: &str,
+    e: &Entry,
+) -> Result<Option<Map<String, Json>>, CloudError> {
     let out = match c.ec2.describe_vpcs().vpc_ids(&e.physical_id).send().await {
         Ok(o) => o,
         Err(err) if is_code(&err, NOT_FOUND) => return Ok(None),
         Err(err) => return Err(cloud(id, "DescribeVpcs", err)),
     };
-    Ok(out.vpcs().first().map(|v| {
-        super::props::outputs(&[("cidr", json!(v.cidr_block().unwrap_or_default()))])
-    }))
+    Ok(out
+        .vpcs()
+        .first()
+        .map(|v| super::props::outputs(&[("cidr", json!(v.cidr_block().unwrap_or_default()))])))
 }
 
 pub async fn update(c: &Clients, t: &Target, e: &Entry, p: &Json) -> Result<Applied, CloudError> {

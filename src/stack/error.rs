@@ -30,7 +30,9 @@ impl Problem {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StackError {
-    #[error("cannot read the stack file {path}: {source}\n  hint: pass the file with -f/--file, or run from the folder that holds stack.yaml")]
+    #[error(
+        "cannot read the stack file {path}: {source}\n  hint: pass the file with -f/--file, or run from the folder that holds stack.yaml"
+    )]
     Read {
         path: PathBuf,
         source: std::io::Error,

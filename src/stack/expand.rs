@@ -53,7 +53,11 @@ pub fn expand(file: &StackFile) -> Expanded {
         );
     }
 
-    if file.services.values().any(|s| s.value.execution_role.is_none()) {
+    if file
+        .services
+        .values()
+        .any(|s| s.value.execution_role.is_none())
+    {
         out.resources.push(
             Resource::new(EXEC_ROLE, Kind::IamRole)
                 .with("role_name", Value::str(format!("{stack}-task-execution")))
@@ -254,9 +258,18 @@ fn expand_service(stack: &str, name: &str, s: &Service, net: &Net, out: &mut Exp
     out.resources.push(
         Resource::new(&td_id, Kind::TaskDefinition)
             .with("family", Value::str(format!("{stack}-{name}")))
-            .with("cpu", Value::opt_str(s.cpu.as_ref().map(|c| c.value.to_string())))
-            .with("memory", Value::opt_str(s.memory.as_ref().map(|m| m.value.to_string())))
-            .with("network_mode", Value::str(if fargate { "awsvpc" } else { "bridge" }))
+            .with(
+                "cpu",
+                Value::opt_str(s.cpu.as_ref().map(|c| c.value.to_string())),
+            )
+            .with(
+                "memory",
+                Value::opt_str(s.memory.as_ref().map(|m| m.value.to_string())),
+            )
+            .with(
+                "network_mode",
+                Value::str(if fargate { "awsvpc" } else { "bridge" }),
+            )
             .with(
                 "requires_compatibilities",
                 Value::List(vec![Value::str(if fargate { "FARGATE" } else { "EC2" })]),
@@ -285,10 +298,17 @@ fn expand_service(stack: &str, name: &str, s: &Service, net: &Net, out: &mut Exp
             .with("cluster", Value::reference(CLUSTER, "arn"))
             .with("task_definition", Value::reference(&td_id, "arn"))
             .with("desired_count", Value::Int(s.desired_count.into()))
-            .with("launch_type", Value::str(if fargate { "FARGATE" } else { "EC2" }))
+            .with(
+                "launch_type",
+                Value::str(if fargate { "FARGATE" } else { "EC2" }),
+            )
             .with(
                 "platform_version",
-                Value::str(s.platform_version.clone().unwrap_or_else(|| "LATEST".into())),
+                Value::str(
+                    s.platform_version
+                        .clone()
+                        .unwrap_or_else(|| "LATEST".into()),
+                ),
             )
             .with("subnets", subnets_for(s, net))
             .with("security_groups", Value::List(sgs))
@@ -299,9 +319,8 @@ fn expand_service(stack: &str, name: &str, s: &Service, net: &Net, out: &mut Exp
 fn existing_role(name_or_arn: &str, out: &mut Expanded) -> Value {
     let id = format!("lookup.role.{name_or_arn}");
     if !out.resources.iter().any(|r| r.id == id) {
-        out.resources.push(
-            Resource::new(&id, Kind::ExistingRole).with("name", Value::str(name_or_arn)),
-        );
+        out.resources
+            .push(Resource::new(&id, Kind::ExistingRole).with("name", Value::str(name_or_arn)));
     }
     Value::reference(&id, "arn")
 }
@@ -321,7 +340,10 @@ fn container(name: &str, c: &Container, service: &str, log_id: &str) -> Value {
         .map(|p| {
             let p = &p.value;
             let mut pm = IndexMap::new();
-            pm.insert("container_port".into(), Value::Int(p.container_port().into()));
+            pm.insert(
+                "container_port".into(),
+                Value::Int(p.container_port().into()),
+            );
             pm.insert(
                 "host_port".into(),
                 Value::Int(p.host_port().unwrap_or(p.container_port()).into()),
@@ -341,7 +363,11 @@ fn container(name: &str, c: &Container, service: &str, log_id: &str) -> Value {
     env.sort();
     m.insert(
         "environment".into(),
-        Value::Map(env.into_iter().map(|(k, v)| (k.clone(), Value::str(v.clone()))).collect()),
+        Value::Map(
+            env.into_iter()
+                .map(|(k, v)| (k.clone(), Value::str(v.clone())))
+                .collect(),
+        ),
     );
     let list = |l: &Option<Vec<String>>| {
         l.as_ref().map_or(Value::Null, |l| {

@@ -35,7 +35,8 @@ pub fn parse(path: &Path, text: &str) -> Result<Stack, StackError> {
         path: path.to_path_buf(),
         problems,
     };
-    let file: model::StackFile = serde_saphyr::from_str(text).map_err(|e| invalid(vec![yaml_problem(&e)]))?;
+    let file: model::StackFile =
+        serde_saphyr::from_str(text).map_err(|e| invalid(vec![yaml_problem(&e)]))?;
     let problems = validate::validate(&file);
     if !problems.is_empty() {
         return Err(invalid(problems));
@@ -60,7 +61,11 @@ pub fn parse(path: &Path, text: &str) -> Result<Stack, StackError> {
     Ok(Stack {
         path: path.to_path_buf(),
         name: file.stack.value.clone(),
-        tags: file.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        tags: file
+            .tags
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
         resources: expanded.resources,
         graph,
     })
@@ -90,6 +95,11 @@ pub fn graph_of(resources: &[Resource]) -> Result<Graph, GraphError> {
 fn yaml_problem(e: &serde_saphyr::Error) -> Problem {
     let loc = e.location();
     let message = first_line(&e.without_snippet().to_string());
+    // The location is given once, in front, as file:line:col.
+    let message = match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message,
+    };
     let hint = if message.contains("unknown field") {
         "check the spelling; every field is listed in the README under \"The stack file\""
     } else if message.contains("missing field") {
@@ -108,5 +118,9 @@ fn yaml_problem(e: &serde_saphyr::Error) -> Problem {
 }
 
 fn first_line(s: &str) -> String {
-    s.lines().next().unwrap_or("invalid YAML").trim().to_string()
+    s.lines()
+        .next()
+        .unwrap_or("invalid YAML")
+        .trim()
+        .to_string()
 }

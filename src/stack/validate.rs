@@ -105,7 +105,9 @@ fn check_security_groups(file: &StackFile, v: &mut Vec<Problem>) {
         for rule in &sg.value.ingress {
             let r = &rule.value;
             if r.port == 0 {
-                v.push(Problem::at(&rule.referenced, "port 0 is not a port").hint("use 1 to 65535"));
+                v.push(
+                    Problem::at(&rule.referenced, "port 0 is not a port").hint("use 1 to 65535"),
+                );
             }
             match (&r.cidr, &r.from) {
                 (Some(_), Some(_)) | (None, None) => v.push(
@@ -158,8 +160,13 @@ fn check_service(
     check_name(name, &svc.referenced, "service", 255, v);
     if s.launch_type.value == LaunchType::Ec2 {
         v.push(
-            Problem::at(&s.launch_type.referenced, "launch_type ec2 is not supported yet")
-                .hint("use `launch_type: fargate`; EC2 container instances come with the WordPress stack"),
+            Problem::at(
+                &s.launch_type.referenced,
+                "launch_type ec2 is not supported yet",
+            )
+            .hint(
+                "use `launch_type: fargate`; EC2 container instances come with the WordPress stack",
+            ),
         );
     }
     if s.launch_type.value == LaunchType::Fargate {
@@ -167,13 +174,21 @@ fn check_service(
     }
     for g in &s.security_groups {
         if !file.security_groups.contains_key(&g.value) {
-            v.push(undefined("security group", &g.value, &g.referenced, file.security_groups.keys()));
+            v.push(undefined(
+                "security group",
+                &g.value,
+                &g.referenced,
+                file.security_groups.keys(),
+            ));
         }
     }
     if s.security_groups.is_empty() {
         v.push(
-            Problem::at(&svc.referenced, format!("service `{name}` names no security group"))
-                .hint("add `security_groups: [web]` with a group defined under security_groups"),
+            Problem::at(
+                &svc.referenced,
+                format!("service `{name}` names no security group"),
+            )
+            .hint("add `security_groups: [web]` with a group defined under security_groups"),
         );
     }
     if let Some(subnets) = &s.subnets {
@@ -184,15 +199,23 @@ fn check_service(
                 || subnet_names.iter().any(|s| s == n);
             if !known {
                 let hint = if own_vpc {
-                    format!("use `public`, `private` or one of: {}", subnet_names.join(", "))
+                    format!(
+                        "use `public`, `private` or one of: {}",
+                        subnet_names.join(", ")
+                    )
                 } else {
                     "the default VPC has only its default public subnets: use `public` or leave `subnets` out".to_string()
                 };
-                v.push(Problem::at(&sn.referenced, format!("subnet `{n}` is not defined")).hint(hint));
+                v.push(
+                    Problem::at(&sn.referenced, format!("subnet `{n}` is not defined")).hint(hint),
+                );
             } else if s.public_ip.value && (n == "private" || n.starts_with("private-")) {
                 v.push(
-                    Problem::at(&sn.referenced, format!("a public IP is of no use in private subnet `{n}`"))
-                        .hint("put the service in `public` subnets, or set `public_ip: false`"),
+                    Problem::at(
+                        &sn.referenced,
+                        format!("a public IP is of no use in private subnet `{n}`"),
+                    )
+                    .hint("put the service in `public` subnets, or set `public_ip: false`"),
                 );
             }
         }
@@ -215,19 +238,33 @@ fn check_service(
 fn check_fargate_size(s: &Service, at: &Location, v: &mut Vec<Problem>) {
     let (Some(cpu), Some(mem)) = (&s.cpu, &s.memory) else {
         v.push(
-            Problem::at(at, "a Fargate service needs both `cpu` and `memory`")
-                .hint("e.g. `cpu: 256` (0.25 vCPU) and `memory: 512` (0.5 GB), the smallest Fargate size"),
+            Problem::at(at, "a Fargate service needs both `cpu` and `memory`").hint(
+                "e.g. `cpu: 256` (0.25 vCPU) and `memory: 512` (0.5 GB), the smallest Fargate size",
+            ),
         );
         return;
     };
     match fargate::allowed_memory(cpu.value) {
         None => v.push(
-            Problem::at(&cpu.referenced, format!("Fargate has no task size with cpu {}", cpu.value))
-                .hint("use one of 256, 512, 1024, 2048, 4096, 8192, 16384 (1024 = 1 vCPU)"),
+            Problem::at(
+                &cpu.referenced,
+                format!("Fargate has no task size with cpu {}", cpu.value),
+            )
+            .hint("use one of 256, 512, 1024, 2048, 4096, 8192, 16384 (1024 = 1 vCPU)"),
         ),
         Some(allowed) if !allowed.contains(&mem.value) => v.push(
-            Problem::at(&mem.referenced, format!("Fargate does not run cpu {} with memory {}", cpu.value, mem.value))
-                .hint(format!("with cpu {} use memory {}", cpu.value, fargate::describe(&allowed))),
+            Problem::at(
+                &mem.referenced,
+                format!(
+                    "Fargate does not run cpu {} with memory {}",
+                    cpu.value, mem.value
+                ),
+            )
+            .hint(format!(
+                "with cpu {} use memory {}",
+                cpu.value,
+                fargate::describe(&allowed)
+            )),
         ),
         Some(_) => {}
     }
@@ -238,15 +275,25 @@ fn check_containers(service: &str, s: &Service, v: &mut Vec<Problem>) {
     let containers = &s.containers;
     if containers.value.is_empty() {
         v.push(
-            Problem::at(&containers.referenced, format!("service `{service}` has no container"))
-                .hint("add one, e.g. `httpd: { image: httpd, ports: [80] }`"),
+            Problem::at(
+                &containers.referenced,
+                format!("service `{service}` has no container"),
+            )
+            .hint("add one, e.g. `httpd: { image: httpd, ports: [80] }`"),
         );
         return;
     }
-    if !containers.value.values().any(|c| c.value.essential.unwrap_or(true)) {
+    if !containers
+        .value
+        .values()
+        .any(|c| c.value.essential.unwrap_or(true))
+    {
         v.push(
-            Problem::at(&containers.referenced, "at least one container must be essential")
-                .hint("remove `essential: false` from the main container"),
+            Problem::at(
+                &containers.referenced,
+                "at least one container must be essential",
+            )
+            .hint("remove `essential: false` from the main container"),
         );
     }
     let mut ports = BTreeSet::new();
@@ -274,8 +321,14 @@ fn check_containers(service: &str, s: &Service, v: &mut Vec<Problem>) {
             }
             if !ports.insert((port, p.value.protocol())) {
                 v.push(
-                    Problem::at(&p.referenced, format!("port {port}/{} is used twice in service `{service}`", p.value.protocol().as_str()))
-                        .hint("containers of one task share its network; give each its own port"),
+                    Problem::at(
+                        &p.referenced,
+                        format!(
+                            "port {port}/{} is used twice in service `{service}`",
+                            p.value.protocol().as_str()
+                        ),
+                    )
+                    .hint("containers of one task share its network; give each its own port"),
                 );
             }
         }

@@ -36,13 +36,30 @@ pub struct Entry {
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
     #[error("cannot read the state file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
-    #[error("the state file {path} is damaged: {source}\n  hint: restore it from a backup; without it provision does not know what the stack owns")]
-    Parse { path: PathBuf, source: serde_json::Error },
-    #[error("the state file {path} belongs to stack `{found}`, not `{expected}`\n  hint: give each stack its own state file (--state)")]
-    OtherStack { path: PathBuf, found: String, expected: String },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "the state file {path} is damaged: {source}\n  hint: restore it from a backup; without it provision does not know what the stack owns"
+    )]
+    Parse {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error(
+        "the state file {path} belongs to stack `{found}`, not `{expected}`\n  hint: give each stack its own state file (--state)"
+    )]
+    OtherStack {
+        path: PathBuf,
+        found: String,
+        expected: String,
+    },
     #[error("cannot write the state file {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// `.provision/<stack>.state.json` beside the stack file.

@@ -1,1 +1,15 @@
+//! The one integration-test binary: unit tests of the engine (fast, no I/O) and
+//! end-to-end tests of the real binary against the local emulator.
 
+// The emulator tests hold CALL_LOG across awaits on purpose: it serializes the tests
+// that read the emulator's request log against the others.
+#![allow(clippy::await_holding_lock)]
+
+mod diff;
+mod emulator;
+mod exec;
+mod fake;
+mod fargate;
+mod graph;
+mod inputs;
+mod validate;

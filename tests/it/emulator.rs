@@ -1,0 +1,136 @@
+//! The local emulator for end-to-end tests: started once per test run on a free port by
+//! the project's own localstack/start, and gone when the test process ends.
+
+use provision::aws::{Clients, Settings};
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::{OnceLock, RwLock};
+
+pub struct Emulator {
+    pub port: u16,
+    pub url: String,
+}
+
+static EMULATOR: OnceLock<Emulator> = OnceLock::new();
+
+/// Tests that check which calls a command made take this exclusively; the others share it.
+pub static CALL_LOG: RwLock<()> = RwLock::new(());
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn get() -> &'static Emulator {
+    EMULATOR.get_or_init(|| {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        let status = Command::new("bash")
+            .arg(root().join("localstack/start"))
+            .env("PROVISION_LOCAL_PORT", port.to_string())
+            .env(
+                "PROVISION_EMULATOR_OWNER_PID",
+                std::process::id().to_string(),
+            )
+            .status()
+            .expect("bash runs localstack/start");
+        assert!(status.success(), "localstack/start failed");
+        Emulator {
+            port,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    })
+}
+
+pub async fn clients() -> Clients {
+    let e = get();
+    let conf = provision::aws::load(&Settings {
+        local: true,
+        endpoint_url: Some(e.url.clone()),
+        ..Default::default()
+    })
+    .await;
+    Clients::new(&conf)
+}
+
+/// Runs the real binary in `dir` with --local against the test emulator.
+pub fn provision(dir: &std::path::Path, args: &[&str]) -> Output {
+    let e = get();
+    let out = Command::new(env!("CARGO_BIN_EXE_provision"))
+        .current_dir(dir)
+        .arg("--local")
+        .arg("--no-color")
+        .args(args)
+        .env("PROVISION_LOCAL_PORT", e.port.to_string())
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_ENDPOINT_URL")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("the provision binary runs");
+    eprintln!(
+        "$ provision {}\n{}{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+pub fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// (service, action) of every request the emulator served since the last clear.
+pub fn requests() -> Vec<(String, String)> {
+    let body = http("GET", "/_provision/requests");
+    let v: serde_json::Value = serde_json::from_str(&body).expect("request log is JSON");
+    v["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["service"].as_str().unwrap().to_string(),
+                r["action"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+pub fn clear_requests() {
+    http("POST", "/_provision/requests/clear");
+}
+
+/// Whether an AWS operation changes anything (everything but Describe/List/Get).
+pub fn is_mutating(action: &str) -> bool {
+    !["Describe", "List", "Get"]
+        .iter()
+        .any(|p| action.starts_with(p))
+}
+
+fn http(method: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", get().port)).expect("emulator answers");
+    write!(s, "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    resp.split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default()
+}
+
+/// A fresh folder holding `template` as stack.yaml, with the stack (and cluster) renamed.
+pub fn stack_dir(template: &str, stack: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(root().join("templates").join(template)).unwrap();
+    let text = text
+        .replace("stack: hello-httpd", &format!("stack: {stack}"))
+        .replace("cluster: hello", &format!("cluster: {stack}"));
+    std::fs::write(dir.path().join("stack.yaml"), text).unwrap();
+    dir
+}
