@@ -85,6 +85,13 @@ pub trait Provider: Send + Sync + 'static {
         entry: &Entry,
     ) -> impl Future<Output = Result<(), CloudError>> + Send;
 
+    /// Values that change while the stack runs (a service's task addresses), for `outputs`.
+    fn live_outputs(
+        &self,
+        id: &str,
+        entry: &Entry,
+    ) -> impl Future<Output = Result<Map<String, Json>, CloudError>> + Send;
+
     /// Waits until a created or updated resource is ready for use (a service stable).
     fn wait_ready(
         &self,

@@ -100,6 +100,9 @@ pub struct OutputsArgs {
     /// Print the outputs as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Only what the state recorded; no AWS call (no task addresses).
+    #[arg(long)]
+    pub offline: bool,
 }
 
 pub fn parse_duration(s: &str) -> Result<Duration, String> {

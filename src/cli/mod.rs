@@ -57,6 +57,6 @@ async fn run(cli: Cli) -> Result<u8, Error> {
         Command::Plan(a) => plan::run(&cli, a).await,
         Command::Up(a) => up::run(&cli, a).await,
         Command::Down(a) => down::run(&cli, a).await,
-        Command::Outputs(a) => outputs::run(&cli, a),
+        Command::Outputs(a) => outputs::run(&cli, a).await,
     }
 }

@@ -1,8 +1,9 @@
 use super::args::OutputsArgs;
 use super::{Cli, Error, context};
+use crate::provider::Provider;
 use serde_json::{Map, Value as Json};
 
-pub fn run(cli: &Cli, a: &OutputsArgs) -> Result<u8, Error> {
+pub async fn run(cli: &Cli, a: &OutputsArgs) -> Result<u8, Error> {
     let ctx = context::load(cli)?;
     if ctx.state.resources.is_empty() {
         return Err(Error::Usage(format!(
@@ -15,16 +16,32 @@ pub fn run(cli: &Cli, a: &OutputsArgs) -> Result<u8, Error> {
     for (id, e) in &ctx.state.resources {
         all.insert(id.clone(), Json::Object(e.outputs.clone()));
     }
+    if !a.offline {
+        // Task addresses change with every deployment, so they are read now, not stored.
+        let aws = context::aws(cli).await?;
+        for (id, e) in &ctx.state.resources {
+            let live = aws.live_outputs(id, e).await?;
+            if let Some(Json::Object(m)) = all.get_mut(id) {
+                m.extend(live);
+            }
+        }
+    }
     if a.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&Json::Object(all)).unwrap_or_default()
-        );
+        println!("{}", serde_json::to_string_pretty(&Json::Object(all)).unwrap_or_default());
         return Ok(0);
     }
     for (id, outputs) in &all {
         for (k, v) in outputs.as_object().into_iter().flatten() {
-            let v = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+            let v = match v {
+                Json::String(s) => s.clone(),
+                Json::Array(items) if items.is_empty() => "(none)".to_string(),
+                Json::Array(items) => items
+                    .iter()
+                    .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                other => other.to_string(),
+            };
             println!("{id}.{k} = {v}");
         }
     }

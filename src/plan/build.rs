@@ -221,11 +221,14 @@ pub fn state_graph(state: &State) -> Graph {
     g
 }
 
+/// What a creation will set. Values not known yet show as a placeholder inside them, so a
+/// container's image is visible even while its log group's name is not.
 fn creation(r: &Resource, lookup: &dyn Fn(&Ref) -> Option<Json>) -> Vec<Change> {
+    let shown = |re: &Ref| lookup(re).or_else(|| Some(Json::String(UNKNOWN.into())));
     r.props
         .iter()
         .filter_map(|(k, v)| {
-            let new = v.resolve(lookup);
+            let new = v.resolve(&shown).filter(|v| v != &Json::String(UNKNOWN.into()));
             if matches!(new, Some(Json::Null)) {
                 return None;
             }
@@ -251,6 +254,8 @@ fn internal(message: String) -> CloudError {
         hint: Some("this is a bug in provision; please report it with the stack file".into()),
     }
 }
+
+pub const UNKNOWN: &str = "(known after apply)";
 
 /// Counts per action, for the summary line.
 pub fn summary(plan: &Plan) -> BTreeMap<&'static str, usize> {

@@ -28,6 +28,12 @@ impl Style {
 pub fn human(plan: &Plan, style: &Style) -> String {
     let mut out = String::new();
     let width = plan.steps.iter().map(|s| s.id.len()).max().unwrap_or(0);
+    for step in plan.steps.iter().filter(|s| s.action == Action::Read) {
+        if let Some(used) = used_lookup(plan, &step.id, step.kind) {
+            let line = format!("{:>3} {:<width$}  {used}", step.action.symbol(), step.id, width = width);
+            let _ = writeln!(out, "{}", style.paint(step.action, &line));
+        }
+    }
     for step in plan.steps.iter().filter(|s| s.action != Action::Read) {
         if step.action == Action::NoOp {
             continue;
@@ -84,6 +90,18 @@ pub fn human(plan: &Plan, style: &Style) -> String {
         );
     }
     out
+}
+
+/// How a looked-up resource is used, for the ones a reader should know about.
+fn used_lookup(plan: &Plan, id: &str, kind: crate::desired::Kind) -> Option<String> {
+    use crate::desired::Kind;
+    let out = plan.lookups.get(id)?;
+    let get = |k: &str| out.get(k).map(compact).unwrap_or_default();
+    match kind {
+        Kind::DefaultVpc => Some(format!("uses the default VPC {} (never changed or deleted)", get("id"))),
+        Kind::ExistingRole => Some(format!("uses the IAM role {} (never changed or deleted)", get("arn"))),
+        _ => None,
+    }
 }
 
 fn compact(v: &Json) -> String {

@@ -349,6 +349,66 @@ async fn stopped_reasons(
         .collect())
 }
 
+/// The addresses of the running tasks: where to reach the service without a load balancer.
+pub async fn live_outputs(c: &Clients, id: &str, e: &Entry) -> Result<Map<String, Json>, CloudError> {
+    let cluster = s(&e.props, "cluster");
+    let name = e.physical_id.rsplit('/').next().unwrap_or(&e.physical_id);
+    let arns = match c
+        .ecs
+        .list_tasks()
+        .cluster(cluster)
+        .service_name(name)
+        .desired_status(DesiredStatus::Running)
+        .send()
+        .await
+    {
+        Ok(o) => o.task_arns().to_vec(),
+        Err(err) if is_code(&err, &["ServiceNotFoundException", "ClusterNotFoundException"]) => Vec::new(),
+        Err(err) => return Err(cloud(id, "ListTasks", err)),
+    };
+    let mut enis = Vec::new();
+    if !arns.is_empty() {
+        let tasks = c
+            .ecs
+            .describe_tasks()
+            .cluster(cluster)
+            .set_tasks(Some(arns.clone()))
+            .send()
+            .await
+            .map_err(|err| cloud(id, "DescribeTasks", err))?;
+        for t in tasks.tasks() {
+            for a in t.attachments().iter().filter(|a| a.r#type() == Some("ElasticNetworkInterface")) {
+                if let Some(eni) = a.details().iter().find(|d| d.name() == Some("networkInterfaceId")).and_then(|d| d.value()) {
+                    enis.push(eni.to_string());
+                }
+            }
+        }
+    }
+    let (mut public, mut private) = (Vec::new(), Vec::new());
+    if !enis.is_empty() {
+        let out = c
+            .ec2
+            .describe_network_interfaces()
+            .set_network_interface_ids(Some(enis))
+            .send()
+            .await
+            .map_err(|err| cloud(id, "DescribeNetworkInterfaces", err))?;
+        for ni in out.network_interfaces() {
+            if let Some(ip) = ni.association().and_then(|a| a.public_ip()) {
+                public.push(ip.to_string());
+            }
+            if let Some(ip) = ni.private_ip_address() {
+                private.push(ip.to_string());
+            }
+        }
+    }
+    Ok(super::props::outputs(&[
+        ("running_tasks", json!(arns.len())),
+        ("public_ips", json!(public)),
+        ("private_ips", json!(private)),
+    ]))
+}
+
 /// Reasons that no retry by ECS will cure.
 const HOPELESS: &[&str] = &[
     "CannotPullContainerError",

@@ -154,6 +154,13 @@ impl Provider for Aws {
         }
     }
 
+    async fn live_outputs(&self, id: &str, e: &Entry) -> Result<Map<String, Json>, CloudError> {
+        match e.kind {
+            Kind::EcsService => ecs_service::live_outputs(&self.c, id, e).await,
+            _ => Ok(Map::new()),
+        }
+    }
+
     async fn wait_ready(
         &self,
         t: &Target,

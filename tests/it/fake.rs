@@ -125,6 +125,10 @@ impl Provider for Fake {
         Ok(())
     }
 
+    async fn live_outputs(&self, _id: &str, _e: &Entry) -> Result<Map<String, Json>, CloudError> {
+        Ok(Map::new())
+    }
+
     async fn wait_ready(
         &self,
         _t: &Target,

@@ -12,4 +12,7 @@ mod fake;
 mod fargate;
 mod graph;
 mod inputs;
+mod leftovers;
+mod real_aws;
+mod resume;
 mod validate;
