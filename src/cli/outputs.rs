@@ -27,7 +27,10 @@ pub async fn run(cli: &Cli, a: &OutputsArgs) -> Result<u8, Error> {
         }
     }
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&Json::Object(all)).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&Json::Object(all)).unwrap_or_default()
+        );
         return Ok(0);
     }
     for (id, outputs) in &all {

@@ -228,7 +228,9 @@ fn creation(r: &Resource, lookup: &dyn Fn(&Ref) -> Option<Json>) -> Vec<Change> 
     r.props
         .iter()
         .filter_map(|(k, v)| {
-            let new = v.resolve(&shown).filter(|v| v != &Json::String(UNKNOWN.into()));
+            let new = v
+                .resolve(&shown)
+                .filter(|v| v != &Json::String(UNKNOWN.into()));
             if matches!(new, Some(Json::Null)) {
                 return None;
             }

@@ -30,7 +30,12 @@ pub fn human(plan: &Plan, style: &Style) -> String {
     let width = plan.steps.iter().map(|s| s.id.len()).max().unwrap_or(0);
     for step in plan.steps.iter().filter(|s| s.action == Action::Read) {
         if let Some(used) = used_lookup(plan, &step.id, step.kind) {
-            let line = format!("{:>3} {:<width$}  {used}", step.action.symbol(), step.id, width = width);
+            let line = format!(
+                "{:>3} {:<width$}  {used}",
+                step.action.symbol(),
+                step.id,
+                width = width
+            );
             let _ = writeln!(out, "{}", style.paint(step.action, &line));
         }
     }
@@ -98,8 +103,14 @@ fn used_lookup(plan: &Plan, id: &str, kind: crate::desired::Kind) -> Option<Stri
     let out = plan.lookups.get(id)?;
     let get = |k: &str| out.get(k).map(compact).unwrap_or_default();
     match kind {
-        Kind::DefaultVpc => Some(format!("uses the default VPC {} (never changed or deleted)", get("id"))),
-        Kind::ExistingRole => Some(format!("uses the IAM role {} (never changed or deleted)", get("arn"))),
+        Kind::DefaultVpc => Some(format!(
+            "uses the default VPC {} (never changed or deleted)",
+            get("id")
+        )),
+        Kind::ExistingRole => Some(format!(
+            "uses the IAM role {} (never changed or deleted)",
+            get("arn")
+        )),
         _ => None,
     }
 }

@@ -350,7 +350,11 @@ async fn stopped_reasons(
 }
 
 /// The addresses of the running tasks: where to reach the service without a load balancer.
-pub async fn live_outputs(c: &Clients, id: &str, e: &Entry) -> Result<Map<String, Json>, CloudError> {
+pub async fn live_outputs(
+    c: &Clients,
+    id: &str,
+    e: &Entry,
+) -> Result<Map<String, Json>, CloudError> {
     let cluster = s(&e.props, "cluster");
     let name = e.physical_id.rsplit('/').next().unwrap_or(&e.physical_id);
     let arns = match c
@@ -363,7 +367,14 @@ pub async fn live_outputs(c: &Clients, id: &str, e: &Entry) -> Result<Map<String
         .await
     {
         Ok(o) => o.task_arns().to_vec(),
-        Err(err) if is_code(&err, &["ServiceNotFoundException", "ClusterNotFoundException"]) => Vec::new(),
+        Err(err)
+            if is_code(
+                &err,
+                &["ServiceNotFoundException", "ClusterNotFoundException"],
+            ) =>
+        {
+            Vec::new()
+        }
         Err(err) => return Err(cloud(id, "ListTasks", err)),
     };
     let mut enis = Vec::new();
@@ -377,8 +388,17 @@ pub async fn live_outputs(c: &Clients, id: &str, e: &Entry) -> Result<Map<String
             .await
             .map_err(|err| cloud(id, "DescribeTasks", err))?;
         for t in tasks.tasks() {
-            for a in t.attachments().iter().filter(|a| a.r#type() == Some("ElasticNetworkInterface")) {
-                if let Some(eni) = a.details().iter().find(|d| d.name() == Some("networkInterfaceId")).and_then(|d| d.value()) {
+            for a in t
+                .attachments()
+                .iter()
+                .filter(|a| a.r#type() == Some("ElasticNetworkInterface"))
+            {
+                if let Some(eni) = a
+                    .details()
+                    .iter()
+                    .find(|d| d.name() == Some("networkInterfaceId"))
+                    .and_then(|d| d.value())
+                {
                     enis.push(eni.to_string());
                 }
             }

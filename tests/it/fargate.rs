@@ -147,10 +147,16 @@ async fn up_creates_what_the_guide_specifies_and_down_removes_it() {
     );
 
     let out = provision(dir.path(), &["outputs"]);
+    let said = text(&out);
+    assert!(said.contains("ecs_service.httpd.name = httpd"), "{said}");
+    // The emulator runs no tasks, so there is no address to show yet.
     assert!(
-        text(&out).contains("ecs_service.httpd.name = httpd"),
-        "{}",
-        text(&out)
+        said.contains("ecs_service.httpd.running_tasks = 0"),
+        "{said}"
+    );
+    assert!(
+        said.contains("ecs_service.httpd.public_ips = (none)"),
+        "{said}"
     );
 
     let out = provision(dir.path(), &["down", "--yes"]);

@@ -106,4 +106,3 @@ pub async fn leftovers(c: &Clients, stack: &str, cluster: &str) -> Vec<String> {
     }
     left
 }
-
