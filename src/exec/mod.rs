@@ -7,7 +7,7 @@ mod step;
 
 pub use schedule::waits_for;
 
-use crate::plan::{Action, Plan};
+use crate::plan::Plan;
 use crate::provider::{CloudError, Provider};
 use crate::state::{StateError, StateWriter};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -38,9 +38,13 @@ pub enum ExecError {
 }
 
 fn render_failures(failed: &[CloudError], skipped: &[String]) -> String {
+    // The first failure is prefixed `error: ` by whoever prints this; the others here.
     let mut s = String::new();
-    for f in failed {
-        s.push_str(&format!("error: {f}\n"));
+    for (i, f) in failed.iter().enumerate() {
+        if i > 0 {
+            s.push_str("error: ");
+        }
+        s.push_str(&format!("{f}\n"));
     }
     if !skipped.is_empty() {
         s.push_str(&format!(
@@ -150,8 +154,13 @@ pub async fn execute<P: Provider>(
                     })),
                 }
             }
-            _ = &mut ctrl_c, if !interrupted => {
-                eprintln!("\nInterrupted: waiting for the {in_flight} calls in flight to finish and saving state (Ctrl-C again to abandon them)…");
+            _ = &mut ctrl_c => {
+                if interrupted {
+                    // Abandoned calls may have created something; the next `up` finds it by its tags.
+                    running.abort_all();
+                    return Err(ExecError::Interrupted { done: done.len(), left: waits.len() + in_flight });
+                }
+                eprintln!("\nInterrupted: waiting for the {in_flight} steps in flight to finish and saving state (Ctrl-C again to abandon them)…");
                 interrupted = true;
                 ctrl_c.set(tokio::signal::ctrl_c());
             }
@@ -169,7 +178,6 @@ pub async fn execute<P: Provider>(
             skipped,
         });
     }
-    let _ = Action::NoOp;
     Ok(Report { done })
 }
 

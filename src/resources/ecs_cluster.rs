@@ -1,7 +1,7 @@
 //! The ECS cluster. CreateCluster returns an existing cluster of that name, so the
 //! stack first checks that it is not adopting someone else's.
 
-use super::error::{cloud, is_code, own};
+use super::error::{cloud, gone, own};
 use super::props::{applied, s};
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
@@ -85,9 +85,10 @@ pub async fn read(
 }
 
 pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
-    match c.ecs.delete_cluster().cluster(&e.physical_id).send().await {
-        Ok(_) => Ok(()),
-        Err(err) if is_code(&err, &["ClusterNotFoundException"]) => Ok(()),
-        Err(err) => Err(cloud(&t.id, "DeleteCluster", err)),
-    }
+    gone(
+        c.ecs.delete_cluster().cluster(&e.physical_id).send().await,
+        &["ClusterNotFoundException"],
+        &t.id,
+        "DeleteCluster",
+    )
 }

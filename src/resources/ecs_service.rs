@@ -2,14 +2,14 @@
 //! (task definition, desired count, network), scaled to 0 and drained before deletion.
 
 use super::ecs_cluster::{ecs_tags, tags_of};
-use super::error::{cloud, is_code, own};
+use super::error::{cloud, found, is_code, own};
 use super::props::{b, i, list, ordered_like, s};
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Progress, Target};
 use crate::state::Entry;
 use aws_sdk_ecs::types::{
     AssignPublicIp, AwsVpcConfiguration, DeploymentCircuitBreaker, DeploymentConfiguration,
-    DesiredStatus, LaunchType, NetworkConfiguration, PropagateTags, Service, ServiceField,
+    DesiredStatus, LaunchType, NetworkConfiguration, PropagateTags, Service, ServiceField, Task,
 };
 use serde_json::{Map, Value as Json, json};
 use std::time::{Duration, Instant};
@@ -20,18 +20,20 @@ async fn describe(
     cluster: &str,
     name: &str,
 ) -> Result<Option<Service>, CloudError> {
-    let out = match c
-        .ecs
-        .describe_services()
-        .cluster(cluster)
-        .services(name)
-        .include(ServiceField::Tags)
-        .send()
-        .await
-    {
-        Ok(o) => o,
-        Err(err) if is_code(&err, &["ClusterNotFoundException"]) => return Ok(None),
-        Err(err) => return Err(cloud(id, "DescribeServices", err)),
+    let Some(out) = found(
+        c.ecs
+            .describe_services()
+            .cluster(cluster)
+            .services(name)
+            .include(ServiceField::Tags)
+            .send()
+            .await,
+        &["ClusterNotFoundException"],
+        id,
+        "DescribeServices",
+    )?
+    else {
+        return Ok(None);
     };
     Ok(out
         .services()
@@ -265,7 +267,11 @@ pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError
             .services()
             .iter()
             .any(|s| matches!(s.status(), Some("ACTIVE" | "DRAINING")));
-        if !draining && running_tasks(c, &t.id, cluster, &e.physical_id).await? == 0 {
+        if !draining
+            && tasks(c, &t.id, cluster, &e.physical_id, DesiredStatus::Running)
+                .await?
+                .is_empty()
+        {
             return Ok(());
         }
         tokio::time::sleep(delay).await;
@@ -279,64 +285,50 @@ pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError
     ))
 }
 
-async fn running_tasks(
+/// The service's tasks in one desired status (none when the service or cluster is gone).
+async fn tasks(
     c: &Clients,
     id: &str,
     cluster: &str,
     service: &str,
-) -> Result<usize, CloudError> {
+    status: DesiredStatus,
+) -> Result<Vec<Task>, CloudError> {
     let name = service.rsplit('/').next().unwrap_or(service);
-    match c
+    let listed = c
         .ecs
         .list_tasks()
         .cluster(cluster)
         .service_name(name)
+        .desired_status(status)
+        .send()
+        .await;
+    const GONE: &[&str] = &["ServiceNotFoundException", "ClusterNotFoundException"];
+    let Some(listed) = found(listed, GONE, id, "ListTasks")? else {
+        return Ok(Vec::new());
+    };
+    if listed.task_arns().is_empty() {
+        return Ok(Vec::new());
+    }
+    let described = c
+        .ecs
+        .describe_tasks()
+        .cluster(cluster)
+        .set_tasks(Some(listed.task_arns().to_vec()))
         .send()
         .await
-    {
-        Ok(o) => Ok(o.task_arns().len()),
-        Err(err)
-            if is_code(
-                &err,
-                &["ServiceNotFoundException", "ClusterNotFoundException"],
-            ) =>
-        {
-            Ok(0)
-        }
-        Err(err) => Err(cloud(id, "ListTasks", err)),
-    }
+        .map_err(|e| cloud(id, "DescribeTasks", e))?;
+    Ok(described.tasks().to_vec())
 }
 
-/// Why tasks of the service stopped, newest first, for failing fast with AWS's reason.
+/// Why tasks of the service stopped, for failing fast with AWS's reason.
 async fn stopped_reasons(
     c: &Clients,
     id: &str,
     cluster: &str,
     service: &str,
 ) -> Result<Vec<String>, CloudError> {
-    let name = service.rsplit('/').next().unwrap_or(service);
-    let arns = c
-        .ecs
-        .list_tasks()
-        .cluster(cluster)
-        .service_name(name)
-        .desired_status(DesiredStatus::Stopped)
-        .send()
-        .await
-        .map_err(|e| cloud(id, "ListTasks", e))?;
-    if arns.task_arns().is_empty() {
-        return Ok(Vec::new());
-    }
-    let tasks = c
-        .ecs
-        .describe_tasks()
-        .cluster(cluster)
-        .set_tasks(Some(arns.task_arns().to_vec()))
-        .send()
-        .await
-        .map_err(|e| cloud(id, "DescribeTasks", e))?;
-    Ok(tasks
-        .tasks()
+    let stopped = tasks(c, id, cluster, service, DesiredStatus::Stopped).await?;
+    Ok(stopped
         .iter()
         .filter_map(|t| {
             let reason = t.stopped_reason()?;
@@ -356,38 +348,10 @@ pub async fn live_outputs(
     e: &Entry,
 ) -> Result<Map<String, Json>, CloudError> {
     let cluster = s(&e.props, "cluster");
-    let name = e.physical_id.rsplit('/').next().unwrap_or(&e.physical_id);
-    let arns = match c
-        .ecs
-        .list_tasks()
-        .cluster(cluster)
-        .service_name(name)
-        .desired_status(DesiredStatus::Running)
-        .send()
-        .await
-    {
-        Ok(o) => o.task_arns().to_vec(),
-        Err(err)
-            if is_code(
-                &err,
-                &["ServiceNotFoundException", "ClusterNotFoundException"],
-            ) =>
-        {
-            Vec::new()
-        }
-        Err(err) => return Err(cloud(id, "ListTasks", err)),
-    };
+    let running = tasks(c, id, cluster, &e.physical_id, DesiredStatus::Running).await?;
     let mut enis = Vec::new();
-    if !arns.is_empty() {
-        let tasks = c
-            .ecs
-            .describe_tasks()
-            .cluster(cluster)
-            .set_tasks(Some(arns.clone()))
-            .send()
-            .await
-            .map_err(|err| cloud(id, "DescribeTasks", err))?;
-        for t in tasks.tasks() {
+    {
+        for t in &running {
             for a in t
                 .attachments()
                 .iter()
@@ -423,7 +387,7 @@ pub async fn live_outputs(
         }
     }
     Ok(super::props::outputs(&[
-        ("running_tasks", json!(arns.len())),
+        ("running_tasks", json!(running.len())),
         ("public_ips", json!(public)),
         ("private_ips", json!(private)),
     ]))

@@ -83,3 +83,35 @@ where
 {
     e.code().is_some_and(|c| codes.contains(&c))
 }
+
+/// The answer, or `None` when AWS says the resource does not exist (`codes`).
+pub fn found<T, E, R>(
+    r: Result<T, SdkError<E, R>>,
+    codes: &[&str],
+    resource: &str,
+    operation: &str,
+) -> Result<Option<T>, CloudError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if is_code(&e, codes) => Ok(None),
+        Err(e) => Err(cloud(resource, operation, e)),
+    }
+}
+
+/// Success also when the resource is already gone: deleting is then done.
+pub fn gone<T, E, R>(
+    r: Result<T, SdkError<E, R>>,
+    codes: &[&str],
+    resource: &str,
+    operation: &str,
+) -> Result<(), CloudError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    found(r, codes, resource, operation).map(|_| ())
+}

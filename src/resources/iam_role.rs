@@ -1,6 +1,6 @@
 //! IAM roles the stack creates, trusted by one AWS service, with managed policies attached.
 
-use super::error::{cloud, is_code, own};
+use super::error::{cloud, found, gone, is_code, own};
 use super::props::{applied, list, ordered_like, s};
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
@@ -120,10 +120,14 @@ pub async fn read(
     id: &str,
     e: &Entry,
 ) -> Result<Option<Map<String, Json>>, CloudError> {
-    let role = match c.iam.get_role().role_name(&e.physical_id).send().await {
-        Ok(o) => o,
-        Err(err) if is_code(&err, NOT_FOUND) => return Ok(None),
-        Err(err) => return Err(cloud(id, "GetRole", err)),
+    let Some(role) = found(
+        c.iam.get_role().role_name(&e.physical_id).send().await,
+        NOT_FOUND,
+        id,
+        "GetRole",
+    )?
+    else {
+        return Ok(None);
     };
     let policies: Vec<Json> = attached(c, id, &e.physical_id)
         .await?
@@ -177,9 +181,10 @@ pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError
             .await
             .map_err(|err| cloud(&t.id, "RemoveRoleFromInstanceProfile", err))?;
     }
-    match c.iam.delete_role().role_name(name).send().await {
-        Ok(_) => Ok(()),
-        Err(err) if is_code(&err, NOT_FOUND) => Ok(()),
-        Err(err) => Err(cloud(&t.id, "DeleteRole", err)),
-    }
+    gone(
+        c.iam.delete_role().role_name(name).send().await,
+        NOT_FOUND,
+        &t.id,
+        "DeleteRole",
+    )
 }

@@ -1,7 +1,7 @@
 //! The internet gateway of the stack's VPC, with its attachment (detached before deletion).
 
 use super::ec2_tags::{owned_filters, spec};
-use super::error::{cloud, is_code};
+use super::error::{cloud, found, gone, is_code};
 use super::props::{applied, s};
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
@@ -57,16 +57,18 @@ pub async fn read(
     id: &str,
     e: &Entry,
 ) -> Result<Option<Map<String, Json>>, CloudError> {
-    let out = match c
-        .ec2
-        .describe_internet_gateways()
-        .internet_gateway_ids(&e.physical_id)
-        .send()
-        .await
-    {
-        Ok(o) => o,
-        Err(err) if is_code(&err, NOT_FOUND) => return Ok(None),
-        Err(err) => return Err(cloud(id, "DescribeInternetGateways", err)),
+    let Some(out) = found(
+        c.ec2
+            .describe_internet_gateways()
+            .internet_gateway_ids(&e.physical_id)
+            .send()
+            .await,
+        NOT_FOUND,
+        id,
+        "DescribeInternetGateways",
+    )?
+    else {
+        return Ok(None);
     };
     Ok(out.internet_gateways().first().map(|g| {
         let vpc = g.attachments().first().and_then(|a| a.vpc_id());
@@ -107,15 +109,14 @@ pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError
         })
         .await?;
     }
-    match c
-        .ec2
-        .delete_internet_gateway()
-        .internet_gateway_id(id)
-        .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(err) if is_code(&err, NOT_FOUND) => Ok(()),
-        Err(err) => Err(cloud(&t.id, "DeleteInternetGateway", err)),
-    }
+    gone(
+        c.ec2
+            .delete_internet_gateway()
+            .internet_gateway_id(id)
+            .send()
+            .await,
+        NOT_FOUND,
+        &t.id,
+        "DeleteInternetGateway",
+    )
 }

@@ -1,6 +1,6 @@
 //! The CloudWatch log group a service's containers write to (awslogs driver).
 
-use super::error::{cloud, is_code, own};
+use super::error::{cloud, gone, own};
 use super::props::{applied, i, s};
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
@@ -154,15 +154,14 @@ pub async fn update(c: &Clients, t: &Target, e: &Entry, p: &Json) -> Result<Appl
 }
 
 pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
-    match c
-        .logs
-        .delete_log_group()
-        .log_group_name(&e.physical_id)
-        .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(err) if is_code(&err, NOT_FOUND) => Ok(()),
-        Err(err) => Err(cloud(&t.id, "DeleteLogGroup", err)),
-    }
+    gone(
+        c.logs
+            .delete_log_group()
+            .log_group_name(&e.physical_id)
+            .send()
+            .await,
+        NOT_FOUND,
+        &t.id,
+        "DeleteLogGroup",
+    )
 }

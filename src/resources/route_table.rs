@@ -1,7 +1,7 @@
 //! The public route table: a default route to the internet gateway, and its subnets.
 
 use super::ec2_tags::{owned_filters, spec};
-use super::error::{cloud, is_code};
+use super::error::{cloud, found, gone};
 use super::props::{applied, list, ordered_like, s};
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
@@ -127,17 +127,17 @@ async fn converge(
 }
 
 async fn describe(c: &Clients, id: &str, rid: &str) -> Result<Option<RouteTable>, CloudError> {
-    match c
-        .ec2
-        .describe_route_tables()
-        .route_table_ids(rid)
-        .send()
-        .await
-    {
-        Ok(o) => Ok(o.route_tables().first().cloned()),
-        Err(err) if is_code(&err, NOT_FOUND) => Ok(None),
-        Err(err) => Err(cloud(id, "DescribeRouteTables", err)),
-    }
+    Ok(found(
+        c.ec2
+            .describe_route_tables()
+            .route_table_ids(rid)
+            .send()
+            .await,
+        NOT_FOUND,
+        id,
+        "DescribeRouteTables",
+    )?
+    .and_then(|o| o.route_tables().first().cloned()))
 }
 
 pub async fn read(
@@ -178,15 +178,14 @@ pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError
             .await
             .map_err(|err| cloud(&t.id, "DisassociateRouteTable", err))?;
     }
-    match c
-        .ec2
-        .delete_route_table()
-        .route_table_id(&e.physical_id)
-        .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(err) if is_code(&err, NOT_FOUND) => Ok(()),
-        Err(err) => Err(cloud(&t.id, "DeleteRouteTable", err)),
-    }
+    gone(
+        c.ec2
+            .delete_route_table()
+            .route_table_id(&e.physical_id)
+            .send()
+            .await,
+        NOT_FOUND,
+        &t.id,
+        "DeleteRouteTable",
+    )
 }

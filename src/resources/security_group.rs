@@ -1,7 +1,7 @@
 //! Security groups: ingress from CIDR ranges or from other groups; AWS's default egress.
 
 use super::ec2_tags::{filter, spec};
-use super::error::{cloud, is_code, own};
+use super::error::{cloud, found, gone, own};
 use super::props::{applied, ordered_like, s};
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
@@ -196,11 +196,13 @@ async fn converge(
 }
 
 async fn describe(c: &Clients, id: &str, gid: &str) -> Result<Option<SecurityGroup>, CloudError> {
-    match c.ec2.describe_security_groups().group_ids(gid).send().await {
-        Ok(o) => Ok(o.security_groups().first().cloned()),
-        Err(err) if is_code(&err, NOT_FOUND) => Ok(None),
-        Err(err) => Err(cloud(id, "DescribeSecurityGroups", err)),
-    }
+    Ok(found(
+        c.ec2.describe_security_groups().group_ids(gid).send().await,
+        NOT_FOUND,
+        id,
+        "DescribeSecurityGroups",
+    )?
+    .and_then(|o| o.security_groups().first().cloned()))
 }
 
 pub async fn read(
@@ -257,17 +259,16 @@ pub async fn update(c: &Clients, t: &Target, e: &Entry, p: &Json) -> Result<Appl
 
 pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
     super::retry::while_in_use(t, "DeleteSecurityGroup", || async {
-        match c
-            .ec2
-            .delete_security_group()
-            .group_id(&e.physical_id)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(err) if is_code(&err, NOT_FOUND) => Ok(()),
-            Err(err) => Err(cloud(&t.id, "DeleteSecurityGroup", err)),
-        }
+        gone(
+            c.ec2
+                .delete_security_group()
+                .group_id(&e.physical_id)
+                .send()
+                .await,
+            NOT_FOUND,
+            &t.id,
+            "DeleteSecurityGroup",
+        )
     })
     .await
 }

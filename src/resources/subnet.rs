@@ -1,7 +1,7 @@
 //! Subnets of the stack's VPC, one per availability zone in turn.
 
 use super::ec2_tags::{owned_filters, spec};
-use super::error::{cloud, is_code};
+use super::error::{cloud, found, gone};
 use super::props::{applied, b, s};
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
@@ -56,16 +56,18 @@ pub async fn read(
     id: &str,
     e: &Entry,
 ) -> Result<Option<Map<String, Json>>, CloudError> {
-    let out = match c
-        .ec2
-        .describe_subnets()
-        .subnet_ids(&e.physical_id)
-        .send()
-        .await
-    {
-        Ok(o) => o,
-        Err(err) if is_code(&err, NOT_FOUND) => return Ok(None),
-        Err(err) => return Err(cloud(id, "DescribeSubnets", err)),
+    let Some(out) = found(
+        c.ec2
+            .describe_subnets()
+            .subnet_ids(&e.physical_id)
+            .send()
+            .await,
+        NOT_FOUND,
+        id,
+        "DescribeSubnets",
+    )?
+    else {
+        return Ok(None);
     };
     Ok(out.subnets().first().map(|v| {
         super::props::outputs(&[
@@ -87,11 +89,12 @@ pub async fn update(c: &Clients, t: &Target, e: &Entry, p: &Json) -> Result<Appl
 
 pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
     super::retry::while_in_use(t, "DeleteSubnet", || async {
-        match c.ec2.delete_subnet().subnet_id(&e.physical_id).send().await {
-            Ok(_) => Ok(()),
-            Err(err) if is_code(&err, NOT_FOUND) => Ok(()),
-            Err(err) => Err(cloud(&t.id, "DeleteSubnet", err)),
-        }
+        gone(
+            c.ec2.delete_subnet().subnet_id(&e.physical_id).send().await,
+            NOT_FOUND,
+            &t.id,
+            "DeleteSubnet",
+        )
     })
     .await
 }

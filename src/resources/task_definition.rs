@@ -2,7 +2,7 @@
 //! revision, and `down` deregisters every revision the stack registered.
 
 use super::ecs_cluster::ecs_tags;
-use super::error::{cloud, is_code};
+use super::error::{cloud, found, is_code};
 use super::props::{applied, opt_s, s};
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
@@ -169,16 +169,18 @@ pub async fn read(
     id: &str,
     e: &Entry,
 ) -> Result<Option<Map<String, Json>>, CloudError> {
-    let out = match c
-        .ecs
-        .describe_task_definition()
-        .task_definition(&e.physical_id)
-        .send()
-        .await
-    {
-        Ok(o) => o,
-        Err(err) if is_code(&err, &["ClientException"]) => return Ok(None),
-        Err(err) => return Err(cloud(id, "DescribeTaskDefinition", err)),
+    let Some(out) = found(
+        c.ecs
+            .describe_task_definition()
+            .task_definition(&e.physical_id)
+            .send()
+            .await,
+        &["ClientException"],
+        id,
+        "DescribeTaskDefinition",
+    )?
+    else {
+        return Ok(None);
     };
     let Some(d) = out.task_definition() else {
         return Ok(None);

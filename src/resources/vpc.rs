@@ -1,7 +1,7 @@
 //! A VPC of the stack's own, with DNS hostnames on (tasks and instances get names).
 
 use super::ec2_tags::{owned_filters, spec};
-use super::error::{cloud, is_code};
+use super::error::{cloud, found, gone};
 use super::props::{applied, b, s};
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
@@ -54,10 +54,14 @@ pub async fn read(
     id: &str,
     e: &Entry,
 ) -> Result<Option<Map<String, Json>>, CloudError> {
-    let out = match c.ec2.describe_vpcs().vpc_ids(&e.physical_id).send().await {
-        Ok(o) => o,
-        Err(err) if is_code(&err, NOT_FOUND) => return Ok(None),
-        Err(err) => return Err(cloud(id, "DescribeVpcs", err)),
+    let Some(out) = found(
+        c.ec2.describe_vpcs().vpc_ids(&e.physical_id).send().await,
+        NOT_FOUND,
+        id,
+        "DescribeVpcs",
+    )?
+    else {
+        return Ok(None);
     };
     Ok(out
         .vpcs()
@@ -72,11 +76,12 @@ pub async fn update(c: &Clients, t: &Target, e: &Entry, p: &Json) -> Result<Appl
 
 pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
     super::retry::while_in_use(t, "DeleteVpc", || async {
-        match c.ec2.delete_vpc().vpc_id(&e.physical_id).send().await {
-            Ok(_) => Ok(()),
-            Err(err) if is_code(&err, NOT_FOUND) => Ok(()),
-            Err(err) => Err(cloud(&t.id, "DeleteVpc", err)),
-        }
+        gone(
+            c.ec2.delete_vpc().vpc_id(&e.physical_id).send().await,
+            NOT_FOUND,
+            &t.id,
+            "DeleteVpc",
+        )
     })
     .await
 }
