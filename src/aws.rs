@@ -46,6 +46,9 @@ pub struct Clients {
     pub iam: aws_sdk_iam::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub sts: aws_sdk_sts::Client,
+    pub autoscaling: aws_sdk_autoscaling::Client,
+    pub rds: aws_sdk_rds::Client,
+    pub ssm: aws_sdk_ssm::Client,
 }
 
 impl Clients {
@@ -57,6 +60,9 @@ impl Clients {
             iam: aws_sdk_iam::Client::new(conf),
             logs: aws_sdk_cloudwatchlogs::Client::new(conf),
             sts: aws_sdk_sts::Client::new(conf),
+            autoscaling: aws_sdk_autoscaling::Client::new(conf),
+            rds: aws_sdk_rds::Client::new(conf),
+            ssm: aws_sdk_ssm::Client::new(conf),
         }
     }
 }

@@ -15,6 +15,7 @@ pub enum Kind {
     DefaultVpc,
     AvailabilityZones,
     ExistingRole,
+    SsmParameter,
     Vpc,
     Subnet,
     InternetGateway,
@@ -25,13 +26,25 @@ pub enum Kind {
     EcsCluster,
     TaskDefinition,
     EcsService,
+    RolePolicy,
+    InstanceProfile,
+    LaunchTemplate,
+    AutoScalingGroup,
+    CapacityProvider,
+    ClusterCapacityProviders,
+    DbSubnetGroup,
+    DbInstance,
 }
 
 impl Kind {
     pub fn is_lookup(self) -> bool {
         matches!(
             self,
-            Kind::Account | Kind::DefaultVpc | Kind::AvailabilityZones | Kind::ExistingRole
+            Kind::Account
+                | Kind::DefaultVpc
+                | Kind::AvailabilityZones
+                | Kind::ExistingRole
+                | Kind::SsmParameter
         )
     }
 
@@ -42,6 +55,7 @@ impl Kind {
             Kind::DefaultVpc => "default VPC",
             Kind::AvailabilityZones => "availability zones",
             Kind::ExistingRole => "existing IAM role",
+            Kind::SsmParameter => "SSM parameter",
             Kind::Vpc => "VPC",
             Kind::Subnet => "subnet",
             Kind::InternetGateway => "internet gateway",
@@ -52,6 +66,14 @@ impl Kind {
             Kind::EcsCluster => "ECS cluster",
             Kind::TaskDefinition => "task definition",
             Kind::EcsService => "ECS service",
+            Kind::RolePolicy => "IAM role policy",
+            Kind::InstanceProfile => "instance profile",
+            Kind::LaunchTemplate => "launch template",
+            Kind::AutoScalingGroup => "Auto Scaling group",
+            Kind::CapacityProvider => "capacity provider",
+            Kind::ClusterCapacityProviders => "cluster capacity providers",
+            Kind::DbSubnetGroup => "DB subnet group",
+            Kind::DbInstance => "RDS database",
         }
     }
 
@@ -68,8 +90,26 @@ impl Kind {
             Kind::EcsCluster => &["name"],
             // Every change registers a new revision, which is an update of the family.
             Kind::TaskDefinition => &["family"],
-            Kind::EcsService => &["name", "cluster", "launch_type"],
-            Kind::Account | Kind::DefaultVpc | Kind::AvailabilityZones | Kind::ExistingRole => &[],
+            Kind::EcsService => &["name", "cluster", "launch_type", "capacity_provider"],
+            Kind::RolePolicy => &["role_name", "policy_name"],
+            Kind::InstanceProfile => &["name"],
+            Kind::LaunchTemplate => &["name"],
+            Kind::AutoScalingGroup => &["name"],
+            Kind::CapacityProvider => &["name", "auto_scaling_group_arn"],
+            Kind::ClusterCapacityProviders => &["cluster"],
+            Kind::DbSubnetGroup => &["name"],
+            Kind::DbInstance => &[
+                "identifier",
+                "engine",
+                "db_name",
+                "username",
+                "subnet_group",
+            ],
+            Kind::Account
+            | Kind::DefaultVpc
+            | Kind::AvailabilityZones
+            | Kind::ExistingRole
+            | Kind::SsmParameter => &[],
         }
     }
 }
@@ -168,6 +208,9 @@ pub struct Resource {
     pub id: String,
     pub kind: Kind,
     pub props: IndexMap<String, Value>,
+    /// Resources that must exist first though no value of theirs is used here (a policy
+    /// that lets the service's tasks read a secret).
+    pub after: Vec<String>,
 }
 
 impl Resource {
@@ -176,6 +219,7 @@ impl Resource {
             id: id.into(),
             kind,
             props: IndexMap::new(),
+            after: Vec::new(),
         }
     }
 
@@ -188,7 +232,10 @@ impl Resource {
     pub fn deps(&self) -> BTreeSet<String> {
         let mut refs = Vec::new();
         self.props.values().for_each(|v| v.collect_refs(&mut refs));
-        refs.into_iter().map(|r| r.resource.clone()).collect()
+        refs.into_iter()
+            .map(|r| r.resource.clone())
+            .chain(self.after.iter().cloned())
+            .collect()
     }
 
     /// All properties resolved, or `None` if any reference is still unknown.

@@ -109,7 +109,7 @@ pub async fn plan_up<P: Provider>(
             (Some(_), None) => (
                 Action::Create,
                 creation(r, &lookup),
-                Some("it no longer exists in AWS (deleted outside provision?)".to_string()),
+                Some("it no longer exists in AWS (deleted outside provision?), so it is created again".to_string()),
             ),
             (Some(entry), Some(seen)) => {
                 let mut changes = Vec::new();
@@ -203,10 +203,29 @@ fn deletions(state: &State) -> Vec<Step> {
                 kind: e.kind,
                 action: Action::Delete,
                 changes: Vec::new(),
-                reason: None,
+                reason: deletion_note(e),
             })
         })
         .collect()
+}
+
+/// What a person must know before a deletion: whether data survives it.
+fn deletion_note(e: &crate::state::Entry) -> Option<String> {
+    if e.kind != Kind::DbInstance {
+        return None;
+    }
+    Some(
+        match e.props.get("final_snapshot").and_then(Json::as_bool) {
+            Some(false) => {
+                "no final snapshot is taken (final_snapshot: false): the data is gone for good"
+                    .into()
+            }
+            _ => format!(
+                "a final snapshot `{}-final-<time>` is taken first, and kept",
+                e.physical_id
+            ),
+        },
+    )
 }
 
 /// The graph of owned resources from the dependencies recorded when they were applied.

@@ -58,7 +58,7 @@ pub fn human(plan: &Plan, style: &Style) -> String {
         );
         let _ = writeln!(out, "{}", style.paint(step.action, &line));
         if let Some(r) = &step.reason {
-            let _ = writeln!(out, "        because {r}");
+            let _ = writeln!(out, "        note: {r}");
         }
         for c in &step.changes {
             let new = c

@@ -85,10 +85,9 @@ pub async fn read(
 }
 
 pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
-    gone(
-        c.ecs.delete_cluster().cluster(&e.physical_id).send().await,
-        &["ClusterNotFoundException"],
-        &t.id,
-        "DeleteCluster",
-    )
+    super::retry::while_in_use(t, "DeleteCluster", || async {
+        let r = c.ecs.delete_cluster().cluster(&e.physical_id).send().await;
+        gone(r, &["ClusterNotFoundException"], &t.id, "DeleteCluster")
+    })
+    .await
 }

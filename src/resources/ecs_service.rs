@@ -3,13 +3,14 @@
 
 use super::ecs_cluster::{ecs_tags, tags_of};
 use super::error::{cloud, found, is_code, own};
-use super::props::{b, i, list, ordered_like, s};
+use super::props::{b, i, list, opt_s, ordered_like, s};
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Progress, Target};
 use crate::state::Entry;
 use aws_sdk_ecs::types::{
-    AssignPublicIp, AwsVpcConfiguration, DeploymentCircuitBreaker, DeploymentConfiguration,
-    DesiredStatus, LaunchType, NetworkConfiguration, PropagateTags, Service, ServiceField, Task,
+    AssignPublicIp, AwsVpcConfiguration, CapacityProviderStrategyItem, DeploymentCircuitBreaker,
+    DeploymentConfiguration, DesiredStatus, LaunchType, NetworkConfiguration, PropagateTags,
+    Service, ServiceField, Task,
 };
 use serde_json::{Map, Value as Json, json};
 use std::time::{Duration, Instant};
@@ -99,6 +100,24 @@ pub async fn create(c: &Clients, t: &Target, p: &Json) -> Result<Applied, CloudE
             "rename the service in the stack file, or use another cluster",
         ));
     }
+    // EC2 services run through the cluster's capacity provider, Fargate ones by launch type.
+    let strategy = match opt_s(p, "capacity_provider") {
+        Some(cp) => Some(vec![
+            CapacityProviderStrategyItem::builder()
+                .capacity_provider(cp)
+                .weight(1)
+                .build()
+                .map_err(|e| {
+                    own(
+                        &t.id,
+                        "build strategy",
+                        e.to_string(),
+                        "this is a bug in provision",
+                    )
+                })?,
+        ]),
+        None => None,
+    };
     let breaker = DeploymentCircuitBreaker::builder()
         .enable(true)
         .rollback(true)
@@ -110,8 +129,9 @@ pub async fn create(c: &Clients, t: &Target, p: &Json) -> Result<Applied, CloudE
         .service_name(name)
         .task_definition(s(p, "task_definition"))
         .desired_count(i(p, "desired_count").unwrap_or(1) as i32)
-        .launch_type(LaunchType::from(s(p, "launch_type")))
-        .platform_version(s(p, "platform_version"))
+        .set_launch_type(opt_s(p, "launch_type").map(LaunchType::from))
+        .set_capacity_provider_strategy(strategy)
+        .set_platform_version(opt_s(p, "platform_version").map(str::to_string))
         .set_network_configuration(network(t, p)?)
         .deployment_configuration(
             DeploymentConfiguration::builder()
@@ -145,7 +165,7 @@ async fn update_service(
         .service(s(p, "name"))
         .task_definition(s(p, "task_definition"))
         .desired_count(i(p, "desired_count").unwrap_or(1) as i32)
-        .platform_version(s(p, "platform_version"))
+        .set_platform_version(opt_s(p, "platform_version").map(str::to_string))
         .set_network_configuration(network(t, p)?)
         .send()
         .await
@@ -182,7 +202,23 @@ pub async fn read(
         ("cluster", json!(svc.cluster_arn())),
         ("task_definition", json!(td)),
         ("desired_count", json!(svc.desired_count())),
-        ("launch_type", json!(svc.launch_type().map(|l| l.as_str()))),
+        // Reported only where the file asks for one: EC2 services use a capacity provider.
+        (
+            "launch_type",
+            json!(
+                svc.launch_type()
+                    .map(|l| l.as_str())
+                    .filter(|_| opt_s(&e.props, "launch_type").is_some())
+            ),
+        ),
+        (
+            "capacity_provider",
+            json!(
+                svc.capacity_provider_strategy()
+                    .first()
+                    .map(|c| c.capacity_provider())
+            ),
+        ),
         (
             "subnets",
             vpc.map_or(Json::Null, |v| {

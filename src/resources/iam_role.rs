@@ -165,6 +165,23 @@ pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError
             .await
             .map_err(|err| cloud(&t.id, "DetachRolePolicy", err))?;
     }
+    // Inline policies too: a run that stopped halfway may have left one.
+    let inline = c
+        .iam
+        .list_role_policies()
+        .role_name(name)
+        .send()
+        .await
+        .map_err(|err| cloud(&t.id, "ListRolePolicies", err))?;
+    for policy in inline.policy_names() {
+        c.iam
+            .delete_role_policy()
+            .role_name(name)
+            .policy_name(policy)
+            .send()
+            .await
+            .map_err(|err| cloud(&t.id, "DeleteRolePolicy", err))?;
+    }
     let profiles = c
         .iam
         .list_instance_profiles_for_role()

@@ -7,15 +7,24 @@ mod props;
 mod retry;
 
 mod account;
+mod autoscaling_group;
+mod capacity_provider;
+mod cluster_capacity;
+mod db_instance;
+mod db_subnet_group;
 mod default_vpc;
 mod ecs_cluster;
 mod ecs_service;
 mod existing_role;
 mod iam_role;
+mod instance_profile;
 mod internet_gateway;
+mod launch_template;
 mod log_group;
+mod role_policy;
 mod route_table;
 mod security_group;
+mod ssm_parameter;
 mod subnet;
 mod task_definition;
 mod vpc;
@@ -71,6 +80,7 @@ impl Provider for Aws {
             Kind::DefaultVpc => default_vpc::lookup(&self.c).await,
             Kind::AvailabilityZones => zones::lookup(&self.c).await,
             Kind::ExistingRole => existing_role::lookup(&self.c, id, props).await,
+            Kind::SsmParameter => ssm_parameter::lookup(&self.c, id, props).await,
             other => Err(error::own(
                 id,
                 "lookup",
@@ -93,7 +103,19 @@ impl Provider for Aws {
             Kind::EcsCluster => ecs_cluster::read(c, id, e).await?,
             Kind::TaskDefinition => task_definition::read(c, id, e).await?,
             Kind::EcsService => ecs_service::read(c, id, e).await?,
-            Kind::Account | Kind::DefaultVpc | Kind::AvailabilityZones | Kind::ExistingRole => None,
+            Kind::RolePolicy => role_policy::read(c, id, e).await?,
+            Kind::InstanceProfile => instance_profile::read(c, id, e).await?,
+            Kind::LaunchTemplate => launch_template::read(c, id, e).await?,
+            Kind::AutoScalingGroup => autoscaling_group::read(c, id, e).await?,
+            Kind::CapacityProvider => capacity_provider::read(c, id, e).await?,
+            Kind::ClusterCapacityProviders => cluster_capacity::read(c, id, e).await?,
+            Kind::DbSubnetGroup => db_subnet_group::read(c, id, e).await?,
+            Kind::DbInstance => db_instance::read(c, id, e).await?,
+            Kind::Account
+            | Kind::DefaultVpc
+            | Kind::AvailabilityZones
+            | Kind::ExistingRole
+            | Kind::SsmParameter => None,
         };
         // What AWS does not report back is taken as last applied.
         Ok(observed.map(|o| props::overlay(&e.props, &Json::Object(o))))
@@ -112,6 +134,14 @@ impl Provider for Aws {
             Kind::EcsCluster => ecs_cluster::create(c, t, p).await,
             Kind::TaskDefinition => task_definition::create(c, t, p).await,
             Kind::EcsService => ecs_service::create(c, t, p).await,
+            Kind::RolePolicy => role_policy::create(c, t, p).await,
+            Kind::InstanceProfile => instance_profile::create(c, t, p).await,
+            Kind::LaunchTemplate => launch_template::create(c, t, p).await,
+            Kind::AutoScalingGroup => autoscaling_group::create(c, t, p).await,
+            Kind::CapacityProvider => capacity_provider::create(c, t, p).await,
+            Kind::ClusterCapacityProviders => cluster_capacity::create(c, t, p).await,
+            Kind::DbSubnetGroup => db_subnet_group::create(c, t, p).await,
+            Kind::DbInstance => db_instance::create(c, t, p).await,
             other => Err(not_owned(t, other)),
         }
     }
@@ -130,6 +160,15 @@ impl Provider for Aws {
             // A task definition is immutable: an update registers the next revision.
             Kind::TaskDefinition => task_definition::create(c, t, p).await,
             Kind::EcsService => ecs_service::update(c, t, e, p).await,
+            Kind::RolePolicy => role_policy::update(c, t, e, p).await,
+            Kind::InstanceProfile => instance_profile::update(c, t, e, p).await,
+            Kind::LaunchTemplate => launch_template::update(c, t, e, p).await,
+            Kind::AutoScalingGroup => autoscaling_group::update(c, t, e, p).await,
+            // Changing the group means a new capacity provider (replace).
+            Kind::CapacityProvider => Ok(props::unchanged(e)),
+            Kind::ClusterCapacityProviders => cluster_capacity::create(c, t, p).await,
+            Kind::DbSubnetGroup => db_subnet_group::update(c, t, e, p).await,
+            Kind::DbInstance => db_instance::update(c, t, e, p).await,
             other => Err(not_owned(t, other)),
         }
     }
@@ -147,10 +186,20 @@ impl Provider for Aws {
             Kind::EcsCluster => ecs_cluster::delete(c, t, e).await,
             Kind::TaskDefinition => task_definition::delete(c, t, e).await,
             Kind::EcsService => ecs_service::delete(c, t, e).await,
+            Kind::RolePolicy => role_policy::delete(c, t, e).await,
+            Kind::InstanceProfile => instance_profile::delete(c, t, e).await,
+            Kind::LaunchTemplate => launch_template::delete(c, t, e).await,
+            Kind::AutoScalingGroup => autoscaling_group::delete(c, t, e).await,
+            Kind::CapacityProvider => capacity_provider::delete(c, t, e).await,
+            Kind::ClusterCapacityProviders => cluster_capacity::delete(c, t, e).await,
+            Kind::DbSubnetGroup => db_subnet_group::delete(c, t, e).await,
+            Kind::DbInstance => db_instance::delete(c, t, e).await,
             // Lookups are never owned, so never deleted.
-            Kind::Account | Kind::DefaultVpc | Kind::AvailabilityZones | Kind::ExistingRole => {
-                Ok(())
-            }
+            Kind::Account
+            | Kind::DefaultVpc
+            | Kind::AvailabilityZones
+            | Kind::ExistingRole
+            | Kind::SsmParameter => Ok(()),
         }
     }
 

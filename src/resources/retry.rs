@@ -5,7 +5,15 @@ use crate::provider::{CloudError, Target};
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-const IN_USE: &[&str] = &["DependencyViolation", "InvalidNetworkInterface.InUse"];
+const IN_USE: &[&str] = &[
+    "DependencyViolation",
+    "InvalidNetworkInterface.InUse",
+    // A terminated instance leaves the cluster a little after the group is gone.
+    "ClusterContainsContainerInstancesException",
+    "ClusterContainsTasksException",
+    "ClusterContainsServicesException",
+    "InvalidDBSubnetGroupStateFault",
+];
 const PATIENCE: Duration = Duration::from_secs(300);
 
 pub async fn while_in_use<F, Fut>(t: &Target, op: &str, mut call: F) -> Result<(), CloudError>

@@ -8,9 +8,9 @@ use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
 use crate::state::Entry;
 use aws_sdk_ecs::types::{
-    ApplicationProtocol, Compatibility, ContainerDefinition, CpuArchitecture, KeyValuePair,
-    LogConfiguration, LogDriver, NetworkMode, OsFamily, PortMapping, RuntimePlatform,
-    TaskDefinitionStatus, TransportProtocol,
+    ApplicationProtocol, Compatibility, ContainerDefinition, CpuArchitecture, HostVolumeProperties,
+    KeyValuePair, LogConfiguration, LogDriver, MountPoint, NetworkMode, OsFamily, PortMapping,
+    RuntimePlatform, Secret, TaskDefinitionStatus, TransportProtocol, Volume,
 };
 use serde_json::{Map, Value as Json, json};
 
@@ -45,12 +45,42 @@ fn container(c: &Json) -> Result<ContainerDefinition, CloudError> {
                 .build()
         })
         .collect();
+    // References such as a database's port resolve to numbers; the environment is text.
+    let text = |v: &Json| v.as_str().map_or_else(|| v.to_string(), str::to_string);
     let env = c.get("environment").and_then(Json::as_object).map(|m| {
         m.iter()
-            .map(|(k, v)| {
-                KeyValuePair::builder()
-                    .name(k)
-                    .value(v.as_str().unwrap_or_default())
+            .map(|(k, v)| KeyValuePair::builder().name(k).value(text(v)).build())
+            .collect()
+    });
+    let secrets = c
+        .get("secrets")
+        .and_then(Json::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| {
+                    Secret::builder()
+                        .name(k)
+                        .value_from(text(v))
+                        .build()
+                        .map_err(|e| {
+                            super::error::own(
+                                s(c, "name"),
+                                "build secret",
+                                e.to_string(),
+                                "this is a bug in provision",
+                            )
+                        })
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()?;
+    let mounts = c.get("mounts").and_then(Json::as_array).map(|a| {
+        a.iter()
+            .map(|m| {
+                MountPoint::builder()
+                    .source_volume(s(m, "volume"))
+                    .container_path(s(m, "path"))
+                    .read_only(m.get("read_only").and_then(Json::as_bool).unwrap_or(false))
                     .build()
             })
             .collect()
@@ -78,10 +108,30 @@ fn container(c: &Json) -> Result<ContainerDefinition, CloudError> {
         .set_memory_reservation(int(c, "memory_reservation"))
         .set_port_mappings(Some(ports))
         .set_environment(env)
+        .set_secrets(secrets)
+        .set_mount_points(mounts)
         .set_command(strings(c, "command"))
         .set_entry_point(strings(c, "entry_point"))
         .log_configuration(logs)
         .build())
+}
+
+/// Host volumes: folders on the container instance that outlive the container.
+fn volumes(p: &Json) -> Option<Vec<Volume>> {
+    p.get("volumes").and_then(Json::as_array).map(|a| {
+        a.iter()
+            .map(|v| {
+                Volume::builder()
+                    .name(s(v, "name"))
+                    .host(
+                        HostVolumeProperties::builder()
+                            .source_path(s(v, "host_path"))
+                            .build(),
+                    )
+                    .build()
+            })
+            .collect()
+    })
 }
 
 pub async fn create(c: &Clients, t: &Target, p: &Json) -> Result<Applied, CloudError> {
@@ -113,6 +163,7 @@ pub async fn create(c: &Clients, t: &Target, p: &Json) -> Result<Applied, CloudE
         .set_execution_role_arn(opt_s(p, "execution_role_arn").map(str::to_string))
         .set_task_role_arn(opt_s(p, "task_role_arn").map(str::to_string))
         .set_container_definitions(Some(containers))
+        .set_volumes(volumes(p))
         .set_tags(Some(ecs_tags(t)))
         .send()
         .await
@@ -148,6 +199,16 @@ fn observe_container(d: &ContainerDefinition) -> Json {
         .map(|kv| (kv.name().unwrap_or_default().to_string(), json!(kv.value())))
         .collect();
     let nonempty = |v: &[String]| if v.is_empty() { Json::Null } else { json!(v) };
+    let secrets: Map<String, Json> = d
+        .secrets()
+        .iter()
+        .map(|x| (x.name().to_string(), json!(x.value_from())))
+        .collect();
+    let mounts: Vec<Json> = d
+        .mount_points()
+        .iter()
+        .map(|m| json!({"volume": m.source_volume(), "path": m.container_path(), "read_only": m.read_only().unwrap_or(false)}))
+        .collect();
     json!({
         "name": d.name(),
         "image": d.image(),
@@ -158,6 +219,8 @@ fn observe_container(d: &ContainerDefinition) -> Json {
         "memory_reservation": d.memory_reservation(),
         "port_mappings": ports,
         "environment": env,
+        "secrets": if secrets.is_empty() { Json::Null } else { json!(secrets) },
+        "mounts": if mounts.is_empty() { Json::Null } else { json!(mounts) },
         "command": nonempty(d.command()),
         "entry_point": nonempty(d.entry_point()),
         "log_options": d.log_configuration().and_then(|l| l.options()).map(|o| json!(o)),
@@ -231,6 +294,14 @@ pub async fn read(
         ("execution_role_arn", json!(d.execution_role_arn())),
         ("task_role_arn", json!(d.task_role_arn())),
         ("containers", json!(containers)),
+        ("volumes", {
+            let v: Vec<Json> = d
+                .volumes()
+                .iter()
+                .map(|v| json!({"name": v.name(), "host_path": v.host().and_then(|h| h.source_path())}))
+                .collect();
+            if v.is_empty() { Json::Null } else { json!(v) }
+        }),
     ])))
 }
 

@@ -4,6 +4,7 @@ pub mod error;
 pub mod expand;
 pub mod fargate;
 pub mod model;
+pub mod reference;
 pub mod validate;
 
 pub use error::{Problem, StackError};

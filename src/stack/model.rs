@@ -18,6 +18,11 @@ pub struct StackFile {
     /// The ECS cluster's name; the stack's name when left out.
     #[serde(default)]
     pub cluster: Option<Located<String>>,
+    /// EC2 container instances for services with `launch_type: ec2`.
+    #[serde(default)]
+    pub instances: Option<Located<Instances>>,
+    #[serde(default)]
+    pub databases: IndexMap<String, Located<Database>>,
     #[serde(default)]
     pub services: IndexMap<String, Located<Service>>,
     /// Extra tags put on every resource the stack creates.
@@ -53,6 +58,78 @@ pub struct OwnVpc {
 
 fn default_public_subnets() -> u8 {
     2
+}
+
+/// An Auto Scaling group of ECS-optimized instances that join the cluster.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Instances {
+    pub instance_type: Located<String>,
+    #[serde(default = "one")]
+    pub min: u32,
+    #[serde(default = "one")]
+    pub max: u32,
+    #[serde(default)]
+    pub desired: Option<u32>,
+    /// `public` (the default), `private`, or subnet names.
+    #[serde(default)]
+    pub subnets: Option<Vec<Located<String>>>,
+    pub security_groups: Vec<Located<String>>,
+    /// An existing EC2 key pair for SSH; none when left out.
+    #[serde(default)]
+    pub key_pair: Option<String>,
+    #[serde(default)]
+    pub cpu_architecture: Architecture,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    Mysql,
+    Mariadb,
+    Postgres,
+}
+
+impl Engine {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Engine::Mysql => "mysql",
+            Engine::Mariadb => "mariadb",
+            Engine::Postgres => "postgres",
+        }
+    }
+    pub fn default_port(self) -> u16 {
+        match self {
+            Engine::Postgres => 5432,
+            _ => 3306,
+        }
+    }
+}
+
+/// An RDS instance whose master password RDS keeps in Secrets Manager.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Database {
+    pub engine: Engine,
+    #[serde(default)]
+    pub engine_version: Option<String>,
+    pub instance_class: Located<String>,
+    pub storage_gb: Located<u32>,
+    pub db_name: Located<String>,
+    pub username: Located<String>,
+    /// `private` (the default) or subnet names; at least two availability zones.
+    #[serde(default)]
+    pub subnets: Option<Vec<Located<String>>>,
+    pub security_groups: Vec<Located<String>>,
+    /// Take a final snapshot when `down` deletes the database.
+    #[serde(default = "yes")]
+    pub final_snapshot: bool,
+    #[serde(default)]
+    pub backup_retention_days: Option<u8>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Deserialize)]
@@ -145,7 +222,26 @@ pub struct Service {
     pub cpu_architecture: Architecture,
     #[serde(default)]
     pub log_retention_days: Option<Located<i32>>,
+    /// Data volumes on the container instance, by name (EC2 launch type).
+    #[serde(default)]
+    pub volumes: IndexMap<String, Located<Volume>>,
     pub containers: Located<IndexMap<String, Located<Container>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Volume {
+    /// A folder on the container instance, kept when the container stops.
+    pub host_path: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mount {
+    pub volume: Located<String>,
+    pub path: String,
+    #[serde(default)]
+    pub read_only: bool,
 }
 
 fn one() -> u32 {
@@ -184,8 +280,15 @@ pub struct Container {
     /// Soft memory limit in MiB.
     #[serde(default)]
     pub memory_reservation: Option<u32>,
+    /// Values may hold references such as `${databases.wpdb.endpoint}`.
     #[serde(default)]
-    pub environment: IndexMap<String, String>,
+    pub environment: IndexMap<String, Located<String>>,
+    /// Environment variables read from Secrets Manager or SSM at start: an ARN, or a
+    /// reference such as `${databases.wpdb.password_secret}`.
+    #[serde(default)]
+    pub secrets: IndexMap<String, Located<String>>,
+    #[serde(default)]
+    pub mounts: Vec<Located<Mount>>,
     #[serde(default)]
     pub command: Option<Vec<String>>,
     #[serde(default)]

@@ -134,3 +134,17 @@ pub fn stack_dir(template: &str, stack: &str) -> tempfile::TempDir {
     std::fs::write(dir.path().join("stack.yaml"), text).unwrap();
     dir
 }
+
+/// Like `stack_dir`, for a template whose stack and cluster are named `from`.
+pub fn stack_dir_named(template: &str, from: &str, stack: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(root().join("templates").join(template)).unwrap();
+    let text = text
+        .replace(&format!("stack: {from}\n"), &format!("stack: {stack}\n"))
+        .replace(
+            &format!("cluster: {from}\n"),
+            &format!("cluster: {stack}\n"),
+        );
+    std::fs::write(dir.path().join("stack.yaml"), text).unwrap();
+    dir
+}

@@ -75,6 +75,7 @@ impl Provider for Fake {
                 json!({"id": "vpc-default", "subnet_ids": ["subnet-a", "subnet-b"]})
             }
             Kind::AvailabilityZones => json!({"names": ["us-east-1a", "us-east-1b"]}),
+            Kind::SsmParameter => json!({"value": "ami-0123456789abcdef0"}),
             _ => json!({"arn": "arn:aws:iam::1:role/existing"}),
         };
         Ok(m.as_object().unwrap().clone())
@@ -97,7 +98,11 @@ impl Provider for Fake {
         let n = self.next.fetch_add(1, Ordering::SeqCst);
         let pid = format!("{}-{n}", t.id);
         self.objects.lock().unwrap().insert(pid.clone(), p.clone());
-        let outputs = json!({"id": pid, "arn": format!("arn:{pid}"), "name": pid});
+        let outputs = json!({
+            "id": pid, "arn": format!("arn:{pid}"), "name": pid,
+            "endpoint": format!("{pid}.db"), "port": 3306, "username": "u", "db_name": "d",
+            "secret_arn": format!("arn:secret:{pid}"), "password_secret": format!("arn:secret:{pid}:password::"),
+        });
         Ok(Applied {
             physical_id: pid,
             outputs: outputs.as_object().unwrap().clone(),

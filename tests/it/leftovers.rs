@@ -104,5 +104,86 @@ pub async fn leftovers(c: &Clients, stack: &str, cluster: &str) -> Vec<String> {
     for g in groups.log_groups() {
         left.push(format!("log group {:?}", g.log_group_name()));
     }
+    let lts = ec2
+        .describe_launch_templates()
+        .filters(tag_filter(stack))
+        .send()
+        .await
+        .unwrap();
+    for lt in lts.launch_templates() {
+        left.push(format!("launch template {:?}", lt.launch_template_id()));
+    }
+    let prefix = format!("{stack}-");
+    let asgs = c
+        .autoscaling
+        .describe_auto_scaling_groups()
+        .send()
+        .await
+        .unwrap();
+    for g in asgs.auto_scaling_groups() {
+        if g.auto_scaling_group_name()
+            .is_some_and(|n| n.starts_with(&prefix))
+        {
+            left.push(format!(
+                "auto scaling group {:?}",
+                g.auto_scaling_group_name()
+            ));
+        }
+    }
+    let cps = c
+        .ecs
+        .describe_capacity_providers()
+        .capacity_providers(format!("{stack}-instances"))
+        .send()
+        .await
+        .unwrap();
+    for cp in cps
+        .capacity_providers()
+        .iter()
+        .filter(|cp| cp.status().map(|s| s.as_str()) == Some("ACTIVE"))
+    {
+        left.push(format!("capacity provider {:?}", cp.name()));
+    }
+    for p in c
+        .iam
+        .list_instance_profiles()
+        .send()
+        .await
+        .unwrap()
+        .instance_profiles()
+    {
+        if p.instance_profile_name().starts_with(&prefix) {
+            left.push(format!("instance profile {}", p.instance_profile_name()));
+        }
+    }
+    for db in c
+        .rds
+        .describe_db_instances()
+        .send()
+        .await
+        .unwrap()
+        .db_instances()
+    {
+        if db
+            .db_instance_identifier()
+            .is_some_and(|n| n.starts_with(&prefix))
+        {
+            left.push(format!("database {:?}", db.db_instance_identifier()));
+        }
+    }
+    for g in c
+        .rds
+        .describe_db_subnet_groups()
+        .send()
+        .await
+        .unwrap()
+        .db_subnet_groups()
+    {
+        if g.db_subnet_group_name()
+            .is_some_and(|n| n.starts_with(&prefix))
+        {
+            left.push(format!("DB subnet group {:?}", g.db_subnet_group_name()));
+        }
+    }
     left
 }

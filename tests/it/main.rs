@@ -5,6 +5,7 @@
 // that read the emulator's request log against the others.
 #![allow(clippy::await_holding_lock)]
 
+mod destroy_order;
 mod diff;
 mod emulator;
 mod exec;
@@ -16,3 +17,4 @@ mod leftovers;
 mod real_aws;
 mod resume;
 mod validate;
+mod wordpress;

@@ -36,6 +36,18 @@ fn problem(yaml: &str) -> (String, String) {
     }
 }
 
+/// Every problem reported for `yaml`, as `line:col: message`.
+fn problems(yaml: &str) -> Vec<String> {
+    match stack::parse(Path::new("stack.yaml"), yaml) {
+        Ok(_) => panic!("accepted:\n{yaml}"),
+        Err(StackError::Invalid { problems, .. }) => problems
+            .iter()
+            .map(|p| format!("{}:{}: {}", p.line, p.col, p.message))
+            .collect(),
+        Err(e) => panic!("unexpected error {e}"),
+    }
+}
+
 fn with(from: &str, to: &str) -> String {
     assert!(GOOD.contains(from), "{from}");
     GOOD.replacen(from, to, 1)
@@ -217,11 +229,20 @@ fn bad_names_and_values_are_caught() {
         "    memory: 512\n    log_retention_days: 10\n",
     ));
     assert!(p.contains("cannot keep logs for 10 days"), "{p}");
-    let (p, _) = problem(&with(
+    let all = problems(&with(
         "    memory: 512\n",
         "    memory: 512\n    launch_type: ec2\n",
     ));
-    assert!(p.contains("launch_type ec2 is not supported yet"), "{p}");
+    assert!(
+        all.iter()
+            .any(|p| p.ends_with("runs on EC2 instances, and the stack defines none")),
+        "{all:?}"
+    );
+    assert!(
+        all.iter()
+            .any(|p| p.contains("uses its instance's security groups")),
+        "{all:?}"
+    );
     let (p, _) = problem(&with(
         "    memory: 512\n",
         "    memory: 512\n    launch_type: lambda\n",

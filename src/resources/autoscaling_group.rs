@@ -1,0 +1,179 @@
+//! The Auto Scaling group of container instances. Deleting it terminates its instances,
+//! and the cluster can go only once they are gone, so deletion waits for that.
+
+use super::error::{cloud, own};
+use super::props::{applied, i, list, ordered_like, s};
+use crate::aws::Clients;
+use crate::provider::{Applied, CloudError, Target};
+use crate::state::Entry;
+use aws_sdk_autoscaling::types::{AutoScalingGroup, LaunchTemplateSpecification, Tag};
+use serde_json::{Map, Value as Json, json};
+use std::time::{Duration, Instant};
+
+async fn describe(
+    c: &Clients,
+    id: &str,
+    name: &str,
+) -> Result<Option<AutoScalingGroup>, CloudError> {
+    let out = c
+        .autoscaling
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names(name)
+        .send()
+        .await
+        .map_err(|e| cloud(id, "DescribeAutoScalingGroups", e))?;
+    Ok(out.auto_scaling_groups().first().cloned())
+}
+
+fn template(p: &Json) -> LaunchTemplateSpecification {
+    LaunchTemplateSpecification::builder()
+        .launch_template_id(s(p, "launch_template_id"))
+        .version("$Default")
+        .build()
+}
+
+pub async fn create(c: &Clients, t: &Target, p: &Json) -> Result<Applied, CloudError> {
+    let name = s(p, "name");
+    match describe(c, &t.id, name).await? {
+        Some(g) => {
+            let tags: Vec<(String, String)> = g
+                .tags()
+                .iter()
+                .map(|t| {
+                    (
+                        t.key().unwrap_or_default().into(),
+                        t.value().unwrap_or_default().into(),
+                    )
+                })
+                .collect();
+            if !super::owned_by(&tags, t) {
+                return Err(own(
+                    &t.id,
+                    "CreateAutoScalingGroup",
+                    format!(
+                        "an Auto Scaling group named {name} already exists and does not belong to stack {}",
+                        t.stack
+                    ),
+                    "rename the stack, or delete the group if it is unused",
+                ));
+            }
+        }
+        None => {
+            let tags: Vec<Tag> = super::tags_for(t)
+                .into_iter()
+                .map(|(k, v)| {
+                    Tag::builder()
+                        .key(k)
+                        .value(v)
+                        .propagate_at_launch(true)
+                        .resource_id(name)
+                        .resource_type("auto-scaling-group")
+                        .build()
+                })
+                .collect();
+            c.autoscaling
+                .create_auto_scaling_group()
+                .auto_scaling_group_name(name)
+                .launch_template(template(p))
+                .min_size(i(p, "min_size").unwrap_or(1) as i32)
+                .max_size(i(p, "max_size").unwrap_or(1) as i32)
+                .desired_capacity(i(p, "desired_capacity").unwrap_or(1) as i32)
+                .vpc_zone_identifier(list(p, "subnet_ids").join(","))
+                .set_tags(Some(tags))
+                .send()
+                .await
+                .map_err(|e| cloud(&t.id, "CreateAutoScalingGroup", e))?;
+        }
+    }
+    let arn = describe(c, &t.id, name)
+        .await?
+        .and_then(|g| g.auto_scaling_group_arn().map(str::to_string))
+        .unwrap_or_default();
+    applied(name, &[("arn", json!(arn)), ("name", json!(name))])
+}
+
+pub async fn read(
+    c: &Clients,
+    id: &str,
+    e: &Entry,
+) -> Result<Option<Map<String, Json>>, CloudError> {
+    let Some(g) = describe(c, id, &e.physical_id).await? else {
+        return Ok(None);
+    };
+    if g.status().is_some_and(|s| s.contains("Delete")) {
+        return Ok(None);
+    }
+    let subnets: Vec<Json> = g
+        .vpc_zone_identifier()
+        .unwrap_or_default()
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(|s| json!(s))
+        .collect();
+    Ok(Some(super::props::outputs(&[
+        ("min_size", json!(g.min_size())),
+        ("max_size", json!(g.max_size())),
+        ("desired_capacity", json!(g.desired_capacity())),
+        (
+            "subnet_ids",
+            ordered_like(subnets, e.props.get("subnet_ids")),
+        ),
+        (
+            "launch_template_id",
+            json!(g.launch_template().and_then(|l| l.launch_template_id())),
+        ),
+    ])))
+}
+
+pub async fn update(c: &Clients, t: &Target, e: &Entry, p: &Json) -> Result<Applied, CloudError> {
+    c.autoscaling
+        .update_auto_scaling_group()
+        .auto_scaling_group_name(&e.physical_id)
+        .launch_template(template(p))
+        .min_size(i(p, "min_size").unwrap_or(1) as i32)
+        .max_size(i(p, "max_size").unwrap_or(1) as i32)
+        .desired_capacity(i(p, "desired_capacity").unwrap_or(1) as i32)
+        .vpc_zone_identifier(list(p, "subnet_ids").join(","))
+        .send()
+        .await
+        .map_err(|err| cloud(&t.id, "UpdateAutoScalingGroup", err))?;
+    Ok(super::props::unchanged(e))
+}
+
+pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
+    if describe(c, &t.id, &e.physical_id).await?.is_none() {
+        return Ok(());
+    }
+    // Force: terminate the instances too, without waiting for scale-in.
+    c.autoscaling
+        .delete_auto_scaling_group()
+        .auto_scaling_group_name(&e.physical_id)
+        .force_delete(true)
+        .send()
+        .await
+        .map_err(|err| cloud(&t.id, "DeleteAutoScalingGroup", err))?;
+    let started = Instant::now();
+    let mut delay = Duration::from_millis(500);
+    let mut told = false;
+    while let Some(g) = describe(c, &t.id, &e.physical_id).await? {
+        if started.elapsed() > Duration::from_secs(900) {
+            return Err(own(
+                &t.id,
+                "DeleteAutoScalingGroup",
+                "the group was still deleting after 15 minutes",
+                "run `provision down` again to keep waiting",
+            ));
+        }
+        if !told {
+            println!(
+                "    … {}: waiting for {} instances to terminate",
+                t.id,
+                g.instances().len()
+            );
+            told = true;
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(15));
+    }
+    Ok(())
+}

@@ -1,0 +1,123 @@
+//! The capacity provider that gives the cluster the Auto Scaling group's instances.
+
+use super::ecs_cluster::{ecs_tags, tags_of};
+use super::error::{cloud, gone, own};
+use super::props::{applied, s};
+use crate::aws::Clients;
+use crate::provider::{Applied, CloudError, Target};
+use crate::state::Entry;
+use aws_sdk_ecs::types::{
+    AutoScalingGroupProvider, CapacityProvider, ManagedScaling, ManagedScalingStatus,
+    ManagedTerminationProtection,
+};
+use serde_json::{Map, Value as Json, json};
+use std::time::{Duration, Instant};
+
+async fn describe(
+    c: &Clients,
+    id: &str,
+    name: &str,
+) -> Result<Option<CapacityProvider>, CloudError> {
+    let out = c
+        .ecs
+        .describe_capacity_providers()
+        .capacity_providers(name)
+        .include(aws_sdk_ecs::types::CapacityProviderField::Tags)
+        .send()
+        .await
+        .map_err(|e| cloud(id, "DescribeCapacityProviders", e))?;
+    Ok(out
+        .capacity_providers()
+        .iter()
+        .find(|cp| cp.status().map(|s| s.as_str()) == Some("ACTIVE"))
+        .cloned())
+}
+
+pub async fn create(c: &Clients, t: &Target, p: &Json) -> Result<Applied, CloudError> {
+    let name = s(p, "name");
+    let cp = match describe(c, &t.id, name).await? {
+        Some(cp) if super::owned_by(&tags_of(cp.tags()), t) => cp,
+        Some(_) => {
+            return Err(own(
+                &t.id,
+                "CreateCapacityProvider",
+                format!(
+                    "a capacity provider named {name} already exists and does not belong to stack {}",
+                    t.stack
+                ),
+                "rename the stack",
+            ));
+        }
+        None => {
+            // Scaling stays with the group's own min/max/desired from the stack file.
+            let provider = AutoScalingGroupProvider::builder()
+                .auto_scaling_group_arn(s(p, "auto_scaling_group_arn"))
+                .managed_scaling(
+                    ManagedScaling::builder()
+                        .status(ManagedScalingStatus::Disabled)
+                        .build(),
+                )
+                .managed_termination_protection(ManagedTerminationProtection::Disabled)
+                .build()
+                .map_err(|e| {
+                    own(
+                        &t.id,
+                        "build capacity provider",
+                        e.to_string(),
+                        "this is a bug in provision",
+                    )
+                })?;
+            c.ecs
+                .create_capacity_provider()
+                .name(name)
+                .auto_scaling_group_provider(provider)
+                .set_tags(Some(ecs_tags(t)))
+                .send()
+                .await
+                .map_err(|e| cloud(&t.id, "CreateCapacityProvider", e))?
+                .capacity_provider()
+                .cloned()
+                .ok_or_else(|| {
+                    own(
+                        &t.id,
+                        "CreateCapacityProvider",
+                        "AWS returned no capacity provider",
+                        "run the command again",
+                    )
+                })?
+        }
+    };
+    let arn = cp.capacity_provider_arn().unwrap_or_default();
+    applied(name, &[("arn", json!(arn)), ("name", json!(name))])
+}
+
+pub async fn read(
+    c: &Clients,
+    id: &str,
+    e: &Entry,
+) -> Result<Option<Map<String, Json>>, CloudError> {
+    Ok(describe(c, id, &e.physical_id).await?.map(|cp| {
+        let asg = cp
+            .auto_scaling_group_provider()
+            .map(|a| a.auto_scaling_group_arn());
+        super::props::outputs(&[("auto_scaling_group_arn", json!(asg))])
+    }))
+}
+
+pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
+    let r = c
+        .ecs
+        .delete_capacity_provider()
+        .capacity_provider(&e.physical_id)
+        .send()
+        .await;
+    gone(r, &["ClientException"], &t.id, "DeleteCapacityProvider")?;
+    // The group can be deleted only once no capacity provider uses it.
+    let started = Instant::now();
+    while describe(c, &t.id, &e.physical_id).await?.is_some()
+        && started.elapsed() < Duration::from_secs(300)
+    {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    Ok(())
+}

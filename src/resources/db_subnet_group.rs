@@ -1,0 +1,140 @@
+//! The DB subnet group: the private subnets (two AZs at least) the database may use.
+
+use super::error::{cloud, found, gone, own};
+use super::props::{applied, list, ordered_like, s};
+use crate::aws::Clients;
+use crate::provider::{Applied, CloudError, Target};
+use crate::state::Entry;
+use aws_sdk_rds::types::{DbSubnetGroup, Tag};
+use serde_json::{Map, Value as Json, json};
+
+const NOT_FOUND: &[&str] = &["DBSubnetGroupNotFoundFault"];
+
+async fn describe(c: &Clients, id: &str, name: &str) -> Result<Option<DbSubnetGroup>, CloudError> {
+    let got = c
+        .rds
+        .describe_db_subnet_groups()
+        .db_subnet_group_name(name)
+        .send()
+        .await;
+    Ok(found(got, NOT_FOUND, id, "DescribeDBSubnetGroups")?
+        .and_then(|o| o.db_subnet_groups().first().cloned()))
+}
+
+pub fn rds_tags(t: &Target) -> Vec<Tag> {
+    super::tags_for(t)
+        .into_iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+pub async fn create(c: &Clients, t: &Target, p: &Json) -> Result<Applied, CloudError> {
+    let name = s(p, "name");
+    let group = match describe(c, &t.id, name).await? {
+        Some(g) => {
+            let tags = c
+                .rds
+                .list_tags_for_resource()
+                .resource_name(g.db_subnet_group_arn().unwrap_or_default())
+                .send()
+                .await
+                .map_err(|e| cloud(&t.id, "ListTagsForResource", e))?;
+            let tags: Vec<(String, String)> = tags
+                .tag_list()
+                .iter()
+                .map(|t| {
+                    (
+                        t.key().unwrap_or_default().into(),
+                        t.value().unwrap_or_default().into(),
+                    )
+                })
+                .collect();
+            if !super::owned_by(&tags, t) {
+                return Err(own(
+                    &t.id,
+                    "CreateDBSubnetGroup",
+                    format!(
+                        "a DB subnet group named {name} already exists and does not belong to stack {}",
+                        t.stack
+                    ),
+                    "rename the stack or the database",
+                ));
+            }
+            g
+        }
+        None => c
+            .rds
+            .create_db_subnet_group()
+            .db_subnet_group_name(name)
+            .db_subnet_group_description(s(p, "description"))
+            .set_subnet_ids(Some(list(p, "subnet_ids")))
+            .set_tags(Some(rds_tags(t)))
+            .send()
+            .await
+            .map_err(|e| cloud(&t.id, "CreateDBSubnetGroup", e))?
+            .db_subnet_group()
+            .cloned()
+            .ok_or_else(|| {
+                own(
+                    &t.id,
+                    "CreateDBSubnetGroup",
+                    "AWS returned no group",
+                    "run the command again",
+                )
+            })?,
+    };
+    applied(
+        name,
+        &[
+            ("name", json!(name)),
+            ("arn", json!(group.db_subnet_group_arn())),
+        ],
+    )
+}
+
+pub async fn read(
+    c: &Clients,
+    id: &str,
+    e: &Entry,
+) -> Result<Option<Map<String, Json>>, CloudError> {
+    Ok(describe(c, id, &e.physical_id).await?.map(|g| {
+        let subnets: Vec<Json> = g
+            .subnets()
+            .iter()
+            .filter_map(|s| s.subnet_identifier())
+            .map(|s| json!(s))
+            .collect();
+        super::props::outputs(&[
+            ("description", json!(g.db_subnet_group_description())),
+            (
+                "subnet_ids",
+                ordered_like(subnets, e.props.get("subnet_ids")),
+            ),
+        ])
+    }))
+}
+
+pub async fn update(c: &Clients, t: &Target, e: &Entry, p: &Json) -> Result<Applied, CloudError> {
+    c.rds
+        .modify_db_subnet_group()
+        .db_subnet_group_name(&e.physical_id)
+        .db_subnet_group_description(s(p, "description"))
+        .set_subnet_ids(Some(list(p, "subnet_ids")))
+        .send()
+        .await
+        .map_err(|err| cloud(&t.id, "ModifyDBSubnetGroup", err))?;
+    Ok(super::props::unchanged(e))
+}
+
+pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
+    super::retry::while_in_use(t, "DeleteDBSubnetGroup", || async {
+        let r = c
+            .rds
+            .delete_db_subnet_group()
+            .db_subnet_group_name(&e.physical_id)
+            .send()
+            .await;
+        gone(r, NOT_FOUND, &t.id, "DeleteDBSubnetGroup")
+    })
+    .await
+}

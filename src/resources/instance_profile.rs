@@ -1,0 +1,148 @@
+//! The instance profile that hands the instance role to the container instances.
+
+use super::error::{cloud, found, gone, is_code, own};
+use super::props::{applied, s};
+use crate::aws::Clients;
+use crate::provider::{Applied, CloudError, Target};
+use crate::state::Entry;
+use aws_sdk_iam::types::{InstanceProfile, Tag};
+use serde_json::{Map, Value as Json, json};
+
+const NOT_FOUND: &[&str] = &["NoSuchEntity"];
+
+async fn get(c: &Clients, id: &str, name: &str) -> Result<Option<InstanceProfile>, CloudError> {
+    let got = c
+        .iam
+        .get_instance_profile()
+        .instance_profile_name(name)
+        .send()
+        .await;
+    Ok(
+        found(got, NOT_FOUND, id, "GetInstanceProfile")?
+            .and_then(|o| o.instance_profile().cloned()),
+    )
+}
+
+pub async fn create(c: &Clients, t: &Target, p: &Json) -> Result<Applied, CloudError> {
+    let name = s(p, "name");
+    let profile = match get(c, &t.id, name).await? {
+        Some(ip) => {
+            let tags: Vec<(String, String)> = ip
+                .tags()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect();
+            if !super::owned_by(&tags, t) {
+                return Err(own(
+                    &t.id,
+                    "CreateInstanceProfile",
+                    format!(
+                        "an instance profile named {name} already exists and does not belong to stack {}",
+                        t.stack
+                    ),
+                    "rename the stack, or delete the profile if it is unused",
+                ));
+            }
+            ip
+        }
+        None => {
+            let tags: Vec<Tag> = super::tags_for(t)
+                .into_iter()
+                .filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok())
+                .collect();
+            c.iam
+                .create_instance_profile()
+                .instance_profile_name(name)
+                .set_tags(Some(tags))
+                .send()
+                .await
+                .map_err(|e| cloud(&t.id, "CreateInstanceProfile", e))?
+                .instance_profile()
+                .cloned()
+                .ok_or_else(|| {
+                    own(
+                        &t.id,
+                        "CreateInstanceProfile",
+                        "AWS returned no profile",
+                        "run the command again",
+                    )
+                })?
+        }
+    };
+    set_role(c, t, &profile, s(p, "role_name")).await?;
+    let arn = profile.arn().to_string();
+    applied(name, &[("arn", json!(arn)), ("name", json!(name))])
+}
+
+async fn set_role(
+    c: &Clients,
+    t: &Target,
+    ip: &InstanceProfile,
+    role: &str,
+) -> Result<(), CloudError> {
+    let name = ip.instance_profile_name();
+    for r in ip.roles().iter().filter(|r| r.role_name() != role) {
+        c.iam
+            .remove_role_from_instance_profile()
+            .instance_profile_name(name)
+            .role_name(r.role_name())
+            .send()
+            .await
+            .map_err(|e| cloud(&t.id, "RemoveRoleFromInstanceProfile", e))?;
+    }
+    if !ip.roles().iter().any(|r| r.role_name() == role) {
+        match c
+            .iam
+            .add_role_to_instance_profile()
+            .instance_profile_name(name)
+            .role_name(role)
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if is_code(&e, &["LimitExceeded"]) => {}
+            Err(e) => return Err(cloud(&t.id, "AddRoleToInstanceProfile", e)),
+        }
+    }
+    Ok(())
+}
+
+pub async fn read(
+    c: &Clients,
+    id: &str,
+    e: &Entry,
+) -> Result<Option<Map<String, Json>>, CloudError> {
+    Ok(get(c, id, &e.physical_id).await?.map(|ip| {
+        let role = ip.roles().first().map(|r| r.role_name().to_string());
+        super::props::outputs(&[("role_name", json!(role))])
+    }))
+}
+
+pub async fn update(c: &Clients, t: &Target, e: &Entry, p: &Json) -> Result<Applied, CloudError> {
+    if let Some(ip) = get(c, &t.id, &e.physical_id).await? {
+        set_role(c, t, &ip, s(p, "role_name")).await?;
+    }
+    Ok(super::props::unchanged(e))
+}
+
+pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
+    let Some(ip) = get(c, &t.id, &e.physical_id).await? else {
+        return Ok(());
+    };
+    for r in ip.roles() {
+        c.iam
+            .remove_role_from_instance_profile()
+            .instance_profile_name(&e.physical_id)
+            .role_name(r.role_name())
+            .send()
+            .await
+            .map_err(|err| cloud(&t.id, "RemoveRoleFromInstanceProfile", err))?;
+    }
+    let r = c
+        .iam
+        .delete_instance_profile()
+        .instance_profile_name(&e.physical_id)
+        .send()
+        .await;
+    gone(r, NOT_FOUND, &t.id, "DeleteInstanceProfile")
+}

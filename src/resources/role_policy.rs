@@ -1,0 +1,91 @@
+//! An inline policy on a role the stack owns (the execution role reading a secret).
+
+use super::error::{cloud, found, gone};
+use super::props::{applied, s};
+use crate::aws::Clients;
+use crate::provider::{Applied, CloudError, Target};
+use crate::state::Entry;
+use serde_json::{Map, Value as Json, json};
+
+const NOT_FOUND: &[&str] = &["NoSuchEntity"];
+
+pub async fn create(c: &Clients, t: &Target, p: &Json) -> Result<Applied, CloudError> {
+    let (role, name) = (s(p, "role_name"), s(p, "policy_name"));
+    let doc = p.get("document").cloned().unwrap_or(Json::Null).to_string();
+    c.iam
+        .put_role_policy()
+        .role_name(role)
+        .policy_name(name)
+        .policy_document(doc)
+        .send()
+        .await
+        .map_err(|e| cloud(&t.id, "PutRolePolicy", e))?;
+    applied(&format!("{role}/{name}"), &[("name", json!(name))])
+}
+
+/// IAM returns policy documents URL-encoded (RFC 3986).
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+pub async fn read(
+    c: &Clients,
+    id: &str,
+    e: &Entry,
+) -> Result<Option<Map<String, Json>>, CloudError> {
+    let (role, name) = (s(&e.props, "role_name"), s(&e.props, "policy_name"));
+    let got = c
+        .iam
+        .get_role_policy()
+        .role_name(role)
+        .policy_name(name)
+        .send()
+        .await;
+    let Some(got) = found(got, NOT_FOUND, id, "GetRolePolicy")? else {
+        return Ok(None);
+    };
+    let raw = got.policy_document();
+    let doc = serde_json::from_str::<Json>(raw)
+        .ok()
+        .or_else(|| percent_decode(raw).and_then(|d| serde_json::from_str(&d).ok()));
+    Ok(Some(super::props::outputs(&[(
+        "document",
+        doc.unwrap_or(Json::Null),
+    )])))
+}
+
+pub async fn update(c: &Clients, t: &Target, _e: &Entry, p: &Json) -> Result<Applied, CloudError> {
+    create(c, t, p).await
+}
+
+pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
+    let (role, name) = (s(&e.props, "role_name"), s(&e.props, "policy_name"));
+    let r = c
+        .iam
+        .delete_role_policy()
+        .role_name(role)
+        .policy_name(name)
+        .send()
+        .await;
+    gone(r, NOT_FOUND, &t.id, "DeleteRolePolicy")
+}

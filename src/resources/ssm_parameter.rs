@@ -1,0 +1,30 @@
+//! A public SSM parameter, such as AWS's current ECS-optimized AMI: looked up, never owned.
+
+use super::error::{cloud, is_code, own};
+use super::props::s;
+use crate::aws::Clients;
+use crate::provider::CloudError;
+use serde_json::{Map, Value as Json, json};
+
+pub async fn lookup(c: &Clients, id: &str, props: &Json) -> Result<Map<String, Json>, CloudError> {
+    let name = s(props, "name");
+    match c.ssm.get_parameter().name(name).send().await {
+        Ok(out) => {
+            let value = out.parameter().and_then(|p| p.value()).unwrap_or_default();
+            Ok(super::props::outputs(&[
+                ("value", json!(value)),
+                ("name", json!(name)),
+            ]))
+        }
+        Err(e) if is_code(&e, &["ParameterNotFound"]) => Err(own(
+            id,
+            "GetParameter",
+            format!(
+                "the SSM parameter {name} does not exist in region {}",
+                c.region
+            ),
+            "the ECS-optimized AMI is published in every commercial region; check --region",
+        )),
+        Err(e) => Err(cloud(id, "GetParameter", e)),
+    }
+}

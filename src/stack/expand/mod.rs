@@ -1,0 +1,127 @@
+//! Stack file -> desired resources. Each resource's references to others are its edges;
+//! names of what AWS holds are derived here, once, from the stack name.
+
+mod compute;
+mod network;
+mod service;
+
+use super::model::*;
+use crate::desired::{Kind, Resource, Value};
+use indexmap::IndexMap;
+use serde_saphyr::Location;
+use std::collections::HashMap;
+
+pub const ACCOUNT: &str = "lookup.account";
+pub const DEFAULT_VPC: &str = "lookup.default_vpc";
+pub const ZONES: &str = "lookup.zones";
+pub const EXEC_ROLE: &str = "iam_role.task_execution";
+pub const CLUSTER: &str = "ecs_cluster";
+
+pub struct Expanded {
+    pub resources: Vec<Resource>,
+    /// Where in the stack file each resource comes from, for error messages.
+    pub origins: HashMap<String, Location>,
+}
+
+/// The network pieces others refer to.
+pub(crate) struct Net {
+    pub vpc_id: Value,
+    pub public: Vec<(String, Value)>,
+    pub private: Vec<(String, Value)>,
+    /// The default VPC's subnets are one list known only after the lookup.
+    pub default_subnets: Option<Value>,
+    /// The route to the internet of the stack's own VPC. What runs in the public subnets
+    /// comes after it (to pull images) and goes before it (AWS will not detach an
+    /// internet gateway while public addresses are mapped in the VPC).
+    pub internet: Option<String>,
+}
+
+impl Net {
+    /// Subnet ids for selectors such as `public`, `private` or `public-1`.
+    pub fn subnets(&self, selectors: Option<&Vec<Located<String>>>, default: &str) -> Value {
+        if let Some(all) = &self.default_subnets {
+            return all.clone();
+        }
+        let wanted: Vec<String> = selectors
+            .map(|s| s.iter().map(|x| x.value.clone()).collect())
+            .unwrap_or_else(|| vec![default.into()]);
+        let mut ids = Vec::new();
+        for w in wanted {
+            for (name, id) in self.public.iter().chain(self.private.iter()) {
+                let hit = *name == w || name.strip_prefix(&format!("{w}-")).is_some();
+                if hit && !ids.contains(id) {
+                    ids.push(id.clone());
+                }
+            }
+        }
+        Value::List(ids)
+    }
+}
+
+pub fn expand(file: &StackFile) -> Expanded {
+    let stack = file.stack.value.as_str();
+    let mut out = Expanded {
+        resources: Vec::new(),
+        origins: HashMap::new(),
+    };
+    out.resources.push(Resource::new(ACCOUNT, Kind::Account));
+    let net = network::expand_network(file, stack, &mut out);
+    network::expand_security_groups(file, stack, &net, &mut out);
+
+    if file
+        .services
+        .values()
+        .any(|s| s.value.execution_role.is_none())
+    {
+        out.resources.push(role(
+            EXEC_ROLE,
+            &format!("{stack}-task-execution"),
+            "ecs-tasks.amazonaws.com",
+            "service-role/AmazonECSTaskExecutionRolePolicy",
+        ));
+    }
+    if !file.services.is_empty() || file.instances.is_some() {
+        let name = file
+            .cluster
+            .as_ref()
+            .map_or(stack.to_string(), |c| c.value.clone());
+        out.resources
+            .push(Resource::new(CLUSTER, Kind::EcsCluster).with("name", Value::str(name)));
+    }
+    if let Some(inst) = &file.instances {
+        compute::expand_instances(stack, inst, &net, &mut out);
+    }
+    for (name, db) in &file.databases {
+        compute::expand_database(stack, name, db, &net, &mut out);
+    }
+    for (name, svc) in &file.services {
+        service::expand_service(stack, name, &svc.value, &net, &mut out);
+        out.origins
+            .insert(format!("ecs_service.{name}"), svc.referenced);
+    }
+    out
+}
+
+/// An IAM role the stack owns, trusted by one service, with one AWS managed policy.
+pub(crate) fn role(id: &str, name: &str, trusted: &str, managed_policy: &str) -> Resource {
+    Resource::new(id, Kind::IamRole)
+        .with("role_name", Value::str(name))
+        .with("trust_service", Value::str(trusted))
+        .with(
+            "managed_policy_arns",
+            Value::List(vec![Value::Join(vec![
+                Value::str("arn:"),
+                Value::reference(ACCOUNT, "partition"),
+                Value::str(format!(":iam::aws:policy/{managed_policy}")),
+            ])]),
+        )
+}
+
+pub(crate) fn map(pairs: Vec<(&str, Value)>) -> Value {
+    Value::Map(
+        pairs
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect::<IndexMap<_, _>>(),
+    )
+}

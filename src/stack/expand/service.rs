@@ -1,0 +1,296 @@
+//! A service: its log group, task definition, secrets policy and the ECS service.
+
+use super::compute::{CAPACITY_PROVIDER, CLUSTER_CAPACITY};
+use super::network::group_ids;
+use super::{ACCOUNT, CLUSTER, EXEC_ROLE, Expanded, Net, map};
+use crate::desired::{Kind, Resource, Value};
+use crate::stack::model::*;
+use crate::stack::reference::{Part, parse};
+
+pub fn expand_service(stack: &str, name: &str, s: &Service, net: &Net, out: &mut Expanded) {
+    let log_id = format!("log_group.{name}");
+    out.resources.push(
+        Resource::new(&log_id, Kind::LogGroup)
+            .with("name", Value::str(format!("/ecs/{stack}/{name}")))
+            .with(
+                "retention_days",
+                s.log_retention_days
+                    .as_ref()
+                    .map_or(Value::Null, |d| Value::Int(d.value.into())),
+            ),
+    );
+
+    let execution_role = match &s.execution_role {
+        Some(role) => existing_role(&role.value, out),
+        None => Value::reference(EXEC_ROLE, "arn"),
+    };
+    let task_role = match &s.task_role {
+        Some(role) => existing_role(&role.value, out),
+        None => Value::Null,
+    };
+    let containers: Vec<Value> = s
+        .containers
+        .value
+        .iter()
+        .map(|(cname, c)| container(cname, &c.value, name, &log_id))
+        .collect();
+    let fargate = s.launch_type.value == LaunchType::Fargate;
+    let volumes: Vec<Value> = s
+        .volumes
+        .iter()
+        .map(|(v, vol)| {
+            map(vec![
+                ("name", Value::str(v)),
+                ("host_path", Value::str(vol.value.host_path.clone())),
+            ])
+        })
+        .collect();
+    let td_id = format!("task_definition.{name}");
+    out.resources.push(
+        Resource::new(&td_id, Kind::TaskDefinition)
+            .with("family", Value::str(format!("{stack}-{name}")))
+            .with(
+                "cpu",
+                Value::opt_str(s.cpu.as_ref().map(|c| c.value.to_string())),
+            )
+            .with(
+                "memory",
+                Value::opt_str(s.memory.as_ref().map(|m| m.value.to_string())),
+            )
+            .with(
+                "network_mode",
+                Value::str(if fargate { "awsvpc" } else { "bridge" }),
+            )
+            .with(
+                "requires_compatibilities",
+                Value::List(vec![Value::str(if fargate { "FARGATE" } else { "EC2" })]),
+            )
+            .with("operating_system_family", Value::str("LINUX"))
+            .with(
+                "cpu_architecture",
+                Value::str(match s.cpu_architecture {
+                    Architecture::X86_64 => "X86_64",
+                    Architecture::Arm64 => "ARM64",
+                }),
+            )
+            .with("execution_role_arn", execution_role)
+            .with("task_role_arn", task_role)
+            .with(
+                "volumes",
+                if volumes.is_empty() {
+                    Value::Null
+                } else {
+                    Value::List(volumes)
+                },
+            )
+            .with("containers", Value::List(containers)),
+    );
+
+    let mut service = Resource::new(format!("ecs_service.{name}"), Kind::EcsService)
+        .with("name", Value::str(name))
+        .with("cluster", Value::reference(CLUSTER, "arn"))
+        .with("task_definition", Value::reference(&td_id, "arn"))
+        .with("desired_count", Value::Int(s.desired_count.into()));
+    if fargate {
+        service = service
+            .with("launch_type", Value::str("FARGATE"))
+            .with(
+                "platform_version",
+                Value::str(
+                    s.platform_version
+                        .clone()
+                        .unwrap_or_else(|| "LATEST".into()),
+                ),
+            )
+            .with("subnets", net.subnets(s.subnets.as_ref(), "public"))
+            .with("security_groups", group_ids(&s.security_groups))
+            .with("assign_public_ip", Value::Bool(s.public_ip.value));
+        service.after.extend(net.internet.clone());
+    } else {
+        // Tasks go where the capacity provider's instances are, once it is on the cluster.
+        service = service.with(
+            "capacity_provider",
+            Value::reference(CAPACITY_PROVIDER, "name"),
+        );
+        service.after.push(CLUSTER_CAPACITY.into());
+    }
+    if let Some(policy) = secrets_policy(stack, name, s) {
+        service.after.push(policy.id.clone());
+        out.resources.push(policy);
+    }
+    out.resources.push(service);
+}
+
+/// The secrets a service's containers read, as ARNs: what its execution role must be
+/// allowed to read, and no more.
+fn secret_arns(s: &Service) -> Vec<Value> {
+    let mut arns = Vec::new();
+    for c in s.containers.value.values() {
+        for v in c.value.secrets.values() {
+            for part in parse(&v.value).unwrap_or_default() {
+                let arn = match part {
+                    Part::Ref { name, .. } => {
+                        Value::reference(&format!("db_instance.{name}"), "secret_arn")
+                    }
+                    Part::Lit(l) if l.starts_with("arn:") && l.contains(":secretsmanager:") => {
+                        // `arn:…:secret:name-AbCdEf:json-key::` -> the secret's own ARN.
+                        Value::str(l.splitn(8, ':').take(7).collect::<Vec<_>>().join(":"))
+                    }
+                    Part::Lit(_) => continue,
+                };
+                if !arns.contains(&arn) {
+                    arns.push(arn);
+                }
+            }
+        }
+    }
+    arns
+}
+
+fn secrets_policy(stack: &str, service: &str, s: &Service) -> Option<Resource> {
+    if s.execution_role.is_some() {
+        // A role the stack does not own is not changed: its owner grants the access.
+        return None;
+    }
+    let arns = secret_arns(s);
+    if arns.is_empty() {
+        return None;
+    }
+    let statement = map(vec![
+        ("Effect", Value::str("Allow")),
+        (
+            "Action",
+            Value::List(vec![Value::str("secretsmanager:GetSecretValue")]),
+        ),
+        ("Resource", Value::List(arns)),
+    ]);
+    let document = map(vec![
+        ("Version", Value::str("2012-10-17")),
+        ("Statement", Value::List(vec![statement])),
+    ]);
+    Some(
+        Resource::new(
+            format!("iam_role_policy.{service}_secrets"),
+            Kind::RolePolicy,
+        )
+        .with("role_name", Value::reference(EXEC_ROLE, "name"))
+        .with(
+            "policy_name",
+            Value::str(format!("{stack}-{service}-secrets")),
+        )
+        .with("document", document),
+    )
+}
+
+fn existing_role(name_or_arn: &str, out: &mut Expanded) -> Value {
+    let id = format!("lookup.role.{name_or_arn}");
+    if !out.resources.iter().any(|r| r.id == id) {
+        out.resources
+            .push(Resource::new(&id, Kind::ExistingRole).with("name", Value::str(name_or_arn)));
+    }
+    Value::reference(&id, "arn")
+}
+
+/// A string that may hold `${databases.<name>.<attr>}` references.
+fn templated(s: &str) -> Value {
+    let parts: Vec<Value> = parse(s)
+        .unwrap_or_else(|_| vec![Part::Lit(s.to_string())])
+        .into_iter()
+        .map(|p| match p {
+            Part::Lit(l) => Value::Str(l),
+            Part::Ref { name, attr, .. } => Value::reference(&format!("db_instance.{name}"), &attr),
+        })
+        .collect();
+    match <[Value; 1]>::try_from(parts) {
+        Ok([Value::Str(s)]) => Value::Str(s),
+        Ok([one]) => Value::Join(vec![one]),
+        Err(parts) => Value::Join(parts),
+    }
+}
+
+fn container(name: &str, c: &Container, service: &str, log_id: &str) -> Value {
+    let num = |n: Option<u32>| n.map_or(Value::Null, |n| Value::Int(n.into()));
+    let ports = c
+        .ports
+        .iter()
+        .map(|p| {
+            let p = &p.value;
+            let app = match p {
+                PortSpec::Mapping(m) if m.app_protocol.is_some() => m.app_protocol.clone(),
+                _ if p.protocol() == Protocol::Tcp => Some("http".into()),
+                _ => None,
+            };
+            map(vec![
+                ("container_port", Value::Int(p.container_port().into())),
+                (
+                    "host_port",
+                    p.host_port().map_or(Value::Null, |h| Value::Int(h.into())),
+                ),
+                ("protocol", Value::str(p.protocol().as_str())),
+                ("app_protocol", Value::opt_str(app)),
+            ])
+        })
+        .collect();
+    let sorted = |m: &indexmap::IndexMap<String, Located<String>>| {
+        let mut pairs: Vec<(&String, &Located<String>)> = m.iter().collect();
+        pairs.sort_by(|a, b| a.0.cmp(b.0));
+        Value::Map(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.clone(), templated(&v.value)))
+                .collect(),
+        )
+    };
+    let mounts: Vec<Value> = c
+        .mounts
+        .iter()
+        .map(|m| {
+            map(vec![
+                ("volume", Value::str(m.value.volume.value.clone())),
+                ("path", Value::str(m.value.path.clone())),
+                ("read_only", Value::Bool(m.value.read_only)),
+            ])
+        })
+        .collect();
+    let list = |l: &Option<Vec<String>>| {
+        l.as_ref().map_or(Value::Null, |l| {
+            Value::List(l.iter().map(|s| Value::str(s.clone())).collect())
+        })
+    };
+    map(vec![
+        ("name", Value::str(name)),
+        ("image", Value::str(c.image.value.clone())),
+        ("essential", Value::Bool(c.essential.unwrap_or(true))),
+        ("cpu", num(c.cpu)),
+        ("memory", num(c.memory)),
+        ("memory_reservation", num(c.memory_reservation)),
+        ("port_mappings", Value::List(ports)),
+        ("environment", sorted(&c.environment)),
+        (
+            "secrets",
+            if c.secrets.is_empty() {
+                Value::Null
+            } else {
+                sorted(&c.secrets)
+            },
+        ),
+        (
+            "mounts",
+            if mounts.is_empty() {
+                Value::Null
+            } else {
+                Value::List(mounts)
+            },
+        ),
+        ("command", list(&c.command)),
+        ("entry_point", list(&c.entry_point)),
+        (
+            "log_options",
+            map(vec![
+                ("awslogs-group", Value::reference(log_id, "name")),
+                ("awslogs-region", Value::reference(ACCOUNT, "region")),
+                ("awslogs-stream-prefix", Value::str(service)),
+            ]),
+        ),
+    ])
+}
