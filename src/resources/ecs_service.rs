@@ -422,6 +422,40 @@ pub async fn live_outputs(
             }
         }
     }
+    // Bridge-networked tasks (EC2 launch type) are reached at their instance's address.
+    let hosts: Vec<String> = running
+        .iter()
+        .filter(|t| t.attachments().is_empty())
+        .filter_map(|t| t.container_instance_arn().map(str::to_string))
+        .collect();
+    if !hosts.is_empty() {
+        let ci = c
+            .ecs
+            .describe_container_instances()
+            .cluster(cluster)
+            .set_container_instances(Some(hosts))
+            .send()
+            .await
+            .map_err(|err| cloud(id, "DescribeContainerInstances", err))?;
+        let ids: Vec<String> = ci
+            .container_instances()
+            .iter()
+            .filter_map(|i| i.ec2_instance_id().map(str::to_string))
+            .collect();
+        if !ids.is_empty() {
+            let out = c
+                .ec2
+                .describe_instances()
+                .set_instance_ids(Some(ids))
+                .send()
+                .await
+                .map_err(|err| cloud(id, "DescribeInstances", err))?;
+            for i in out.reservations().iter().flat_map(|r| r.instances()) {
+                public.extend(i.public_ip_address().map(str::to_string));
+                private.extend(i.private_ip_address().map(str::to_string));
+            }
+        }
+    }
     Ok(super::props::outputs(&[
         ("running_tasks", json!(running.len())),
         ("public_ips", json!(public)),

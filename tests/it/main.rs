@@ -17,4 +17,5 @@ mod leftovers;
 mod real_aws;
 mod resume;
 mod validate;
+mod validate_wordpress;
 mod wordpress;
