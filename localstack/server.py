@@ -7,6 +7,7 @@ The request log lets tests check which AWS operations a command really made:
   GET  /_provision/requests        -> {"requests": [{"service": "ecs", "action": "CreateService"}, ...]}
   POST /_provision/requests/clear  -> empties the log
   POST /moto-api/reset             -> moto's own reset (forgets every resource), also clears the log
+  GET/POST /_provision/faults      -> fault injection (see faults.py)
 """
 
 import io
@@ -21,14 +22,18 @@ from urllib.parse import parse_qs
 from moto.server import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import run_simple
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from faults import Faults, error_response  # noqa: E402
+
 _CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request")
 
 
 class Serialized:
-    def __init__(self, app):
+    def __init__(self, app, faults):
         self.app = app
         self.lock = threading.Lock()
         self.log = []
+        self.faults = faults
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -43,13 +48,36 @@ class Serialized:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         environ["wsgi.input"] = io.BytesIO(body)
+        if path == "/_provision/faults":
+            if environ.get("REQUEST_METHOD") == "POST":
+                self.faults.configure(json.loads(body or b"{}"))
+            return self._json(start_response, self.faults.status())
+        if path == "/_provision/faults/release":
+            self.faults.release()
+            return self._json(start_response, self.faults.status())
         if path == "/moto-api/reset":
             self.log.clear()
+            service, action = "moto", "reset"
         else:
-            self._record(environ, body)
+            service, action = self._record(environ, body)
+            fault = self.faults.before(service, action)
+            if fault == "drop":
+                sock = environ.get("werkzeug.socket")
+                if sock is not None:
+                    import socket
+
+                    sock.shutdown(socket.SHUT_RDWR)
+                    return []
+                fault = "500"
+            if fault:
+                status, headers, data = error_response(service, fault)
+                start_response(f"{status} Error", headers)
+                return [data]
         with self.lock:
             # Consume the response inside the lock: moto builds it lazily.
             chunks = list(self.app(environ, start_response))
+        if service != "moto":
+            self.faults.after(action)
         return chunks
 
     def _record(self, environ, body):
@@ -63,6 +91,7 @@ class Serialized:
             query = parse_qs(environ.get("QUERY_STRING", ""))
             action = (form.get("Action") or query.get("Action") or [environ.get("REQUEST_METHOD", "?")])[0]
         self.log.append({"service": service, "action": action})
+        return service, action
 
     @staticmethod
     def _json(start_response, payload):
@@ -90,7 +119,8 @@ def main():
     owner = os.environ.get("PROVISION_EMULATOR_OWNER_PID")
     if owner:
         threading.Thread(target=_exit_with_owner, args=(int(owner),), daemon=True).start()
-    app = Serialized(DomainDispatcherApplication(create_backend_app))
+    faults = Faults(json.loads(os.environ.get("PROVISION_FAULTS") or "{}"))
+    app = Serialized(DomainDispatcherApplication(create_backend_app), faults)
     run_simple(host, port, app, threaded=True)
 
 

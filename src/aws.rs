@@ -26,6 +26,17 @@ pub async fn load(s: &Settings) -> SdkConfig {
     if let Some(e) = &s.endpoint_url {
         loader = loader.endpoint_url(e);
     }
+    // Throttling, 5xx and dropped connections are retried with backoff and jitter. Eight
+    // attempts ride out a burst of them; AWS_MAX_ATTEMPTS and AWS_RETRY_MODE still win.
+    if std::env::var_os("AWS_MAX_ATTEMPTS").is_none()
+        && std::env::var_os("AWS_RETRY_MODE").is_none()
+    {
+        loader = loader.retry_config(
+            aws_config::retry::RetryConfig::standard()
+                .with_max_attempts(8)
+                .with_initial_backoff(std::time::Duration::from_millis(200)),
+        );
+    }
     if s.local {
         loader = loader.credentials_provider(aws_credential_types::Credentials::new(
             "test",

@@ -5,13 +5,14 @@ use super::Error;
 use std::path::PathBuf;
 use std::time::Duration;
 
-const SCRIPTS: [(&str, &str); 6] = [
+const SCRIPTS: [(&str, &str); 7] = [
     ("common.sh", include_str!("../../localstack/common.sh")),
     ("install", include_str!("../../localstack/install")),
     ("start", include_str!("../../localstack/start")),
     ("stop", include_str!("../../localstack/stop")),
     ("reset", include_str!("../../localstack/reset")),
     ("server.py", include_str!("../../localstack/server.py")),
+    ("faults.py", include_str!("../../localstack/faults.py")),
 ];
 
 pub fn port() -> u16 {

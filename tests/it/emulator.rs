@@ -114,9 +114,18 @@ pub fn is_mutating(action: &str) -> bool {
 }
 
 fn http(method: &str, path: &str) -> String {
+    http_with(method, path, "")
+}
+
+fn http_with(method: &str, path: &str, body: &str) -> String {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", get().port)).expect("emulator answers");
-    write!(s, "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
     let mut resp = String::new();
     s.read_to_string(&mut resp).unwrap();
     resp.split_once("\r\n\r\n")
@@ -147,4 +156,27 @@ pub fn stack_dir_named(template: &str, from: &str, stack: &str) -> tempfile::Tem
         );
     std::fs::write(dir.path().join("stack.yaml"), text).unwrap();
     dir
+}
+
+/// Fault injection in the emulator (localstack/faults.py); off again when dropped.
+pub struct Faults;
+
+impl Faults {
+    pub fn set(settings: serde_json::Value) -> Faults {
+        http_with("POST", "/_provision/faults", &settings.to_string());
+        Faults
+    }
+    pub fn status() -> serde_json::Value {
+        serde_json::from_str(&http("GET", "/_provision/faults")).unwrap()
+    }
+    pub fn release() {
+        http("POST", "/_provision/faults/release");
+    }
+}
+
+impl Drop for Faults {
+    fn drop(&mut self) {
+        http_with("POST", "/_provision/faults", "{}");
+        Faults::release();
+    }
 }

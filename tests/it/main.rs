@@ -11,6 +11,7 @@ mod emulator;
 mod exec;
 mod fake;
 mod fargate;
+mod faults;
 mod graph;
 mod inputs;
 mod leftovers;

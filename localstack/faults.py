@@ -1,0 +1,144 @@
+"""Fault injection for the local AWS: throttling, server errors, dropped connections and
+added latency, by probability per service and operation, decided from a seed so that a
+failing run can be replayed. Also a freeze: after the Nth mutating call has been applied,
+hold its response until released, so a test can kill the client at that exact point.
+
+Configure with POST /_provision/faults and a JSON body (or PROVISION_FAULTS at start):
+
+  {"seed": 7, "rate": 0.1, "kinds": ["throttle", "500", "503", "drop"],
+   "services": ["ecs", "ec2"], "actions": ["CreateService"], "latency_ms": 20,
+   "freeze_after_mutations": 3}
+
+All keys are optional. `rate` is the probability that an eligible request fails; a request
+is eligible when its service is in `services` and its action in `actions` (either left out
+means all). Faults strike before the request reaches the emulator, so nothing is applied.
+GET /_provision/faults shows the settings and what was injected; POST /_provision/faults/release
+lets a frozen response go; POST /_provision/faults with {} turns everything off.
+"""
+
+import hashlib
+import json
+import threading
+import time
+import uuid
+
+KINDS = ("throttle", "500", "503", "drop")
+
+# Services that speak AWS's query protocol answer errors in XML; EC2 has a variant of its own.
+QUERY = {"iam", "sts", "rds", "autoscaling", "elasticloadbalancing", "sns", "sqs", "cloudformation"}
+
+
+def is_mutating(action):
+    return not action.startswith(("Describe", "List", "Get"))
+
+
+class Faults:
+    def __init__(self, settings=None):
+        self.lock = threading.Lock()
+        self.released = threading.Event()
+        self.configure(settings or {})
+
+    def configure(self, settings):
+        with self.lock:
+            self.settings = dict(settings)
+            self.counters = {}
+            self.injected = []
+            self.mutations = 0
+            self.frozen = False
+            self.released.clear()
+
+    def status(self):
+        with self.lock:
+            return {
+                "settings": self.settings,
+                "injected": list(self.injected),
+                "mutations": self.mutations,
+                "frozen": self.frozen,
+            }
+
+    def release(self):
+        self.released.set()
+
+    def _draw(self, service, action):
+        """A number in [0, 1) fixed by the seed and the call's place among its kind."""
+        key = f"{service}:{action}"
+        n = self.counters.get(key, 0)
+        self.counters[key] = n + 1
+        seed = self.settings.get("seed", 0)
+        digest = hashlib.sha256(f"{seed}/{key}/{n}".encode()).digest()
+        return int.from_bytes(digest[:8], "big") / 2**64, digest[8]
+
+    def before(self, service, action):
+        """The fault to inject for this request, or None. Adds the latency."""
+        s = self.settings
+        if not s:
+            return None
+        latency = s.get("latency_ms", 0)
+        if latency:
+            time.sleep(latency / 1000)
+        services, actions = s.get("services"), s.get("actions")
+        if (services and service not in services) or (actions and action not in actions):
+            return None
+        with self.lock:
+            draw, pick = self._draw(service, action)
+            if draw >= s.get("rate", 0):
+                return None
+            kinds = s.get("kinds") or list(KINDS)
+            kind = kinds[pick % len(kinds)]
+            self.injected.append({"service": service, "action": action, "fault": kind})
+            return kind
+
+    def after(self, action):
+        """Called once the emulator applied a request: counts mutations, maybe freezes."""
+        if not is_mutating(action):
+            return
+        with self.lock:
+            self.mutations += 1
+            freeze = self.settings.get("freeze_after_mutations")
+            hit = freeze is not None and self.mutations == freeze
+            if hit:
+                self.frozen = True
+        if hit:
+            self.released.wait(timeout=120)
+
+
+def error_response(service, kind):
+    """(status, headers, body) of an AWS error in the service's own protocol."""
+    if kind == "throttle":
+        code, status, message = {
+            "ec2": ("RequestLimitExceeded", 503, "Request limit exceeded."),
+        }.get(service, ("Throttling" if service in QUERY else "ThrottlingException", 400, "Rate exceeded"))
+    elif kind == "503":
+        code, status, message = "ServiceUnavailable", 503, "Service is unavailable. Please try again."
+    else:
+        code, status, message = "InternalFailure", 500, "An internal error occurred. Please try again."
+    return aws_error(service, code, message, status)
+
+
+def aws_error(service, code, message, status=400):
+    request_id = str(uuid.uuid4())
+    if service == "ec2":
+        body = (
+            '<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error>'
+            f"<Code>{code}</Code><Message>{message}</Message></Error></Errors>"
+            f"<RequestID>{request_id}</RequestID></Response>"
+        )
+        ctype = "text/xml"
+    elif service in QUERY:
+        kind = "Receiver" if status >= 500 else "Sender"
+        body = (
+            f"<ErrorResponse><Error><Type>{kind}</Type><Code>{code}</Code>"
+            f"<Message>{message}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>"
+        )
+        ctype = "text/xml"
+    else:
+        body = json.dumps({"__type": code, "message": message})
+        ctype = "application/x-amz-json-1.1"
+    data = body.encode()
+    headers = [
+        ("Content-Type", ctype),
+        ("Content-Length", str(len(data))),
+        ("x-amzn-RequestId", request_id),
+        ("x-amzn-ErrorType", code),
+    ]
+    return status, headers, data

@@ -1,0 +1,143 @@
+//! The engine under injected faults: throttling, server errors, dropped connections,
+//! latency; and killed with SIGKILL in the middle of `up`. Each run must converge, with
+//! nothing twice and nothing left after `down`.
+
+use crate::emulator::{self, CALL_LOG, Faults, provision, stack_dir, text};
+use crate::leftovers::{leftovers, tag_filter};
+use provision::aws::Clients;
+use serde_json::json;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Resources of the stack that exist more than once.
+async fn twins(c: &Clients, stack: &str) -> Vec<String> {
+    let mut twins = Vec::new();
+    let sgs = c
+        .ec2
+        .describe_security_groups()
+        .filters(tag_filter(stack))
+        .send()
+        .await
+        .unwrap();
+    let mut ids: Vec<String> = sgs
+        .security_groups()
+        .iter()
+        .flat_map(|g| g.tags())
+        .filter(|t| t.key() == Some("provision:id"))
+        .filter_map(|t| t.value().map(str::to_string))
+        .collect();
+    ids.sort();
+    for w in ids.windows(2).filter(|w| w[0] == w[1]) {
+        twins.push(format!("security group {}", w[0]));
+    }
+    let tds = c
+        .ecs
+        .list_task_definitions()
+        .family_prefix(format!("{stack}-httpd"))
+        .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
+        .send()
+        .await
+        .unwrap();
+    if tds.task_definition_arns().len() > 1 {
+        twins.push(format!("task definitions {:?}", tds.task_definition_arns()));
+    }
+    let svcs = c.ecs.list_services().cluster(stack).send().await.unwrap();
+    if svcs.service_arns().len() > 1 {
+        twins.push(format!("services {:?}", svcs.service_arns()));
+    }
+    twins
+}
+
+#[tokio::test]
+async fn up_and_down_converge_under_ten_percent_faults() {
+    let _alone = CALL_LOG.write().unwrap_or_else(|e| e.into_inner());
+    let c = emulator::clients().await;
+    for seed in [11, 22, 33] {
+        let stack = format!("e2e-faults-{seed}");
+        let dir = stack_dir("httpd-fargate.yaml", &stack);
+        let settings = json!({"seed": seed, "rate": 0.1, "latency_ms": 5});
+        let faults = Faults::set(settings.clone());
+        let up = provision(dir.path(), &["up", "--yes", "--no-wait"]);
+        let injected = Faults::status()["injected"].as_array().unwrap().len();
+        drop(faults);
+        assert!(up.status.success(), "seed {seed}: up failed: {}", text(&up));
+        assert!(
+            injected > 0,
+            "seed {seed}: no fault was injected, so this run proves nothing"
+        );
+        assert_eq!(twins(&c, &stack).await, Vec::<String>::new(), "seed {seed}");
+
+        let faults = Faults::set(settings);
+        let down = provision(dir.path(), &["down", "--yes"]);
+        drop(faults);
+        assert!(
+            down.status.success(),
+            "seed {seed}: down failed: {}",
+            text(&down)
+        );
+        assert_eq!(
+            leftovers(&c, &stack, &stack).await,
+            Vec::<String>::new(),
+            "seed {seed}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_killed_up_is_finished_by_the_next_without_twins() {
+    let _alone = CALL_LOG.write().unwrap_or_else(|e| e.into_inner());
+    let c = emulator::clients().await;
+    // The Fargate stack makes 8 changes: kill after each of them.
+    for n in 1..=8 {
+        let stack = format!("e2e-kill-{n}");
+        let dir = stack_dir("httpd-fargate.yaml", &stack);
+        let faults = Faults::set(json!({"freeze_after_mutations": n}));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_provision"))
+            .current_dir(dir.path())
+            .args(["--local", "up", "--yes", "--no-wait"])
+            .env("PROVISION_LOCAL_PORT", emulator::get().port.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Kill it while AWS has done the nth change and the tool has not heard back.
+        let started = Instant::now();
+        while Faults::status()["frozen"] != json!(true) {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "call {n} never came"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        drop(faults);
+
+        let up = provision(dir.path(), &["up", "--yes", "--no-wait"]);
+        assert!(
+            up.status.success(),
+            "after a kill at call {n}: {}",
+            text(&up)
+        );
+        assert_eq!(
+            twins(&c, &stack).await,
+            Vec::<String>::new(),
+            "after a kill at call {n}"
+        );
+        let again = provision(dir.path(), &["plan", "--detailed-exitcode"]);
+        assert_eq!(
+            again.status.code(),
+            Some(0),
+            "after a kill at call {n}: {}",
+            text(&again)
+        );
+        let down = provision(dir.path(), &["down", "--yes"]);
+        assert!(down.status.success(), "{}", text(&down));
+        assert_eq!(
+            leftovers(&c, &stack, &stack).await,
+            Vec::<String>::new(),
+            "after a kill at call {n}"
+        );
+    }
+}
