@@ -8,6 +8,8 @@ The request log lets tests check which AWS operations a command really made:
   POST /_provision/requests/clear  -> empties the log
   POST /moto-api/reset             -> moto's own reset (forgets every resource), also clears the log
   GET/POST /_provision/faults      -> fault injection (see faults.py)
+
+AWS's rules that moto does not enforce are checked first (see strict.py).
 """
 
 import io
@@ -23,7 +25,8 @@ from moto.server import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import run_simple
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from faults import Faults, error_response  # noqa: E402
+import strict  # noqa: E402
+from faults import Faults, aws_error, error_response  # noqa: E402
 
 _CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request")
 
@@ -73,6 +76,13 @@ class Serialized:
                 status, headers, data = error_response(service, fault)
                 start_response(f"{status} Error", headers)
                 return [data]
+            with self.lock:
+                refusal = strict.check(service, action, strict.params(body, environ.get("CONTENT_TYPE")), self._region(environ))
+            if refusal:
+                code, message, status = refusal
+                status, headers, data = aws_error(service, code, message, status)
+                start_response(f"{status} Error", headers)
+                return [data]
         with self.lock:
             # Consume the response inside the lock: moto builds it lazily.
             chunks = list(self.app(environ, start_response))
@@ -92,6 +102,11 @@ class Serialized:
             action = (form.get("Action") or query.get("Action") or [environ.get("REQUEST_METHOD", "?")])[0]
         self.log.append({"service": service, "action": action})
         return service, action
+
+    @staticmethod
+    def _region(environ):
+        scope = re.search(r"Credential=[^/]+/\d{8}/([^/]+)/", environ.get("HTTP_AUTHORIZATION", ""))
+        return scope.group(1) if scope else "us-east-1"
 
     @staticmethod
     def _json(start_response, payload):

@@ -1,7 +1,7 @@
 //! The capacity provider that gives the cluster the Auto Scaling group's instances.
 
 use super::ecs_cluster::{ecs_tags, tags_of};
-use super::error::{cloud, gone, own};
+use super::error::{cloud, own};
 use super::props::{applied, s};
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
@@ -105,13 +105,17 @@ pub async fn read(
 }
 
 pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
-    let r = c
-        .ecs
+    // "Not found" and "in use" are both ClientException here: look first, then delete,
+    // so that a refusal is never taken for success.
+    if describe(c, &t.id, &e.physical_id).await?.is_none() {
+        return Ok(());
+    }
+    c.ecs
         .delete_capacity_provider()
         .capacity_provider(&e.physical_id)
         .send()
-        .await;
-    gone(r, &["ClientException"], &t.id, "DeleteCapacityProvider")?;
+        .await
+        .map_err(|err| cloud(&t.id, "DeleteCapacityProvider", err))?;
     // The group can be deleted only once no capacity provider uses it.
     let started = Instant::now();
     while describe(c, &t.id, &e.physical_id).await?.is_some()

@@ -17,6 +17,7 @@ mod inputs;
 mod leftovers;
 mod real_aws;
 mod resume;
+mod strict;
 mod validate;
 mod validate_wordpress;
 mod wordpress;

@@ -1,0 +1,436 @@
+//! The strict local AWS refuses what AWS refuses: each rule, exercised directly through
+//! the SDK (wrong order first, then the right one, which must succeed).
+
+use crate::emulator::{self, CALL_LOG};
+use aws_sdk_ec2::types::{IpPermission, UserIdGroupPair};
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+/// The AWS error code of a call that must fail.
+fn refused<T, E: ProvideErrorMetadata + std::fmt::Debug>(r: Result<T, E>) -> String {
+    match r {
+        Ok(_) => panic!("the emulator accepted what AWS refuses"),
+        Err(e) => e.code().unwrap_or("(no code)").to_string(),
+    }
+}
+
+#[tokio::test]
+async fn network_deletions_in_the_wrong_order_are_refused() {
+    let _shared = CALL_LOG.read().unwrap_or_else(|e| e.into_inner());
+    let c = emulator::clients().await;
+    let ec2 = &c.ec2;
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.77.0.0/16")
+        .send()
+        .await
+        .unwrap();
+    let vpc = vpc.vpc().unwrap().vpc_id().unwrap().to_string();
+    let subnet = ec2
+        .create_subnet()
+        .vpc_id(&vpc)
+        .cidr_block("10.77.1.0/24")
+        .send()
+        .await
+        .unwrap();
+    let subnet = subnet.subnet().unwrap().subnet_id().unwrap().to_string();
+    let a = ec2
+        .create_security_group()
+        .group_name("strict-a")
+        .description("a")
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .unwrap();
+    let a = a.group_id().unwrap().to_string();
+    let b = ec2
+        .create_security_group()
+        .group_name("strict-b")
+        .description("b")
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .unwrap();
+    let b = b.group_id().unwrap().to_string();
+    let from_a = IpPermission::builder()
+        .ip_protocol("tcp")
+        .from_port(3306)
+        .to_port(3306)
+        .user_id_group_pairs(UserIdGroupPair::builder().group_id(&a).build())
+        .build();
+    ec2.authorize_security_group_ingress()
+        .group_id(&b)
+        .ip_permissions(from_a.clone())
+        .send()
+        .await
+        .unwrap();
+    let igw = ec2.create_internet_gateway().send().await.unwrap();
+    let igw = igw
+        .internet_gateway()
+        .unwrap()
+        .internet_gateway_id()
+        .unwrap()
+        .to_string();
+    ec2.attach_internet_gateway()
+        .internet_gateway_id(&igw)
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .unwrap();
+    let rt = ec2.create_route_table().vpc_id(&vpc).send().await.unwrap();
+    let rt = rt
+        .route_table()
+        .unwrap()
+        .route_table_id()
+        .unwrap()
+        .to_string();
+    let assoc = ec2
+        .associate_route_table()
+        .route_table_id(&rt)
+        .subnet_id(&subnet)
+        .send()
+        .await
+        .unwrap();
+    let eni = ec2
+        .create_network_interface()
+        .subnet_id(&subnet)
+        .groups(&a)
+        .send()
+        .await
+        .unwrap();
+    let eni = eni
+        .network_interface()
+        .unwrap()
+        .network_interface_id()
+        .unwrap()
+        .to_string();
+
+    assert_eq!(
+        refused(ec2.delete_vpc().vpc_id(&vpc).send().await),
+        "DependencyViolation"
+    );
+    assert_eq!(
+        refused(ec2.delete_security_group().group_id(&a).send().await),
+        "DependencyViolation",
+        "referenced by b's rule"
+    );
+    assert_eq!(
+        refused(
+            ec2.delete_internet_gateway()
+                .internet_gateway_id(&igw)
+                .send()
+                .await
+        ),
+        "DependencyViolation"
+    );
+    assert_eq!(
+        refused(ec2.delete_route_table().route_table_id(&rt).send().await),
+        "DependencyViolation"
+    );
+    assert_eq!(
+        refused(ec2.delete_subnet().subnet_id(&subnet).send().await),
+        "DependencyViolation",
+        "the ENI is in it"
+    );
+
+    // The right order goes through.
+    ec2.revoke_security_group_ingress()
+        .group_id(&b)
+        .ip_permissions(from_a)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        refused(ec2.delete_security_group().group_id(&a).send().await),
+        "DependencyViolation",
+        "the ENI uses it"
+    );
+    ec2.delete_network_interface()
+        .network_interface_id(&eni)
+        .send()
+        .await
+        .unwrap();
+    ec2.delete_security_group()
+        .group_id(&a)
+        .send()
+        .await
+        .unwrap();
+    ec2.delete_security_group()
+        .group_id(&b)
+        .send()
+        .await
+        .unwrap();
+    ec2.disassociate_route_table()
+        .association_id(assoc.association_id().unwrap())
+        .send()
+        .await
+        .unwrap();
+    ec2.delete_route_table()
+        .route_table_id(&rt)
+        .send()
+        .await
+        .unwrap();
+    ec2.detach_internet_gateway()
+        .internet_gateway_id(&igw)
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .unwrap();
+    ec2.delete_internet_gateway()
+        .internet_gateway_id(&igw)
+        .send()
+        .await
+        .unwrap();
+    ec2.delete_subnet().subnet_id(&subnet).send().await.unwrap();
+    ec2.delete_vpc().vpc_id(&vpc).send().await.unwrap();
+}
+
+#[tokio::test]
+async fn iam_ecs_and_rds_deletions_in_the_wrong_order_are_refused() {
+    let _shared = CALL_LOG.read().unwrap_or_else(|e| e.into_inner());
+    let c = emulator::clients().await;
+    let policy = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy";
+    c.iam
+        .create_role()
+        .role_name("strict-role")
+        .assume_role_policy_document("{}")
+        .send()
+        .await
+        .unwrap();
+    c.iam
+        .attach_role_policy()
+        .role_name("strict-role")
+        .policy_arn(policy)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        refused(c.iam.delete_role().role_name("strict-role").send().await),
+        "DeleteConflict"
+    );
+    c.iam
+        .detach_role_policy()
+        .role_name("strict-role")
+        .policy_arn(policy)
+        .send()
+        .await
+        .unwrap();
+    c.iam
+        .create_instance_profile()
+        .instance_profile_name("strict-ip")
+        .send()
+        .await
+        .unwrap();
+    c.iam
+        .add_role_to_instance_profile()
+        .instance_profile_name("strict-ip")
+        .role_name("strict-role")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        refused(c.iam.delete_role().role_name("strict-role").send().await),
+        "DeleteConflict"
+    );
+    c.iam
+        .remove_role_from_instance_profile()
+        .instance_profile_name("strict-ip")
+        .role_name("strict-role")
+        .send()
+        .await
+        .unwrap();
+    c.iam
+        .delete_instance_profile()
+        .instance_profile_name("strict-ip")
+        .send()
+        .await
+        .unwrap();
+    c.iam
+        .delete_role()
+        .role_name("strict-role")
+        .send()
+        .await
+        .unwrap();
+
+    use aws_sdk_ecs::types::ContainerDefinition;
+    c.ecs
+        .create_cluster()
+        .cluster_name("strict-cluster")
+        .send()
+        .await
+        .unwrap();
+    let td = ContainerDefinition::builder()
+        .name("x")
+        .image("x")
+        .memory(64)
+        .build();
+    c.ecs
+        .register_task_definition()
+        .family("strict-td")
+        .container_definitions(td)
+        .send()
+        .await
+        .unwrap();
+    let service = || {
+        c.ecs
+            .create_service()
+            .cluster("strict-cluster")
+            .service_name("s")
+            .task_definition("strict-td")
+            .desired_count(0)
+    };
+    service().send().await.unwrap();
+    assert_eq!(
+        refused(service().send().await),
+        "InvalidParameterException",
+        "a service name is taken"
+    );
+    assert_eq!(
+        refused(
+            c.ecs
+                .delete_cluster()
+                .cluster("strict-cluster")
+                .send()
+                .await
+        ),
+        "ClusterContainsServicesException"
+    );
+    c.ecs
+        .delete_service()
+        .cluster("strict-cluster")
+        .service("s")
+        .force(true)
+        .send()
+        .await
+        .unwrap();
+    c.ecs
+        .delete_cluster()
+        .cluster("strict-cluster")
+        .send()
+        .await
+        .unwrap();
+
+    // Fargate sizes and networking, as ECS checks them.
+    let fargate = |cpu: &str, memory: &str, mode: aws_sdk_ecs::types::NetworkMode| {
+        c.ecs
+            .register_task_definition()
+            .family("strict-fargate")
+            .requires_compatibilities(aws_sdk_ecs::types::Compatibility::Fargate)
+            .network_mode(mode)
+            .cpu(cpu)
+            .memory(memory)
+            .container_definitions(ContainerDefinition::builder().name("x").image("x").build())
+    };
+    use aws_sdk_ecs::types::NetworkMode::{Awsvpc, Bridge};
+    assert_eq!(
+        refused(fargate("256", "4096", Awsvpc).send().await),
+        "ClientException"
+    );
+    assert_eq!(
+        refused(fargate("256", "512", Bridge).send().await),
+        "ClientException"
+    );
+    fargate("256", "512", Awsvpc).send().await.unwrap();
+
+    // RDS: a subnet group in use, a deletion with no word on the final snapshot, bad sizes.
+    let ec2 = &c.ec2;
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.78.0.0/16")
+        .send()
+        .await
+        .unwrap();
+    let vpc = vpc.vpc().unwrap().vpc_id().unwrap().to_string();
+    let mut subnets = Vec::new();
+    for (i, az) in ["us-east-1a", "us-east-1b"].iter().enumerate() {
+        let s = ec2
+            .create_subnet()
+            .vpc_id(&vpc)
+            .cidr_block(format!("10.78.{i}.0/24"))
+            .availability_zone(*az)
+            .send()
+            .await
+            .unwrap();
+        subnets.push(s.subnet().unwrap().subnet_id().unwrap().to_string());
+    }
+    let sg = ec2
+        .create_security_group()
+        .group_name("strict-db")
+        .description("db")
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .unwrap();
+    let sg = sg.group_id().unwrap().to_string();
+    c.rds
+        .create_db_subnet_group()
+        .db_subnet_group_name("strict-dbs")
+        .db_subnet_group_description("d")
+        .set_subnet_ids(Some(subnets.clone()))
+        .send()
+        .await
+        .unwrap();
+    let db = |class: &str, storage: i32| {
+        c.rds
+            .create_db_instance()
+            .db_instance_identifier("strict-db")
+            .engine("mysql")
+            .db_instance_class(class)
+            .allocated_storage(storage)
+            .master_username("u")
+            .manage_master_user_password(true)
+            .db_subnet_group_name("strict-dbs")
+            .vpc_security_group_ids(&sg)
+    };
+    assert_eq!(
+        refused(db("t3.micro", 20).send().await),
+        "InvalidParameterValue"
+    );
+    assert_eq!(
+        refused(db("db.t3.micro", 5).send().await),
+        "InvalidParameterValue"
+    );
+    db("db.t3.micro", 20).send().await.unwrap();
+    assert_eq!(
+        refused(
+            c.rds
+                .delete_db_subnet_group()
+                .db_subnet_group_name("strict-dbs")
+                .send()
+                .await
+        ),
+        "InvalidDBSubnetGroupStateFault"
+    );
+    assert_eq!(
+        refused(ec2.delete_security_group().group_id(&sg).send().await),
+        "DependencyViolation",
+        "the database uses it"
+    );
+    assert_eq!(
+        refused(
+            c.rds
+                .delete_db_instance()
+                .db_instance_identifier("strict-db")
+                .send()
+                .await
+        ),
+        "InvalidParameterCombination"
+    );
+    c.rds
+        .delete_db_instance()
+        .db_instance_identifier("strict-db")
+        .skip_final_snapshot(true)
+        .send()
+        .await
+        .unwrap();
+    c.rds
+        .delete_db_subnet_group()
+        .db_subnet_group_name("strict-dbs")
+        .send()
+        .await
+        .unwrap();
+    ec2.delete_security_group()
+        .group_id(&sg)
+        .send()
+        .await
+        .unwrap();
+}
