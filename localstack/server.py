@@ -26,6 +26,7 @@ from werkzeug.serving import run_simple
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import strict  # noqa: E402
+from tasks import Tasks  # noqa: E402
 from faults import Faults, aws_error, error_response  # noqa: E402
 
 _CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request")
@@ -37,6 +38,7 @@ class Serialized:
         self.lock = threading.Lock()
         self.log = []
         self.faults = faults
+        self.tasks = Tasks()
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -55,6 +57,9 @@ class Serialized:
             if environ.get("REQUEST_METHOD") == "POST":
                 self.faults.configure(json.loads(body or b"{}"))
             return self._json(start_response, self.faults.status())
+        if path == "/_provision/tasks":
+            settings = json.loads(body or b"{}") if environ.get("REQUEST_METHOD") == "POST" else {}
+            return self._json(start_response, self.tasks.configure(settings))
         if path == "/_provision/faults/release":
             self.faults.release()
             return self._json(start_response, self.faults.status())
@@ -83,12 +88,23 @@ class Serialized:
                 status, headers, data = aws_error(service, code, message, status)
                 start_response(f"{status} Error", headers)
                 return [data]
+        answer = {}
+
+        def capture(status, headers, exc_info=None):
+            answer["status"], answer["headers"] = status, headers
+            return lambda data: None
+
         with self.lock:
             # Consume the response inside the lock: moto builds it lazily.
-            chunks = list(self.app(environ, start_response))
+            data = b"".join(self.app(environ, capture))
+            if service == "ecs" and answer["status"].startswith("200"):
+                data = self.tasks.rewrite(action, self._region(environ), body, data)
+        headers = [(k, v) for k, v in answer["headers"] if k.lower() != "content-length"]
+        headers.append(("Content-Length", str(len(data))))
+        start_response(answer["status"], headers)
         if service != "moto":
             self.faults.after(action)
-        return chunks
+        return [data]
 
     def _record(self, environ, body):
         scope = _CREDENTIAL_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))

@@ -5,7 +5,7 @@ use super::Error;
 use std::path::PathBuf;
 use std::time::Duration;
 
-const SCRIPTS: [(&str, &str); 8] = [
+const SCRIPTS: [(&str, &str); 9] = [
     ("common.sh", include_str!("../../localstack/common.sh")),
     ("install", include_str!("../../localstack/install")),
     ("start", include_str!("../../localstack/start")),
@@ -14,6 +14,7 @@ const SCRIPTS: [(&str, &str); 8] = [
     ("server.py", include_str!("../../localstack/server.py")),
     ("faults.py", include_str!("../../localstack/faults.py")),
     ("strict.py", include_str!("../../localstack/strict.py")),
+    ("tasks.py", include_str!("../../localstack/tasks.py")),
 ];
 
 pub fn port() -> u16 {

@@ -369,9 +369,10 @@ async fn stopped_reasons(
         .filter_map(|t| {
             let reason = t.stopped_reason()?;
             let container = t.containers().iter().find_map(|c| c.reason());
+            // The container's reason often repeats the task's: say it once.
             Some(match container {
-                Some(cr) => format!("{reason}: {cr}"),
-                None => reason.to_string(),
+                Some(cr) if !reason.contains(cr) => format!("{reason}: {cr}"),
+                _ => reason.to_string(),
             })
         })
         .collect())
@@ -528,7 +529,7 @@ pub async fn wait_stable(
             return Err(own(
                 &t.id,
                 "deployment",
-                format!("{why}{detail}"),
+                format!("{}{detail}", why.trim_end_matches('.')),
                 "fix the cause (image name, port, memory) and run `provision up` again",
             ));
         }

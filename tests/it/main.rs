@@ -20,4 +20,5 @@ mod resume;
 mod strict;
 mod validate;
 mod validate_wordpress;
+mod waiting;
 mod wordpress;

@@ -1,0 +1,59 @@
+//! Waiting for services, on the emulator's simulated tasks (localstack/tasks.py): `up`
+//! waits until the tasks run, and fails with the task's own reason when they cannot.
+
+use crate::emulator::{self, CALL_LOG, provision, stack_dir, text};
+use crate::leftovers::leftovers;
+
+#[tokio::test]
+async fn up_waits_until_the_service_is_stable() {
+    let _shared = CALL_LOG.read().unwrap_or_else(|e| e.into_inner());
+    let stack = "e2e-wait";
+    let dir = stack_dir("httpd-fargate.yaml", stack);
+    let up = provision(dir.path(), &["up", "--yes", "--timeout", "5m"]);
+    let said = text(&up);
+    assert!(up.status.success(), "{said}");
+    assert!(
+        said.contains("ecs_service.httpd: 0/1 tasks running, deployment IN_PROGRESS"),
+        "progress is shown: {said}"
+    );
+    assert!(
+        said.contains("ecs_service.httpd: 1/1 tasks running, deployment COMPLETED"),
+        "{said}"
+    );
+    let c = emulator::clients().await;
+    let down = provision(dir.path(), &["down", "--yes"]);
+    assert!(down.status.success(), "{}", text(&down));
+    assert_eq!(leftovers(&c, stack, stack).await, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn an_image_that_cannot_be_pulled_fails_with_the_tasks_reason() {
+    let _shared = CALL_LOG.read().unwrap_or_else(|e| e.into_inner());
+    let stack = "e2e-badimage";
+    let dir = stack_dir("httpd-fargate.yaml", stack);
+    let file = dir.path().join("stack.yaml");
+    let yaml = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("image: httpd ", "image: httpd-does-not-exist ");
+    std::fs::write(&file, yaml).unwrap();
+    // A timeout far beyond the test's patience: only failing fast can pass.
+    let up = provision(dir.path(), &["up", "--yes", "--timeout", "1h"]);
+    let said = text(&up);
+    assert_eq!(up.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("ecs_service.httpd: deployment failed"),
+        "{said}"
+    );
+    assert!(
+        said.contains("CannotPullContainerError"),
+        "the task's stopped reason is shown: {said}"
+    );
+    assert!(
+        !said.contains("not stable after"),
+        "it failed fast, not at the timeout: {said}"
+    );
+    let c = emulator::clients().await;
+    let down = provision(dir.path(), &["down", "--yes"]);
+    assert!(down.status.success(), "{}", text(&down));
+    assert_eq!(leftovers(&c, stack, stack).await, Vec::<String>::new());
+}
