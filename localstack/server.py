@@ -26,6 +26,7 @@ from werkzeug.serving import run_simple
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import strict  # noqa: E402
+from delays import Delays  # noqa: E402
 from tasks import Tasks  # noqa: E402
 from faults import Faults, aws_error, error_response  # noqa: E402
 
@@ -39,6 +40,7 @@ class Serialized:
         self.log = []
         self.faults = faults
         self.tasks = Tasks()
+        self.delays = Delays()
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -57,6 +59,9 @@ class Serialized:
             if environ.get("REQUEST_METHOD") == "POST":
                 self.faults.configure(json.loads(body or b"{}"))
             return self._json(start_response, self.faults.status())
+        if path == "/_provision/delays":
+            settings = json.loads(body or b"{}") if environ.get("REQUEST_METHOD") == "POST" else {}
+            return self._json(start_response, self.delays.configure(settings))
         if path == "/_provision/tasks":
             settings = json.loads(body or b"{}") if environ.get("REQUEST_METHOD") == "POST" else {}
             return self._json(start_response, self.tasks.configure(settings))
@@ -81,8 +86,10 @@ class Serialized:
                 status, headers, data = error_response(service, fault)
                 start_response(f"{status} Error", headers)
                 return [data]
+            p = strict.params(body, environ.get("CONTENT_TYPE"))
             with self.lock:
-                refusal = strict.check(service, action, strict.params(body, environ.get("CONTENT_TYPE")), self._region(environ))
+                region = self._region(environ)
+                refusal = strict.check(service, action, p, region) or self.delays.check(service, action, p, region)
             if refusal:
                 code, message, status = refusal
                 status, headers, data = aws_error(service, code, message, status)
@@ -97,8 +104,11 @@ class Serialized:
         with self.lock:
             # Consume the response inside the lock: moto builds it lazily.
             data = b"".join(self.app(environ, capture))
-            if service == "ecs" and answer["status"].startswith("200"):
-                data = self.tasks.rewrite(action, self._region(environ), body, data)
+            if answer["status"].startswith("200"):
+                if service == "ecs":
+                    data = self.tasks.rewrite(action, self._region(environ), body, data)
+                self.delays.record(service, action, strict.params(body, environ.get("CONTENT_TYPE")))
+                data = self.delays.rewrite(service, action, data)
         headers = [(k, v) for k, v in answer["headers"] if k.lower() != "content-length"]
         headers.append(("Content-Length", str(len(data))))
         start_response(answer["status"], headers)

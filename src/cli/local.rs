@@ -5,7 +5,7 @@ use super::Error;
 use std::path::PathBuf;
 use std::time::Duration;
 
-const SCRIPTS: [(&str, &str); 9] = [
+const SCRIPTS: [(&str, &str); 10] = [
     ("common.sh", include_str!("../../localstack/common.sh")),
     ("install", include_str!("../../localstack/install")),
     ("start", include_str!("../../localstack/start")),
@@ -15,6 +15,7 @@ const SCRIPTS: [(&str, &str); 9] = [
     ("faults.py", include_str!("../../localstack/faults.py")),
     ("strict.py", include_str!("../../localstack/strict.py")),
     ("tasks.py", include_str!("../../localstack/tasks.py")),
+    ("delays.py", include_str!("../../localstack/delays.py")),
 ];
 
 pub fn port() -> u16 {

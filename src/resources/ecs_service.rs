@@ -12,6 +12,7 @@ use aws_sdk_ecs::types::{
     DeploymentConfiguration, DesiredStatus, LaunchType, NetworkConfiguration, PropagateTags,
     Service, ServiceField, Task,
 };
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde_json::{Map, Value as Json, json};
 use std::time::{Duration, Instant};
 
@@ -122,28 +123,54 @@ pub async fn create(c: &Clients, t: &Target, p: &Json) -> Result<Applied, CloudE
         .enable(true)
         .rollback(true)
         .build();
-    let out = c
-        .ecs
-        .create_service()
-        .cluster(cluster)
-        .service_name(name)
-        .task_definition(s(p, "task_definition"))
-        .desired_count(i(p, "desired_count").unwrap_or(1) as i32)
-        .set_launch_type(opt_s(p, "launch_type").map(LaunchType::from))
-        .set_capacity_provider_strategy(strategy)
-        .set_platform_version(opt_s(p, "platform_version").map(str::to_string))
-        .set_network_configuration(network(t, p)?)
-        .deployment_configuration(
-            DeploymentConfiguration::builder()
-                .deployment_circuit_breaker(breaker)
-                .build(),
-        )
-        .propagate_tags(PropagateTags::Service)
-        .enable_ecs_managed_tags(true)
-        .set_tags(Some(ecs_tags(t)))
-        .send()
-        .await
-        .map_err(|e| cloud(&t.id, "CreateService", e))?;
+    let net = network(t, p)?;
+    let request = || {
+        c.ecs
+            .create_service()
+            .cluster(cluster)
+            .service_name(name)
+            .task_definition(s(p, "task_definition"))
+            .desired_count(i(p, "desired_count").unwrap_or(1) as i32)
+            .set_launch_type(opt_s(p, "launch_type").map(LaunchType::from))
+            .set_capacity_provider_strategy(strategy.clone())
+            .set_platform_version(opt_s(p, "platform_version").map(str::to_string))
+            .set_network_configuration(net.clone())
+            .deployment_configuration(
+                DeploymentConfiguration::builder()
+                    .deployment_circuit_breaker(breaker.clone())
+                    .build(),
+            )
+            .propagate_tags(PropagateTags::Service)
+            .enable_ecs_managed_tags(true)
+            .set_tags(Some(ecs_tags(t)))
+    };
+    // A role made moments ago is not yet usable by ECS everywhere: IAM spreads it within
+    // about two minutes, so wait for it rather than fail.
+    let started = Instant::now();
+    let mut delay = Duration::from_secs(1);
+    let mut told = false;
+    let out = loop {
+        match request().send().await {
+            Ok(out) => break out,
+            Err(e)
+                if is_code(&e, &["InvalidParameterException"])
+                    && e.message()
+                        .is_some_and(|m| m.to_lowercase().contains("assume the role"))
+                    && started.elapsed() < Duration::from_secs(120) =>
+            {
+                if !told {
+                    println!(
+                        "    … {}: ECS cannot assume the new role yet; waiting for IAM to make it usable",
+                        t.id
+                    );
+                    told = true;
+                }
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+            Err(e) => return Err(cloud(&t.id, "CreateService", e)),
+        }
+    };
     let svc = out
         .service()
         .cloned()

@@ -180,3 +180,23 @@ impl Drop for Faults {
         Faults::release();
     }
 }
+
+/// The emulator's AWS-like delays (localstack/delays.py); back to the defaults when dropped.
+pub struct Delays;
+
+impl Delays {
+    pub fn set(settings: serde_json::Value) -> Delays {
+        http_with("POST", "/_provision/delays", &settings.to_string());
+        Delays
+    }
+}
+
+impl Drop for Delays {
+    fn drop(&mut self) {
+        http_with(
+            "POST",
+            "/_provision/delays",
+            r#"{"iam_window": 0, "rds_creating": 1}"#,
+        );
+    }
+}

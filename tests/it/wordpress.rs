@@ -49,6 +49,11 @@ async fn wordpress_on_ec2_instances_with_rds() {
     let dir = stack_dir_named("wordpress-ec2.yaml", "wordpress", stack);
     let up = provision(dir.path(), &["up", "--yes", "--no-wait"]);
     assert!(up.status.success(), "{}", text(&up));
+    assert!(
+        text(&up).contains("db_instance.wpdb: creating"),
+        "the wait for the database is shown: {}",
+        text(&up)
+    );
     let c = emulator::clients().await;
 
     // The instances: the ECS-optimized AMI from AWS's public parameter, joining the cluster.
