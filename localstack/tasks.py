@@ -1,10 +1,15 @@
 """Service tasks for the local AWS, which moto never starts. After `start_delay` seconds a
-service's deployment runs its desired count and completes, as ECS reports it. An image
-whose name contains `does-not-exist` cannot be pulled: its tasks stop with
-CannotPullContainerError and the deployment fails the way the circuit breaker reports it.
-This is done by completing moto's ECS answers (DescribeServices, ListTasks, DescribeTasks).
+service's deployment runs its desired count and completes, as ECS reports it. Tasks of an
+awsvpc service get a network interface in the service's subnet with its security groups,
+so that (with the strict rules) those groups and that subnet cannot be deleted while the
+tasks run; scaling to 0 or deleting the service stops them, and their interfaces go
+`stop_delay` seconds later. An image whose name contains `does-not-exist` cannot be
+pulled: its tasks stop with CannotPullContainerError and the deployment fails the way the
+circuit breaker reports it. This is done by completing moto's ECS answers
+(DescribeServices, ListTasks, DescribeTasks).
 
-Configure with POST /_provision/tasks {"start_delay": 2.0} or PROVISION_TASK_START_DELAY.
+Configure with POST /_provision/tasks {"start_delay": 2.0, "stop_delay": 1.0}, or
+PROVISION_TASK_START_DELAY and PROVISION_TASK_STOP_DELAY.
 """
 
 import json
@@ -22,13 +27,15 @@ class Tasks:
     def __init__(self):
         self.lock = threading.Lock()
         self.start_delay = float(os.environ.get("PROVISION_TASK_START_DELAY", "2"))
+        self.stop_delay = float(os.environ.get("PROVISION_TASK_STOP_DELAY", "1"))
         # service ARN -> {"since": time of the last deployment, "bad": image that fails, "stopped": [task ARNs]}
         self.deployments = {}
 
     def configure(self, settings):
         with self.lock:
             self.start_delay = float(settings.get("start_delay", self.start_delay))
-            return {"start_delay": self.start_delay}
+            self.stop_delay = float(settings.get("stop_delay", self.stop_delay))
+            return {"start_delay": self.start_delay, "stop_delay": self.stop_delay}
 
     def _images(self, region, task_definition):
         from moto.ecs.models import ecs_backends
@@ -38,7 +45,7 @@ class Tasks:
 
     def rewrite(self, action, region, request, body):
         """moto's answer completed with simulated tasks (bytes in, bytes out)."""
-        if action not in ("CreateService", "UpdateService", "DescribeServices", "ListTasks", "DescribeTasks"):
+        if action not in ("CreateService", "UpdateService", "DeleteService", "DescribeServices", "ListTasks", "DescribeTasks"):
             return body
         try:
             doc = json.loads(body or b"{}")
@@ -46,17 +53,30 @@ class Tasks:
         except ValueError:
             return body
         with self.lock:
-            if action in ("CreateService", "UpdateService") and "service" in doc:
+            if action == "DeleteService" and "service" in doc:
+                self._stop(doc["service"].get("serviceArn"))
+            elif action in ("CreateService", "UpdateService") and "service" in doc:
                 svc = doc["service"]
                 changed = action == "CreateService" or "taskDefinition" in req or "forceNewDeployment" in req
+                if changed or req.get("desiredCount") == 0:
+                    self._stop(svc["serviceArn"])
+                elif req.get("desiredCount") and svc["serviceArn"] in self.deployments:
+                    self.deployments[svc["serviceArn"]]["stop_at"] = None
                 if changed:
                     images = self._images(region, svc["taskDefinition"])
                     bad = next((i for i in images if BAD_IMAGE in i), None)
-                    self.deployments[svc["serviceArn"]] = {"since": time.time(), "bad": bad, "stopped": [], "cluster": svc.get("clusterArn")}
+                    vpc = (svc.get("networkConfiguration") or {}).get("awsvpcConfiguration") or {}
+                    self.deployments[svc["serviceArn"]] = {
+                        "since": time.time(), "bad": bad, "stopped": [], "running": [],
+                        "cluster": svc.get("clusterArn"), "region": region, "network": vpc,
+                    }
                 self._complete(svc)
             elif action == "DescribeServices":
                 for svc in doc.get("services", []):
                     self._complete(svc)
+            elif action == "ListTasks" and req.get("desiredStatus", "RUNNING") == "RUNNING":
+                for arn, d in self._of_service(req):
+                    doc["taskArns"] = doc.get("taskArns", []) + [task for task, _ in d["running"]]
             elif action == "ListTasks" and req.get("desiredStatus") == "STOPPED":
                 name = req.get("serviceName", "")
                 cluster = (req.get("cluster") or "default").rsplit("/", 1)[-1]
@@ -67,11 +87,77 @@ class Tasks:
             elif action == "DescribeTasks":
                 wanted = set(req.get("tasks", []))
                 for d in self.deployments.values():
+                    for task, eni in d["running"]:
+                        if task in wanted:
+                            doc.setdefault("tasks", []).append(self._running_task(task, eni, d))
+                            doc["failures"] = [f for f in doc.get("failures", []) if f.get("arn") != task]
                     for task in d["stopped"]:
                         if task in wanted:
                             doc.setdefault("tasks", []).append(self._stopped_task(task, d))
                             doc["failures"] = [f for f in doc.get("failures", []) if f.get("arn") != task]
         return json.dumps(doc).encode()
+
+    def _of_service(self, req):
+        name = req.get("serviceName", "")
+        cluster = (req.get("cluster") or "default").rsplit("/", 1)[-1]
+        for arn, d in self.deployments.items():
+            if (d.get("cluster") or "").rsplit("/", 1)[-1] == cluster and arn.endswith("/" + name):
+                yield arn, d
+
+    def _ec2(self, region):
+        from moto.ec2.models import ec2_backends
+
+        return ec2_backends[ACCOUNT][region]
+
+    def _start(self, d, count):
+        """The deployment's tasks, each with an interface in the service's first subnet."""
+        net = d["network"]
+        cluster = (d.get("cluster") or "").rsplit("/", 1)[-1]
+        for _ in range(count):
+            task = f"arn:aws:ecs:{d['region']}:{ACCOUNT}:task/{cluster}/{uuid.uuid4().hex}"
+            eni = None
+            if net.get("subnets"):
+                b = self._ec2(d["region"])
+                ni = b.create_network_interface(
+                    b.get_subnet(net["subnets"][0]),
+                    None,
+                    group_ids=net.get("securityGroups") or [],
+                    description=f"arn:aws:ecs:{d['region']}:{ACCOUNT}:attachment/{uuid.uuid4()}",
+                )
+                eni = ni.id
+            d["running"].append((task, eni))
+
+    def _stop(self, service_arn):
+        d = self.deployments.get(service_arn)
+        if d is not None:
+            d["stop_at"] = time.time() + self.stop_delay
+            d["stopping"] = d.get("stopping", []) + d["running"]
+            d["running"] = []
+
+    def tick(self):
+        """Stopped tasks let go of their interfaces once `stop_delay` has passed."""
+        now = time.time()
+        with self.lock:
+            for d in self.deployments.values():
+                if d.get("stopping") and d.get("stop_at", now) <= now:
+                    for _, eni in d["stopping"]:
+                        if eni:
+                            try:
+                                self._ec2(d["region"]).delete_network_interface(eni)
+                            except Exception:
+                                pass
+                    d["stopping"] = []
+
+    def _running_task(self, arn, eni, d):
+        details = [{"name": "networkInterfaceId", "value": eni}] if eni else []
+        return {
+            "taskArn": arn,
+            "clusterArn": d.get("cluster"),
+            "lastStatus": "RUNNING",
+            "desiredStatus": "RUNNING",
+            "launchType": "FARGATE" if eni else "EC2",
+            "attachments": [{"type": "ElasticNetworkInterface", "status": "ATTACHED", "details": details}] if eni else [],
+        }
 
     def _started(self, d):
         return time.time() - d["since"] >= self.start_delay
@@ -95,6 +181,8 @@ class Tasks:
                 d["stopped"] = [f"arn:aws:ecs:{region}:{ACCOUNT}:task/{cluster}/{uuid.uuid4().hex}" for _ in range(max(desired, 1))]
         else:
             running, state = desired, "COMPLETED"
+            if not d["running"] and desired and not d.get("stop_at"):
+                self._start(d, desired)
         primary.update({"runningCount": running, "desiredCount": desired, "pendingCount": desired - running, "rolloutState": state})
         svc["deployments"] = [primary]
         svc["runningCount"] = running

@@ -35,3 +35,33 @@ pub fn owned_filters(t: &Target) -> Vec<Filter> {
 pub fn filter(name: &str, value: &str) -> Filter {
     Filter::builder().name(name).values(value).build()
 }
+
+/// The network interfaces matching `filter` (`group-id`, `subnet-id`), to name what holds
+/// a group or subnet that AWS will not delete yet.
+pub async fn holders(c: &crate::aws::Clients, filter_name: &str, id: &str) -> String {
+    let Ok(out) = c
+        .ec2
+        .describe_network_interfaces()
+        .filters(filter(filter_name, id))
+        .send()
+        .await
+    else {
+        return String::new();
+    };
+    let held: Vec<String> = out
+        .network_interfaces()
+        .iter()
+        .map(|ni| {
+            let id = ni.network_interface_id().unwrap_or("?");
+            match ni.description().filter(|d| !d.is_empty()) {
+                Some(d) => format!("{id} ({d})"),
+                None => id.to_string(),
+            }
+        })
+        .collect();
+    if held.is_empty() {
+        String::new()
+    } else {
+        format!("; in use by network interface {}", held.join(", "))
+    }
+}

@@ -259,7 +259,7 @@ pub async fn update(c: &Clients, t: &Target, e: &Entry, p: &Json) -> Result<Appl
 
 pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
     super::retry::while_in_use(t, "DeleteSecurityGroup", || async {
-        gone(
+        let result = gone(
             c.ec2
                 .delete_security_group()
                 .group_id(&e.physical_id)
@@ -268,7 +268,16 @@ pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError
             NOT_FOUND,
             &t.id,
             "DeleteSecurityGroup",
-        )
+        );
+        match result {
+            // Say what holds it: usually the interface of a task that is still stopping.
+            Err(mut err) if err.code.as_deref() == Some("DependencyViolation") => {
+                err.message
+                    .push_str(&super::ec2_tags::holders(c, "group-id", &e.physical_id).await);
+                Err(err)
+            }
+            other => other,
+        }
     })
     .await
 }

@@ -89,12 +89,21 @@ pub async fn update(c: &Clients, t: &Target, e: &Entry, p: &Json) -> Result<Appl
 
 pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
     super::retry::while_in_use(t, "DeleteSubnet", || async {
-        gone(
+        let result = gone(
             c.ec2.delete_subnet().subnet_id(&e.physical_id).send().await,
             NOT_FOUND,
             &t.id,
             "DeleteSubnet",
-        )
+        );
+        match result {
+            // Say what holds it: usually the interface of a task that is still stopping.
+            Err(mut err) if err.code.as_deref() == Some("DependencyViolation") => {
+                err.message
+                    .push_str(&super::ec2_tags::holders(c, "subnet-id", &e.physical_id).await);
+                Err(err)
+            }
+            other => other,
+        }
     })
     .await
 }

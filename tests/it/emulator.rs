@@ -200,3 +200,8 @@ impl Drop for Delays {
         );
     }
 }
+
+/// Posts settings to one of the emulator's control endpoints.
+pub fn control(path: &str, settings: serde_json::Value) -> serde_json::Value {
+    serde_json::from_str(&http_with("POST", path, &settings.to_string())).unwrap_or_default()
+}

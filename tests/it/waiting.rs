@@ -5,8 +5,10 @@ use crate::emulator::{self, CALL_LOG, provision, stack_dir, text};
 use crate::leftovers::leftovers;
 
 #[tokio::test]
-async fn up_waits_until_the_service_is_stable() {
-    let _shared = CALL_LOG.read().unwrap_or_else(|e| e.into_inner());
+async fn up_waits_until_the_service_is_stable_and_down_until_its_tasks_let_go() {
+    // Alone: it slows the emulator's task stops for everyone.
+    let _alone = CALL_LOG.write().unwrap_or_else(|e| e.into_inner());
+    emulator::control("/_provision/tasks", serde_json::json!({"stop_delay": 3}));
     let stack = "e2e-wait";
     let dir = stack_dir("httpd-fargate.yaml", stack);
     let up = provision(dir.path(), &["up", "--yes", "--timeout", "5m"]);
@@ -20,9 +22,32 @@ async fn up_waits_until_the_service_is_stable() {
         said.contains("ecs_service.httpd: 1/1 tasks running, deployment COMPLETED"),
         "{said}"
     );
+
+    // The running task has an address in the default VPC.
+    let outputs = text(&provision(dir.path(), &["outputs"]));
+    assert!(
+        outputs.contains("ecs_service.httpd.running_tasks = 1"),
+        "{outputs}"
+    );
+    assert!(
+        outputs.contains("ecs_service.httpd.private_ips = 172.31."),
+        "{outputs}"
+    );
+
+    // The task's interface holds the group until the task has stopped: down waits it out.
     let c = emulator::clients().await;
     let down = provision(dir.path(), &["down", "--yes"]);
-    assert!(down.status.success(), "{}", text(&down));
+    emulator::control("/_provision/tasks", serde_json::json!({"stop_delay": 1}));
+    let said = text(&down);
+    assert!(down.status.success(), "{said}");
+    assert!(
+        said.contains("security_group.web: DeleteSecurityGroup refused"),
+        "{said}"
+    );
+    assert!(
+        said.contains("in use by network interface eni-"),
+        "the blocking interface is named: {said}"
+    );
     assert_eq!(leftovers(&c, stack, stack).await, Vec::<String>::new());
 }
 
