@@ -188,6 +188,13 @@ def create_service(p, region):
     existing = b.services.get(f"{cluster}:{name}")
     if existing is not None and existing.status == "ACTIVE":
         return ("InvalidParameterException", "Creation of service was not idempotent.", 400)
+    td = b.describe_task_definition(p.get("taskDefinition"))
+    if td.network_mode == "awsvpc" and not (p.get("networkConfiguration") or {}).get("awsvpcConfiguration"):
+        return (
+            "InvalidParameterException",
+            "Network Configuration must be provided when networkMode 'awsvpc' is specified.",
+            400,
+        )
     return None
 
 

@@ -141,3 +141,58 @@ async fn a_killed_up_is_finished_by_the_next_without_twins() {
         );
     }
 }
+
+#[tokio::test]
+async fn ctrl_c_lets_calls_in_flight_finish_saves_state_and_the_next_up_carries_on() {
+    let _alone = CALL_LOG.write().unwrap_or_else(|e| e.into_inner());
+    let c = emulator::clients().await;
+    let stack = "e2e-ctrlc";
+    let dir = stack_dir("httpd-fargate.yaml", stack);
+    let faults = Faults::set(json!({"freeze_after_mutations": 2}));
+    let child = Command::new(env!("CARGO_BIN_EXE_provision"))
+        .current_dir(dir.path())
+        .args(["--local", "up", "--yes", "--no-wait"])
+        .env("PROVISION_LOCAL_PORT", emulator::get().port.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while Faults::status()["frozen"] != json!(true) {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the second change never came"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Ctrl-C while a change is in flight, then let AWS answer it.
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    drop(faults);
+    let out = child.wait_with_output().unwrap();
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("Interrupted: waiting for the"), "{said}");
+    assert!(said.contains("steps finished and were saved"), "{said}");
+    let state =
+        std::fs::read_to_string(dir.path().join(format!(".provision/{stack}.state.json"))).unwrap();
+    assert!(
+        state.contains("physical_id"),
+        "what finished is in the state: {state}"
+    );
+
+    let up = provision(dir.path(), &["up", "--yes", "--no-wait"]);
+    assert!(up.status.success(), "{}", text(&up));
+    assert_eq!(twins(&c, stack).await, Vec::<String>::new());
+    let down = provision(dir.path(), &["down", "--yes"]);
+    assert!(down.status.success(), "{}", text(&down));
+    assert_eq!(leftovers(&c, stack, stack).await, Vec::<String>::new());
+}

@@ -302,6 +302,53 @@ async fn iam_ecs_and_rds_deletions_in_the_wrong_order_are_refused() {
         .send()
         .await
         .unwrap();
+    // A capacity provider attached to a cluster cannot go.
+    use aws_sdk_ecs::types::AutoScalingGroupProvider;
+    let asg =
+        "arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:0:autoScalingGroupName/strict";
+    let provider = AutoScalingGroupProvider::builder()
+        .auto_scaling_group_arn(asg)
+        .build()
+        .unwrap();
+    c.ecs
+        .create_capacity_provider()
+        .name("strict-cp")
+        .auto_scaling_group_provider(provider)
+        .send()
+        .await
+        .unwrap();
+    c.ecs
+        .put_cluster_capacity_providers()
+        .cluster("strict-cluster")
+        .capacity_providers("strict-cp")
+        .set_default_capacity_provider_strategy(Some(vec![]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        refused(
+            c.ecs
+                .delete_capacity_provider()
+                .capacity_provider("strict-cp")
+                .send()
+                .await
+        ),
+        "ClientException"
+    );
+    c.ecs
+        .put_cluster_capacity_providers()
+        .cluster("strict-cluster")
+        .set_capacity_providers(Some(vec![]))
+        .set_default_capacity_provider_strategy(Some(vec![]))
+        .send()
+        .await
+        .unwrap();
+    c.ecs
+        .delete_capacity_provider()
+        .capacity_provider("strict-cp")
+        .send()
+        .await
+        .unwrap();
     c.ecs
         .delete_cluster()
         .cluster("strict-cluster")
@@ -330,6 +377,30 @@ async fn iam_ecs_and_rds_deletions_in_the_wrong_order_are_refused() {
         "ClientException"
     );
     fargate("256", "512", Awsvpc).send().await.unwrap();
+    // An awsvpc service needs its network configuration.
+    c.ecs
+        .create_cluster()
+        .cluster_name("strict-awsvpc")
+        .send()
+        .await
+        .unwrap();
+    let no_network = c
+        .ecs
+        .create_service()
+        .cluster("strict-awsvpc")
+        .service_name("s")
+        .task_definition("strict-fargate")
+        .desired_count(0);
+    assert_eq!(
+        refused(no_network.send().await),
+        "InvalidParameterException"
+    );
+    c.ecs
+        .delete_cluster()
+        .cluster("strict-awsvpc")
+        .send()
+        .await
+        .unwrap();
 
     // RDS: a subnet group in use, a deletion with no word on the final snapshot, bad sizes.
     let ec2 = &c.ec2;
