@@ -88,7 +88,7 @@ class Serialized:
                 return [data]
             p = strict.params(body, environ.get("CONTENT_TYPE"))
             with self.lock:
-                self.tasks.tick()
+                self.tasks.tick(self._region(environ))
                 region = self._region(environ)
                 refusal = strict.check(service, action, p, region) or self.delays.check(service, action, p, region)
             if refusal:

@@ -3,7 +3,10 @@ service's deployment runs its desired count and completes, as ECS reports it. Ta
 awsvpc service get a network interface in the service's subnet with its security groups,
 so that (with the strict rules) those groups and that subnet cannot be deleted while the
 tasks run; scaling to 0 or deleting the service stops them, and their interfaces go
-`stop_delay` seconds later. An image whose name contains `does-not-exist` cannot be
+`stop_delay` seconds later. Tasks of an EC2-launch-type service start only on container
+instances: like the ECS agent, running EC2 instances join the cluster named in their user
+data (`ECS_CLUSTER=...`) and leave it when terminated, and tasks are placed only where
+their memory and CPU fit. An image whose name contains `does-not-exist` cannot be
 pulled: its tasks stop with CannotPullContainerError and the deployment fails the way the
 circuit breaker reports it. This is done by completing moto's ECS answers
 (DescribeServices, ListTasks, DescribeTasks).
@@ -12,8 +15,10 @@ Configure with POST /_provision/tasks {"start_delay": 2.0, "stop_delay": 1.0}, o
 PROVISION_TASK_START_DELAY and PROVISION_TASK_STOP_DELAY.
 """
 
+import base64
 import json
 import os
+import re
 import threading
 import time
 import uuid
@@ -30,6 +35,8 @@ class Tasks:
         self.stop_delay = float(os.environ.get("PROVISION_TASK_STOP_DELAY", "1"))
         # service ARN -> {"since": time of the last deployment, "bad": image that fails, "stopped": [task ARNs]}
         self.deployments = {}
+        # (region, EC2 instance id) -> (cluster, container instance ARN): what the "agent" registered
+        self.agents = {}
 
     def configure(self, settings):
         with self.lock:
@@ -54,21 +61,25 @@ class Tasks:
             return body
         with self.lock:
             if action == "DeleteService" and "service" in doc:
-                self._stop(doc["service"].get("serviceArn"))
+                self._stop(doc["service"].get("serviceArn"), halt=True)
             elif action in ("CreateService", "UpdateService") and "service" in doc:
                 svc = doc["service"]
                 changed = action == "CreateService" or "taskDefinition" in req or "forceNewDeployment" in req
                 if changed or req.get("desiredCount") == 0:
-                    self._stop(svc["serviceArn"])
+                    self._stop(svc["serviceArn"], halt=req.get("desiredCount") == 0)
                 elif req.get("desiredCount") and svc["serviceArn"] in self.deployments:
-                    self.deployments[svc["serviceArn"]]["stop_at"] = None
+                    self.deployments[svc["serviceArn"]]["halted"] = False
                 if changed:
                     images = self._images(region, svc["taskDefinition"])
                     bad = next((i for i in images if BAD_IMAGE in i), None)
                     vpc = (svc.get("networkConfiguration") or {}).get("awsvpcConfiguration") or {}
+                    previous = self.deployments.get(svc["serviceArn"], {})
                     self.deployments[svc["serviceArn"]] = {
                         "since": time.time(), "bad": bad, "stopped": [], "running": [],
                         "cluster": svc.get("clusterArn"), "region": region, "network": vpc,
+                        # The old deployment's tasks still let go of their interfaces.
+                        "stopping": previous.get("stopping", []),
+                        "halted": req.get("desiredCount") == 0,
                     }
                 self._complete(svc)
             elif action == "DescribeServices":
@@ -76,7 +87,7 @@ class Tasks:
                     self._complete(svc)
             elif action == "ListTasks" and req.get("desiredStatus", "RUNNING") == "RUNNING":
                 for arn, d in self._of_service(req):
-                    doc["taskArns"] = doc.get("taskArns", []) + [task for task, _ in d["running"]]
+                    doc["taskArns"] = doc.get("taskArns", []) + [task for task, _, _ in d["running"]]
             elif action == "ListTasks" and req.get("desiredStatus") == "STOPPED":
                 name = req.get("serviceName", "")
                 cluster = (req.get("cluster") or "default").rsplit("/", 1)[-1]
@@ -87,9 +98,9 @@ class Tasks:
             elif action == "DescribeTasks":
                 wanted = set(req.get("tasks", []))
                 for d in self.deployments.values():
-                    for task, eni in d["running"]:
+                    for task, eni, host in d["running"]:
                         if task in wanted:
-                            doc.setdefault("tasks", []).append(self._running_task(task, eni, d))
+                            doc.setdefault("tasks", []).append(self._running_task(task, eni, host, d))
                             doc["failures"] = [f for f in doc.get("failures", []) if f.get("arn") != task]
                     for task in d["stopped"]:
                         if task in wanted:
@@ -125,33 +136,89 @@ class Tasks:
                     description=f"arn:aws:ecs:{d['region']}:{ACCOUNT}:attachment/{uuid.uuid4()}",
                 )
                 eni = ni.id
-            d["running"].append((task, eni))
+            # An EC2-launch-type task runs on one of the cluster's container instances.
+            host = None
+            if eni is None:
+                host = next((arn for cl, arn in self.agents.values() if cl == cluster), None)
+            d["running"].append((task, eni, host))
 
-    def _stop(self, service_arn):
+    def _stop(self, service_arn, halt):
+        """The running tasks stop; their interfaces go `stop_delay` later. `halt`: and no
+        new ones start (scaled to 0 or deleted)."""
         d = self.deployments.get(service_arn)
         if d is not None:
-            d["stop_at"] = time.time() + self.stop_delay
-            d["stopping"] = d.get("stopping", []) + d["running"]
+            release = time.time() + self.stop_delay
+            d["stopping"] = d.get("stopping", []) + [(eni, release) for _, eni, _ in d["running"]]
             d["running"] = []
+            d["halted"] = d.get("halted", False) or halt
 
-    def tick(self):
-        """Stopped tasks let go of their interfaces once `stop_delay` has passed."""
+    def _agent(self, region):
+        """Running instances join the cluster in their user data; terminated ones leave."""
+        from moto.ecs.models import ecs_backends
+
+        ecs = ecs_backends[ACCOUNT][region]
+        for r in self._ec2(region).reservations.values():
+            for i in r.instances:
+                key, state = (region, i.id), str(getattr(i, "state", ""))
+                if state == "running" and key not in self.agents:
+                    try:
+                        data = base64.b64decode(str(i.user_data or "")).decode("utf-8", "replace")
+                    except ValueError:
+                        continue
+                    m = re.search(r"ECS_CLUSTER=(\S+)", data)
+                    if m and m.group(1) in ecs.clusters:
+                        ci = ecs.register_container_instance(m.group(1), i.id)
+                        self.agents[key] = (m.group(1), ci.container_instance_arn)
+                elif state in ("shutting-down", "terminated", "stopped") and key in self.agents:
+                    cluster, arn = self.agents.pop(key)
+                    try:
+                        ecs.deregister_container_instance(cluster, arn, True)
+                    except Exception:
+                        pass
+
+    def _room(self, region, cluster, task_definition, desired):
+        """How many of the service's tasks the cluster's container instances can hold."""
+        from moto.ecs.models import ecs_backends
+
+        ecs = ecs_backends[ACCOUNT][region]
+        instances = [ci for ci in (ecs.container_instances.get(cluster) or {}).values() if ci.status == "ACTIVE"]
+        if not instances:
+            return 0
+        td = ecs.describe_task_definition(task_definition)
+        need_mem = int(td.memory or 0) or sum(int(c.get("memory") or c.get("memoryReservation") or 0) for c in td.container_definitions)
+        need_cpu = int(td.cpu or 0) or sum(int(c.get("cpu") or 0) for c in td.container_definitions)
+        fit = 0
+        for ci in instances:
+            have = {r["name"]: r.get("integerValue", 0) for r in ci.registered_resources}
+            by_mem = have.get("MEMORY", 0) // need_mem if need_mem else desired
+            by_cpu = have.get("CPU", 0) // need_cpu if need_cpu else desired
+            fit += min(by_mem, by_cpu)
+        return min(fit, desired)
+
+    def tick(self, region="us-east-1"):
+        """Stopped tasks let go of their interfaces once `stop_delay` has passed, and the
+        instances' agents come and go."""
         now = time.time()
         with self.lock:
+            try:
+                self._agent(region)
+            except Exception:
+                pass
             for d in self.deployments.values():
-                if d.get("stopping") and d.get("stop_at", now) <= now:
-                    for _, eni in d["stopping"]:
-                        if eni:
-                            try:
-                                self._ec2(d["region"]).delete_network_interface(eni)
-                            except Exception:
-                                pass
-                    d["stopping"] = []
+                due = [(eni, at) for eni, at in d.get("stopping", []) if at <= now]
+                for eni, _ in due:
+                    if eni:
+                        try:
+                            self._ec2(d["region"]).delete_network_interface(eni)
+                        except Exception:
+                            pass
+                d["stopping"] = [x for x in d.get("stopping", []) if x not in due]
 
-    def _running_task(self, arn, eni, d):
+    def _running_task(self, arn, eni, host, d):
         details = [{"name": "networkInterfaceId", "value": eni}] if eni else []
         return {
             "taskArn": arn,
+            "containerInstanceArn": host,
             "clusterArn": d.get("cluster"),
             "lastStatus": "RUNNING",
             "desiredStatus": "RUNNING",
@@ -180,9 +247,14 @@ class Tasks:
                 region = svc["serviceArn"].split(":")[3]
                 d["stopped"] = [f"arn:aws:ecs:{region}:{ACCOUNT}:task/{cluster}/{uuid.uuid4().hex}" for _ in range(max(desired, 1))]
         else:
-            running, state = desired, "COMPLETED"
-            if not d["running"] and desired and not d.get("stop_at"):
-                self._start(d, desired)
+            running = desired
+            if not d["network"].get("subnets"):
+                # EC2 launch type: only as many as the container instances hold.
+                cluster = (d.get("cluster") or "").rsplit("/", 1)[-1]
+                running = self._room(d["region"], cluster, svc.get("taskDefinition"), desired)
+            state = "COMPLETED" if running == desired else "IN_PROGRESS"
+            if len(d["running"]) < running and not d.get("halted"):
+                self._start(d, running - len(d["running"]))
         primary.update({"runningCount": running, "desiredCount": desired, "pendingCount": desired - running, "rolloutState": state})
         svc["deployments"] = [primary]
         svc["runningCount"] = running

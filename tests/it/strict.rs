@@ -505,3 +505,55 @@ async fn iam_ecs_and_rds_deletions_in_the_wrong_order_are_refused() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_cluster_with_container_instances_cannot_be_deleted() {
+    let _shared = CALL_LOG.read().unwrap_or_else(|e| e.into_inner());
+    let c = emulator::clients().await;
+    c.ecs
+        .create_cluster()
+        .cluster_name("strict-ci")
+        .send()
+        .await
+        .unwrap();
+    use base64::Engine;
+    let user_data = base64::engine::general_purpose::STANDARD
+        .encode("#!/bin/bash\necho ECS_CLUSTER=strict-ci >> /etc/ecs/ecs.config\n");
+    let run = c
+        .ec2
+        .run_instances()
+        .image_id("ami-12c6146b")
+        .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
+        .min_count(1)
+        .max_count(1)
+        .user_data(user_data)
+        .send()
+        .await
+        .unwrap();
+    let instance = run.instances()[0].instance_id().unwrap().to_string();
+    // The instance's agent joins the cluster named in its user data.
+    let listed = c
+        .ecs
+        .list_container_instances()
+        .cluster("strict-ci")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.container_instance_arns().len(), 1);
+    assert_eq!(
+        refused(c.ecs.delete_cluster().cluster("strict-ci").send().await),
+        "ClusterContainsContainerInstancesException"
+    );
+    c.ec2
+        .terminate_instances()
+        .instance_ids(&instance)
+        .send()
+        .await
+        .unwrap();
+    c.ecs
+        .delete_cluster()
+        .cluster("strict-ci")
+        .send()
+        .await
+        .unwrap();
+}

@@ -82,3 +82,59 @@ async fn an_image_that_cannot_be_pulled_fails_with_the_tasks_reason() {
     assert!(down.status.success(), "{}", text(&down));
     assert_eq!(leftovers(&c, stack, stack).await, Vec::<String>::new());
 }
+
+#[tokio::test]
+async fn ec2_tasks_run_only_where_container_instances_have_room() {
+    let _shared = CALL_LOG.read().unwrap_or_else(|e| e.into_inner());
+    let c = emulator::clients().await;
+    // The instances join the cluster through their user data, and the task fits on them.
+    let stack = "e2e-wpwait";
+    let dir = emulator::stack_dir_named("wordpress-ec2.yaml", "wordpress", stack);
+    let up = provision(dir.path(), &["up", "--yes", "--timeout", "5m"]);
+    let said = text(&up);
+    assert!(up.status.success(), "{said}");
+    assert!(
+        said.contains("ecs_service.wordpress: 1/1 tasks running, deployment COMPLETED"),
+        "{said}"
+    );
+    let registered = c
+        .ecs
+        .list_container_instances()
+        .cluster(stack)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        registered.container_instance_arns().len(),
+        1,
+        "the instance joined the cluster"
+    );
+    let outputs = text(&provision(dir.path(), &["outputs"]));
+    assert!(
+        outputs.contains("ecs_service.wordpress.private_ips = 10.0."),
+        "the task is reached at its instance: {outputs}"
+    );
+    // Down terminates the instances, which leave the cluster before it is deleted.
+    let down = provision(dir.path(), &["down", "--yes"]);
+    assert!(down.status.success(), "{}", text(&down));
+    assert_eq!(leftovers(&c, stack, stack).await, Vec::<String>::new());
+
+    // A task bigger than any instance is never placed: up waits until its timeout.
+    let stack = "e2e-wpbig";
+    let dir = emulator::stack_dir_named("wordpress-ec2.yaml", "wordpress", stack);
+    let file = dir.path().join("stack.yaml");
+    let yaml = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("memory: 512 ", "memory: 900000 ");
+    std::fs::write(&file, yaml).unwrap();
+    let up = provision(dir.path(), &["up", "--yes", "--timeout", "6s"]);
+    let said = text(&up);
+    assert_eq!(up.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("not stable after 6s: 0/1 tasks running"),
+        "{said}"
+    );
+    let down = provision(dir.path(), &["down", "--yes"]);
+    assert!(down.status.success(), "{}", text(&down));
+    assert_eq!(leftovers(&c, stack, stack).await, Vec::<String>::new());
+}
