@@ -53,3 +53,62 @@ async fn real_aws_fargate_template_goes_up_stable_and_down_clean() {
     assert!(down.status.success(), "down failed: {}", text(&down));
     assert_eq!(leftovers(&c, &stack, &stack).await, Vec::<String>::new());
 }
+
+/// An HTTP GET, answering the status line.
+fn http_status(ip: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let addr = format!("{ip}:80").parse().ok()?;
+    let mut s =
+        std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(10)).ok()?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .ok()?;
+    write!(
+        s,
+        "GET / HTTP/1.1\r\nHost: {ip}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).ok()?;
+    answer.lines().next().map(str::to_string)
+}
+
+#[tokio::test]
+#[ignore = "creates real AWS resources for ~20 minutes (EC2, RDS): cargo test -- --ignored real_aws"]
+async fn real_aws_wordpress_on_ec2_answers_and_goes_down_clean() {
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let stack = format!("pv-wp-{}", stamp % 1_000_000);
+    let dir = crate::emulator::stack_dir_named("wordpress-ec2.yaml", "wordpress", &stack);
+    // No final snapshot: a test leaves nothing behind.
+    let file = dir.path().join("stack.yaml");
+    let yaml = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("final_snapshot: true", "final_snapshot: false");
+    std::fs::write(&file, yaml).unwrap();
+    let conf = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let c = provision::aws::Clients::new(&conf);
+
+    let up = provision_real(dir.path(), &["up", "--yes", "--timeout", "30m"]);
+    let outputs = provision_real(dir.path(), &["outputs", "--json"]);
+    let ip = serde_json::from_slice::<serde_json::Value>(&outputs.stdout)
+        .ok()
+        .and_then(|o| {
+            o["ecs_service.wordpress"]["public_ips"][0]
+                .as_str()
+                .map(str::to_string)
+        });
+    // WordPress answers (its installer redirects) once it reached the database.
+    let status = ip.as_deref().and_then(http_status);
+    let down = provision_real(dir.path(), &["down", "--yes"]);
+    assert!(up.status.success(), "up failed: {}", text(&up));
+    assert!(
+        status
+            .as_deref()
+            .is_some_and(|s| s.contains(" 200") || s.contains(" 302")),
+        "WordPress at {ip:?} answered {status:?}"
+    );
+    assert!(down.status.success(), "down failed: {}", text(&down));
+    assert_eq!(leftovers(&c, &stack, &stack).await, Vec::<String>::new());
+}
