@@ -162,8 +162,10 @@ def delete_cluster(p, region):
     b, name = _ecs(region), _short(p.get("cluster"))
     if any(s.cluster_name == name and s.status == "ACTIVE" for s in b.services.values()):
         return ("ClusterContainsServicesException", "The Cluster cannot be deleted while Services are active.", 400)
+    import tasks as simulated
+
     tasks = b.tasks.get(name, {})
-    if any(getattr(t, "last_status", "RUNNING") != "STOPPED" for t in tasks.values()):
+    if simulated.tasks_in(name) or any(getattr(t, "last_status", "RUNNING") != "STOPPED" for t in tasks.values()):
         return ("ClusterContainsTasksException", "The Cluster cannot be deleted while Tasks are active.", 400)
     if b.container_instances.get(name):
         return (

@@ -27,6 +27,21 @@ from moto.core import DEFAULT_ACCOUNT_ID as ACCOUNT
 
 BAD_IMAGE = "does-not-exist"
 
+# The simulator in this process, for the strict rules (a cluster with tasks cannot go).
+CURRENT = None
+
+
+def tasks_in(cluster):
+    """Simulated tasks still running or stopping in a cluster (by name)."""
+    if CURRENT is None:
+        return 0
+    with CURRENT.lock:
+        n = 0
+        for d in CURRENT.deployments.values():
+            if (d.get("cluster") or "").rsplit("/", 1)[-1] == cluster:
+                n += len(d["running"]) + len(d.get("stopping", []))
+        return n
+
 
 class Tasks:
     def __init__(self):
@@ -37,6 +52,8 @@ class Tasks:
         self.deployments = {}
         # (region, EC2 instance id) -> (cluster, container instance ARN): what the "agent" registered
         self.agents = {}
+        global CURRENT
+        CURRENT = self
 
     def configure(self, settings):
         with self.lock:

@@ -557,3 +557,136 @@ async fn a_cluster_with_container_instances_cannot_be_deleted() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_cluster_cannot_go_while_its_tasks_are_stopping() {
+    let _shared = CALL_LOG.read().unwrap_or_else(|e| e.into_inner());
+    let c = emulator::clients().await;
+    use aws_sdk_ecs::types::{
+        AwsVpcConfiguration, Compatibility, ContainerDefinition, NetworkConfiguration, NetworkMode,
+    };
+    let default_subnet = c
+        .ec2
+        .describe_subnets()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("default-for-az")
+                .values("true")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let subnet = default_subnet.subnets()[0].subnet_id().unwrap().to_string();
+    let vpc = default_subnet.subnets()[0].vpc_id().unwrap().to_string();
+    let sg = c
+        .ec2
+        .create_security_group()
+        .group_name("strict-tasks")
+        .description("t")
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .unwrap();
+    let sg = sg.group_id().unwrap().to_string();
+    c.ecs
+        .create_cluster()
+        .cluster_name("strict-tasks")
+        .send()
+        .await
+        .unwrap();
+    c.ecs
+        .register_task_definition()
+        .family("strict-tasks")
+        .requires_compatibilities(Compatibility::Fargate)
+        .network_mode(NetworkMode::Awsvpc)
+        .cpu("256")
+        .memory("512")
+        .container_definitions(
+            ContainerDefinition::builder()
+                .name("x")
+                .image("httpd")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let network = NetworkConfiguration::builder()
+        .awsvpc_configuration(
+            AwsVpcConfiguration::builder()
+                .subnets(&subnet)
+                .security_groups(&sg)
+                .build()
+                .unwrap(),
+        )
+        .build();
+    c.ecs
+        .create_service()
+        .cluster("strict-tasks")
+        .service_name("s")
+        .task_definition("strict-tasks")
+        .desired_count(1)
+        .network_configuration(network)
+        .send()
+        .await
+        .unwrap();
+    // Wait until the task runs (the emulator starts it after its start delay).
+    let started = std::time::Instant::now();
+    loop {
+        let s = c
+            .ecs
+            .describe_services()
+            .cluster("strict-tasks")
+            .services("s")
+            .send()
+            .await
+            .unwrap();
+        if s.services()[0].running_count() == 1 {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "the task never started"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    c.ecs
+        .delete_service()
+        .cluster("strict-tasks")
+        .service("s")
+        .force(true)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        refused(c.ecs.delete_cluster().cluster("strict-tasks").send().await),
+        "ClusterContainsTasksException"
+    );
+    assert_eq!(
+        refused(c.ec2.delete_security_group().group_id(&sg).send().await),
+        "DependencyViolation",
+        "the task's interface"
+    );
+    // Once the task has stopped and let go of its interface, both can go.
+    let started = std::time::Instant::now();
+    while c
+        .ecs
+        .delete_cluster()
+        .cluster("strict-tasks")
+        .send()
+        .await
+        .is_err()
+    {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "the task never stopped"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    c.ec2
+        .delete_security_group()
+        .group_id(&sg)
+        .send()
+        .await
+        .unwrap();
+}
