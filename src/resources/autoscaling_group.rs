@@ -2,6 +2,7 @@
 //! and the cluster can go only once they are gone, so deletion waits for that.
 
 use super::error::{cloud, own};
+use super::foreign;
 use super::props::{applied, i, list, ordered_like, s};
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
@@ -47,13 +48,10 @@ pub async fn create(c: &Clients, t: &Target, p: &Json) -> Result<Applied, CloudE
                 })
                 .collect();
             if !super::owned_by(&tags, t) {
-                return Err(own(
-                    &t.id,
+                return Err(foreign(
+                    t,
                     "CreateAutoScalingGroup",
-                    format!(
-                        "an Auto Scaling group named {name} already exists and does not belong to stack {}",
-                        t.stack
-                    ),
+                    format!("an Auto Scaling group named {name}"),
                     "rename the stack, or delete the group if it is unused",
                 ));
             }

@@ -2,6 +2,7 @@
 
 use super::ecs_cluster::{ecs_tags, tags_of};
 use super::error::{cloud, own};
+use super::foreign;
 use super::props::{applied, s};
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
@@ -38,13 +39,10 @@ pub async fn create(c: &Clients, t: &Target, p: &Json) -> Result<Applied, CloudE
     let cp = match describe(c, &t.id, name).await? {
         Some(cp) if super::owned_by(&tags_of(cp.tags()), t) => cp,
         Some(_) => {
-            return Err(own(
-                &t.id,
+            return Err(foreign(
+                t,
                 "CreateCapacityProvider",
-                format!(
-                    "a capacity provider named {name} already exists and does not belong to stack {}",
-                    t.stack
-                ),
+                format!("a capacity provider named {name}"),
                 "rename the stack",
             ));
         }

@@ -4,6 +4,7 @@
 
 use super::db_subnet_group::rds_tags;
 use super::error::{cloud, found, own};
+use super::foreign;
 use super::props::{b, i, list, opt_s, ordered_like, s};
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
@@ -111,13 +112,10 @@ pub async fn create(c: &Clients, t: &Target, p: &Json) -> Result<Applied, CloudE
             })
             .collect();
         if !super::owned_by(&tags, t) {
-            return Err(own(
-                &t.id,
+            return Err(foreign(
+                t,
                 "CreateDBInstance",
-                format!(
-                    "a database named {ident} already exists and does not belong to stack {}",
-                    t.stack
-                ),
+                format!("a database named {ident}"),
                 "rename the database in the stack file",
             ));
         }

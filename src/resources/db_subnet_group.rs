@@ -1,6 +1,7 @@
 //! The DB subnet group: the private subnets (two AZs at least) the database may use.
 
 use super::error::{cloud, found, gone, own};
+use super::foreign;
 use super::props::{applied, list, ordered_like, s};
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
@@ -50,13 +51,10 @@ pub async fn create(c: &Clients, t: &Target, p: &Json) -> Result<Applied, CloudE
                 })
                 .collect();
             if !super::owned_by(&tags, t) {
-                return Err(own(
-                    &t.id,
+                return Err(foreign(
+                    t,
                     "CreateDBSubnetGroup",
-                    format!(
-                        "a DB subnet group named {name} already exists and does not belong to stack {}",
-                        t.stack
-                    ),
+                    format!("a DB subnet group named {name}"),
                     "rename the stack or the database",
                 ));
             }

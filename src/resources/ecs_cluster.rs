@@ -1,7 +1,8 @@
 //! The ECS cluster. CreateCluster returns an existing cluster of that name, so the
 //! stack first checks that it is not adopting someone else's.
 
-use super::error::{cloud, gone, own};
+use super::error::{cloud, gone};
+use super::foreign;
 use super::props::{applied, s};
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
@@ -48,13 +49,10 @@ pub async fn create(c: &Clients, t: &Target, p: &Json) -> Result<Applied, CloudE
     let cluster = match describe(c, &t.id, name).await? {
         Some(cl) if super::owned_by(&tags_of(cl.tags()), t) => cl,
         Some(_) => {
-            return Err(own(
-                &t.id,
+            return Err(foreign(
+                t,
                 "CreateCluster",
-                format!(
-                    "an ECS cluster named {name} already exists and does not belong to stack {}",
-                    t.stack
-                ),
+                format!("an ECS cluster named {name}"),
                 "choose another name with `cluster:` in the stack file",
             ));
         }

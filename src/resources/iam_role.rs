@@ -1,6 +1,7 @@
 //! IAM roles the stack creates, trusted by one AWS service, with managed policies attached.
 
-use super::error::{cloud, found, gone, is_code, own};
+use super::error::{cloud, found, gone, is_code};
+use super::foreign;
 use super::props::{applied, list, ordered_like, s};
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
@@ -36,13 +37,10 @@ pub async fn create(c: &Clients, t: &Target, p: &Json) -> Result<Applied, CloudE
                 })
                 .unwrap_or_default();
             if !super::owned_by(&tags, t) {
-                return Err(own(
-                    &t.id,
+                return Err(foreign(
+                    t,
                     "CreateRole",
-                    format!(
-                        "an IAM role named {name} already exists and does not belong to stack {}",
-                        t.stack
-                    ),
+                    format!("an IAM role named {name}"),
                     "name it in the stack file as `execution_role: <name>` to use it without owning it, or rename the stack",
                 ));
             }

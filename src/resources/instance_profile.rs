@@ -1,6 +1,7 @@
 //! The instance profile that hands the instance role to the container instances.
 
 use super::error::{cloud, found, gone, is_code, own};
+use super::foreign;
 use super::props::{applied, s};
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
@@ -33,13 +34,10 @@ pub async fn create(c: &Clients, t: &Target, p: &Json) -> Result<Applied, CloudE
                 .map(|t| (t.key().to_string(), t.value().to_string()))
                 .collect();
             if !super::owned_by(&tags, t) {
-                return Err(own(
-                    &t.id,
+                return Err(foreign(
+                    t,
                     "CreateInstanceProfile",
-                    format!(
-                        "an instance profile named {name} already exists and does not belong to stack {}",
-                        t.stack
-                    ),
+                    format!("an instance profile named {name}"),
                     "rename the stack, or delete the profile if it is unused",
                 ));
             }

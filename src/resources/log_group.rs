@@ -1,6 +1,7 @@
 //! The CloudWatch log group a service's containers write to (awslogs driver).
 
-use super::error::{cloud, gone, own};
+use super::error::{cloud, gone};
+use super::foreign;
 use super::props::{applied, i, s};
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
@@ -49,13 +50,10 @@ pub async fn create(c: &Clients, t: &Target, p: &Json) -> Result<Applied, CloudE
                 .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
                 .unwrap_or_default();
             if !super::owned_by(&tags, t) {
-                return Err(own(
-                    &t.id,
+                return Err(foreign(
+                    t,
                     "CreateLogGroup",
-                    format!(
-                        "a log group named {name} already exists and does not belong to stack {}",
-                        t.stack
-                    ),
+                    format!("a log group named {name}"),
                     "delete it if it is unused, or rename the service or the stack",
                 ));
             }

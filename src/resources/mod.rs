@@ -62,6 +62,20 @@ pub fn tags_for(t: &Target) -> Vec<(String, String)> {
     tags
 }
 
+/// The refusal to adopt a same-named resource the stack did not create: `what` names it
+/// ("an ECS cluster named hello").
+pub fn foreign(t: &Target, operation: &str, what: String, hint: &str) -> CloudError {
+    error::own(
+        &t.id,
+        operation,
+        format!(
+            "{what} already exists and does not belong to stack {}",
+            t.stack
+        ),
+        hint,
+    )
+}
+
 /// Whether tags read from AWS say the resource is this one of this stack.
 pub fn owned_by(tags: &[(String, String)], t: &Target) -> bool {
     let has = |k: &str, v: &str| tags.iter().any(|(a, b)| a == k && b == v);
