@@ -11,6 +11,11 @@ import threading
 import time
 
 from moto.core import DEFAULT_ACCOUNT_ID as ACCOUNT
+from moto.core.exceptions import ServiceException
+from werkzeug.exceptions import HTTPException
+
+# What moto raises for an AWS error (not-found, invalid): expected, unlike a bug.
+MOTO_ERRORS = (ServiceException, HTTPException)
 
 
 class Delays:
@@ -44,8 +49,8 @@ class Delays:
 
             td = ecs_backends[ACCOUNT][region].describe_task_definition(p.get("taskDefinition"))
             role_arn = td.execution_role_arn or ""
-        except Exception:
-            return None
+        except MOTO_ERRORS:
+            return None  # no such task definition: moto answers that itself
         created = self.roles.get(role_arn.rsplit("/", 1)[-1])
         if created is not None and time.time() - created < self.iam_window:
             return (

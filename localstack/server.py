@@ -19,6 +19,7 @@ import re
 import sys
 import threading
 import time
+import traceback
 from urllib.parse import parse_qs
 
 from moto.server import DomainDispatcherApplication, create_backend_app
@@ -65,11 +66,16 @@ class Serialized:
         if path == "/_provision/tasks":
             settings = json.loads(body or b"{}") if environ.get("REQUEST_METHOD") == "POST" else {}
             return self._json(start_response, self.tasks.configure(settings))
+        if path == "/_provision/strict/break":
+            strict.BROKEN.clear()
+            strict.BROKEN.update(json.loads(body or b"{}").get("actions", []))
+            return self._json(start_response, {"broken": sorted(strict.BROKEN)})
         if path == "/_provision/faults/release":
             self.faults.release()
             return self._json(start_response, self.faults.status())
         if path == "/moto-api/reset":
             self.log.clear()
+            strict.BROKEN.clear()
             service, action = "moto", "reset"
         else:
             service, action = self._record(environ, body)
@@ -87,10 +93,15 @@ class Serialized:
                 start_response(f"{status} Error", headers)
                 return [data]
             p = strict.params(body, environ.get("CONTENT_TYPE"))
+            region = self._region(environ)
             with self.lock:
-                self.tasks.tick(self._region(environ))
-                region = self._region(environ)
-                refusal = strict.check(service, action, p, region) or self.delays.check(service, action, p, region)
+                refusal = (
+                    self._guard("tasks.tick", self.tasks.tick, region)
+                    or self._guard(f"strict rule for {action}", strict.check, service, action, p, region)
+                    or self._guard("delays.check", self.delays.check, service, action, p, region)
+                )
+            if isinstance(refusal, _Broken):
+                return refusal.respond(service, start_response)
             if refusal:
                 code, message, status = refusal
                 status, headers, data = aws_error(service, code, message, status)
@@ -106,16 +117,32 @@ class Serialized:
             # Consume the response inside the lock: moto builds it lazily.
             data = b"".join(self.app(environ, capture))
             if answer["status"].startswith("200"):
-                if service == "ecs":
-                    data = self.tasks.rewrite(action, self._region(environ), body, data)
-                self.delays.record(service, action, strict.params(body, environ.get("CONTENT_TYPE")))
-                data = self.delays.rewrite(service, action, data)
+                data = self._guard("the task simulator and delays", self._after, service, action, environ, body, data)
+        if isinstance(data, _Broken):
+            return data.respond(service, start_response)
         headers = [(k, v) for k, v in answer["headers"] if k.lower() != "content-length"]
         headers.append(("Content-Length", str(len(data))))
         start_response(answer["status"], headers)
         if service != "moto":
             self.faults.after(action)
         return [data]
+
+    def _after(self, service, action, environ, body, data):
+        if service == "ecs":
+            data = self.tasks.rewrite(action, self._region(environ), body, data)
+        self.delays.record(service, action, strict.params(body, environ.get("CONTENT_TYPE")))
+        return self.delays.rewrite(service, action, data)
+
+    @staticmethod
+    def _guard(name, fn, *args):
+        """Runs one of the emulator's own hooks. One that raises fails closed: the request
+        is answered HTTP 500 naming it (traceback in the log), never let through unchecked."""
+        try:
+            return fn(*args)
+        except Exception:  # noqa: BLE001 - any breakage must be loud, whatever it is
+            traceback.print_exc()
+            print(f"provision emulator: {name} failed; answering HTTP 500", file=sys.stderr, flush=True)
+            return _Broken(name)
 
     def _record(self, environ, body):
         scope = _CREDENTIAL_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
@@ -139,6 +166,19 @@ class Serialized:
     def _json(start_response, payload):
         data = json.dumps(payload).encode()
         start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+        return [data]
+
+
+class _Broken:
+    """A hook of the emulator that raised: its request fails with the hook's name."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def respond(self, service, start_response):
+        message = f"provision emulator: {self.name} raised an exception (traceback in the emulator log)"
+        status, headers, data = aws_error(service, "EmulatorRuleFailed", message, 500)
+        start_response(f"{status} Error", headers)
         return [data]
 
 

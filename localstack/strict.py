@@ -14,6 +14,9 @@ from moto.core import DEFAULT_ACCOUNT_ID as ACCOUNT
 
 ENABLED = os.environ.get("PROVISION_STRICT", "1") != "0"
 
+# Actions whose rule a test has broken on purpose, to prove the emulator fails closed.
+BROKEN = set()
+
 # Fargate task sizes (ECS developer guide): cpu -> allowed memory (MiB).
 FARGATE = {
     256: [512, 1024, 2048],
@@ -41,14 +44,14 @@ def check(service, action, p, region):
     """(code, message, http status) of AWS's refusal, or None to let the request through."""
     if not ENABLED:
         return None
+    if action in BROKEN:
+        raise RuntimeError(f"rule for {action} broken on purpose (POST /_provision/strict/break)")
     rule = RULES.get((service, action))
     if rule is None:
         return None
-    try:
-        return rule(p, region)
-    except (KeyError, AttributeError, TypeError, ValueError):
-        # A rule that cannot read moto's state lets the request through, as moto would.
-        return None
+    # No try here: a rule that breaks (a moto upgrade moved what it reads) must not turn
+    # itself off silently. server.py answers HTTP 500 naming the rule instead.
+    return rule(p, region)
 
 
 def _ec2(region):

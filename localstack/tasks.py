@@ -24,6 +24,11 @@ import time
 import uuid
 
 from moto.core import DEFAULT_ACCOUNT_ID as ACCOUNT
+from moto.core.exceptions import ServiceException
+from werkzeug.exceptions import HTTPException
+
+# What moto raises for an AWS error (not-found, invalid): expected, unlike a bug.
+MOTO_ERRORS = (ServiceException, HTTPException)
 
 BAD_IMAGE = "does-not-exist"
 
@@ -190,8 +195,8 @@ class Tasks:
                     cluster, arn = self.agents.pop(key)
                     try:
                         ecs.deregister_container_instance(cluster, arn, True)
-                    except Exception:
-                        pass
+                    except MOTO_ERRORS:
+                        pass  # already deregistered, or the cluster is gone
 
     def _room(self, region, cluster, task_definition, desired):
         """How many of the service's tasks the cluster's container instances can hold."""
@@ -217,18 +222,15 @@ class Tasks:
         instances' agents come and go."""
         now = time.time()
         with self.lock:
-            try:
-                self._agent(region)
-            except Exception:
-                pass
+            self._agent(region)
             for d in self.deployments.values():
                 due = [(eni, at) for eni, at in d.get("stopping", []) if at <= now]
                 for eni, _ in due:
                     if eni:
                         try:
                             self._ec2(d["region"]).delete_network_interface(eni)
-                        except Exception:
-                            pass
+                        except MOTO_ERRORS:
+                            pass  # already gone with its subnet
                 d["stopping"] = [x for x in d.get("stopping", []) if x not in due]
 
     def _running_task(self, arn, eni, host, d):

@@ -1,6 +1,35 @@
-//! A small generic DAG: topological layers, cycle report, reverse order. No AWS, no I/O.
+//! A small generic DAG: topological layers, cycle report, reverse order, and the one
+//! concurrent walk that runs a node as soon as the nodes it depends on are done. No AWS.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use tokio::sync::watch;
+
+/// What a walk is told from outside while it runs (Ctrl-C).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// Keep going.
+    Run,
+    /// Start nothing new; let the nodes in flight finish.
+    Finish,
+    /// Abandon the nodes in flight too.
+    Abandon,
+}
+
+/// How a walk ended.
+#[derive(Debug)]
+pub struct Walked<E> {
+    /// Finished, in the order they finished.
+    pub done: Vec<String>,
+    /// Failed, with their errors: the root causes.
+    pub failed: Vec<(String, E)>,
+    /// Not attempted, each with the failed node it waited on.
+    pub skipped: Vec<(String, String)>,
+    /// Never started because the walk was stopped.
+    pub not_started: Vec<String>,
+    /// Stopped with `Stop::Abandon` while nodes were in flight.
+    pub abandoned: bool,
+}
 
 #[derive(Debug, Default, Clone)]
 pub struct Graph {
@@ -102,6 +131,127 @@ impl Graph {
         let mut order = self.order()?;
         order.reverse();
         Ok(order)
+    }
+
+    /// Runs `run(node)` for every node, at most `limit` at once, each as soon as every node it
+    /// depends on is done. The dependents of a failure are skipped, not run, so only the
+    /// root cause is an error. A cycle is refused before anything runs.
+    pub async fn walk<E, F, Fut>(
+        &self,
+        limit: usize,
+        mut stop: watch::Receiver<Stop>,
+        mut run: F,
+    ) -> Result<Walked<E>, GraphError>
+    where
+        E: Send + 'static,
+        F: FnMut(String) -> Fut,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+    {
+        self.layers()?;
+        let mut waits = self.deps.clone();
+        let mut out = Walked {
+            done: Vec::new(),
+            failed: Vec::new(),
+            skipped: Vec::new(),
+            not_started: Vec::new(),
+            abandoned: false,
+        };
+        // node -> the failure it is (or descends from), for skipping and reporting.
+        let mut dead: BTreeMap<String, String> = BTreeMap::new();
+        let mut finished: BTreeSet<String> = BTreeSet::new();
+        let mut running = tokio::task::JoinSet::new();
+        let mut in_flight = 0usize;
+        let mut stop_open = true;
+        loop {
+            // Skip, transitively, whatever waits on a failure.
+            loop {
+                let newly: Vec<(String, String)> = waits
+                    .iter()
+                    .filter_map(|(n, w)| {
+                        w.iter()
+                            .find_map(|d| dead.get(d))
+                            .map(|r| (n.clone(), r.clone()))
+                    })
+                    .collect();
+                if newly.is_empty() {
+                    break;
+                }
+                for (n, root) in newly {
+                    waits.remove(&n);
+                    dead.insert(n.clone(), root.clone());
+                    out.skipped.push((n, root));
+                }
+            }
+            if *stop.borrow() == Stop::Run {
+                let ready: Vec<String> = waits
+                    .iter()
+                    .filter(|(_, w)| w.iter().all(|d| finished.contains(d)))
+                    .map(|(n, _)| n.clone())
+                    .take(limit.max(1).saturating_sub(in_flight))
+                    .collect();
+                for n in ready {
+                    waits.remove(&n);
+                    in_flight += 1;
+                    let fut = run(n.clone());
+                    running.spawn(async move { (n, fut.await) });
+                }
+            }
+            if in_flight == 0 {
+                break;
+            }
+            tokio::select! {
+                Some(joined) = running.join_next() => {
+                    in_flight -= 1;
+                    // A node's task can only end by returning: none panics or is aborted here.
+                    if let Ok((n, result)) = joined {
+                        match result {
+                            Ok(()) => {
+                                finished.insert(n.clone());
+                                out.done.push(n);
+                            }
+                            Err(e) => {
+                                dead.insert(n.clone(), n.clone());
+                                out.failed.push((n, e));
+                            }
+                        }
+                    }
+                }
+                changed = stop.changed(), if stop_open => {
+                    stop_open = changed.is_ok();
+                    if stop_open && *stop.borrow() == Stop::Abandon {
+                        running.abort_all();
+                        out.abandoned = true;
+                        break;
+                    }
+                }
+            }
+        }
+        out.not_started = waits.into_keys().collect();
+        Ok(out)
+    }
+
+    /// The same graph with every edge turned around: the order to delete in.
+    pub fn reversed(&self) -> Graph {
+        let mut g = Graph::new();
+        for (n, deps) in &self.deps {
+            g.add_node(n);
+            for d in deps {
+                g.add_edge(d, n);
+            }
+        }
+        g
+    }
+
+    /// Only the nodes in `keep`, with the edges among them.
+    pub fn restricted_to(&self, keep: &BTreeSet<String>) -> Graph {
+        let mut g = Graph::new();
+        for (n, deps) in self.deps.iter().filter(|(n, _)| keep.contains(*n)) {
+            g.add_node(n);
+            for d in deps.iter().filter(|d| keep.contains(*d)) {
+                g.add_edge(n, d);
+            }
+        }
+        g
     }
 
     /// The members of one cycle, first member repeated at the end.

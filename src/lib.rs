@@ -6,6 +6,7 @@
 pub mod aws;
 pub mod cli;
 pub mod desired;
+pub mod events;
 pub mod exec;
 pub mod graph;
 pub mod plan;

@@ -7,13 +7,17 @@ use serde_json::{Map, Value as Json};
 use std::fmt;
 use std::future::Future;
 
-/// Who a call is for: the stack and the resource's logical id (both become tags).
+pub use crate::events::Progress;
+
+/// Who a call is for: the stack and the resource's logical id (both become tags), and
+/// where the call reports what it waits for.
 #[derive(Debug, Clone)]
 pub struct Target {
     pub stack: String,
     pub id: String,
     pub kind: Kind,
     pub tags: Vec<(String, String)>,
+    pub progress: Progress,
 }
 
 /// The result of a create or an update.
@@ -46,9 +50,6 @@ impl fmt::Display for CloudError {
         Ok(())
     }
 }
-
-/// How the wait for a service went, for progress lines.
-pub type Progress = Box<dyn Fn(String) + Send + Sync>;
 
 pub trait Provider: Send + Sync + 'static {
     /// Reads a lookup (default VPC, account, zones, an existing role): its outputs.
@@ -92,12 +93,12 @@ pub trait Provider: Send + Sync + 'static {
         entry: &Entry,
     ) -> impl Future<Output = Result<Map<String, Json>, CloudError>> + Send;
 
-    /// Waits until a created or updated resource is ready for use (a service stable).
+    /// Waits until a created or updated resource is ready for use (a service stable),
+    /// telling `target.progress` what it waits for.
     fn wait_ready(
         &self,
         target: &Target,
         applied: &Applied,
         timeout: std::time::Duration,
-        progress: &Progress,
     ) -> impl Future<Output = Result<(), CloudError>> + Send;
 }

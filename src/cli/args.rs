@@ -38,6 +38,10 @@ pub struct Cli {
     /// No colours in the plan.
     #[arg(long, global = true)]
     pub no_color: bool,
+    /// Log every AWS call (service, operation, duration, attempts) to stderr; -vv for the
+    /// SDK's own detail. RUST_LOG overrides it.
+    #[arg(short = 'v', long = "verbose", global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -61,7 +65,7 @@ pub struct PlanArgs {
     /// Exit with 2 when the plan has changes (0: none, 1: error).
     #[arg(long)]
     pub detailed_exitcode: bool,
-    /// Print the plan as JSON.
+    /// One JSON object per line (the plan, then a summary) instead of text.
     #[arg(long)]
     pub json: bool,
     /// How many AWS reads run at once.
@@ -83,6 +87,10 @@ pub struct UpArgs {
     /// Do not wait for services to become stable.
     #[arg(long)]
     pub no_wait: bool,
+    /// One JSON object per line (the plan, each step's events, a summary) instead of text.
+    /// Needs --yes.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -90,6 +98,10 @@ pub struct DownArgs {
     /// Delete without asking.
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// One JSON object per line (the plan, each step's events, a summary) instead of text.
+    /// Needs --yes.
+    #[arg(long)]
+    pub json: bool,
     /// How many steps run at once.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=100))]
     pub parallelism: u16,
@@ -97,7 +109,7 @@ pub struct DownArgs {
 
 #[derive(Debug, Args)]
 pub struct OutputsArgs {
-    /// Print the outputs as JSON.
+    /// One JSON object per line: the outputs, then a summary.
     #[arg(long)]
     pub json: bool,
     /// Only what the state recorded; no AWS call (no task addresses).
@@ -122,4 +134,17 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         }
     };
     Ok(Duration::from_secs(secs))
+}
+
+impl Cli {
+    /// Whether the command asked for JSON lines.
+    pub fn json(&self) -> bool {
+        match &self.command {
+            Command::Validate => false,
+            Command::Plan(a) => a.json,
+            Command::Up(a) => a.json,
+            Command::Down(a) => a.json,
+            Command::Outputs(a) => a.json,
+        }
+    }
 }

@@ -53,3 +53,47 @@ pub fn style(cli: &Cli) -> crate::plan::render::Style {
         !cli.no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal();
     crate::plan::render::Style { color }
 }
+
+/// The plan, drawn for `mode`: text for people, or a `plan` line and a `plan_ready` event.
+pub fn show_plan(
+    cli: &Cli,
+    mode: super::render::Mode,
+    plan: &crate::plan::Plan,
+    events: &crate::events::Emitter,
+) {
+    use crate::plan::Action;
+    if mode == super::render::Mode::Json {
+        super::render::json_line(&serde_json::json!({ "event": "plan", "plan": plan }));
+    } else {
+        print!("{}", crate::plan::render::human(plan, &style(cli)));
+    }
+    events.emit(crate::events::Event::PlanReady {
+        stack: plan.stack.clone(),
+        create: plan.count(Action::Create),
+        update: plan.count(Action::Update),
+        replace: plan.count(Action::Replace),
+        delete: plan.count(Action::Delete),
+        unchanged: plan.count(Action::NoOp),
+    });
+}
+
+/// The end of a command that succeeded: the summary line in JSON, else `text` if any.
+pub fn finish(
+    mode: super::render::Mode,
+    stack: &str,
+    changes: usize,
+    started: std::time::Instant,
+    text: &str,
+) {
+    if mode == super::render::Mode::Json {
+        super::render::json_line(&crate::events::Event::Summary {
+            ok: true,
+            stack: stack.to_string(),
+            changes,
+            seconds: started.elapsed().as_secs_f64(),
+            error: None,
+        });
+    } else if !text.is_empty() {
+        println!("{text}");
+    }
+}

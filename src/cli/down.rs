@@ -1,32 +1,48 @@
 use super::args::DownArgs;
+use super::render::{self, Mode};
 use super::{Cli, Error, confirm, context};
 use crate::exec::{self, Options};
 use crate::state::StateWriter;
 use std::sync::Arc;
 
 pub async fn run(cli: &Cli, a: &DownArgs) -> Result<u8, Error> {
+    let mode = Mode::pick(a.json);
+    if mode == Mode::Json && !a.yes {
+        return Err(Error::Usage(
+            "--json cannot ask for confirmation\n  hint: add --yes to delete".into(),
+        ));
+    }
     let ctx = context::load(cli)?;
-    let plan = crate::plan::plan_down(&ctx.stack.name, &ctx.state);
+    let plan = crate::plan::plan_down(&ctx.stack.name, &ctx.state)?;
+    let started = std::time::Instant::now();
+    let events = render::emitter(mode);
     if !plan.has_changes() {
-        println!(
-            "Nothing to delete: stack {} owns no resources (state: {}).",
-            ctx.stack.name,
-            ctx.state_path.display()
+        context::finish(
+            mode,
+            &ctx.stack.name,
+            0,
+            started,
+            &format!(
+                "Nothing to delete: stack {} owns no resources (state: {}).",
+                ctx.stack.name,
+                ctx.state_path.display()
+            ),
         );
         return Ok(0);
     }
-    print!(
-        "{}",
-        crate::plan::render::human(&plan, &context::style(cli))
-    );
-    println!(
-        "Only what the stack created is deleted; what it merely uses (a default VPC, a role named in the file) stays."
-    );
+    context::show_plan(cli, mode, &plan, &events);
+    if mode != Mode::Json {
+        println!(
+            "Only what the stack created is deleted; what it merely uses (a default VPC, a role named in the file) stays."
+        );
+    }
     if !confirm::ask(a.yes, &format!("\nDelete stack {}?", ctx.stack.name))? {
         println!("Nothing deleted.");
         return Ok(1);
     }
-    println!();
+    if mode != Mode::Json {
+        println!();
+    }
     let aws = context::aws(cli).await?;
     let writer = Arc::new(StateWriter::new(ctx.state_path.clone(), ctx.state));
     let opts = Options {
@@ -34,12 +50,16 @@ pub async fn run(cli: &Cli, a: &DownArgs) -> Result<u8, Error> {
         wait: false,
         timeout: std::time::Duration::from_secs(600),
         tags: ctx.stack.tags.clone(),
+        events,
     };
     let report = exec::execute(&plan, aws, writer, &opts).await?;
-    println!(
-        "\nStack {} is down: {} resources deleted.",
-        ctx.stack.name,
-        report.done.len()
+    let n = report.done.len();
+    context::finish(
+        mode,
+        &ctx.stack.name,
+        n,
+        started,
+        &format!("\nStack {} is down: {n} resources deleted.", ctx.stack.name),
     );
     Ok(0)
 }

@@ -5,9 +5,13 @@ use super::Error;
 use std::path::PathBuf;
 use std::time::Duration;
 
-const SCRIPTS: [(&str, &str); 10] = [
+const SCRIPTS: [(&str, &str); 11] = [
     ("common.sh", include_str!("../../localstack/common.sh")),
     ("install", include_str!("../../localstack/install")),
+    (
+        "requirements.txt",
+        include_str!("../../localstack/requirements.txt"),
+    ),
     ("start", include_str!("../../localstack/start")),
     ("stop", include_str!("../../localstack/stop")),
     ("reset", include_str!("../../localstack/reset")),

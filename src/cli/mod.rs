@@ -7,6 +7,7 @@ mod down;
 mod local;
 mod outputs;
 mod plan;
+mod render;
 mod up;
 mod validate;
 
@@ -26,12 +27,17 @@ pub enum Error {
     Cloud(#[from] crate::provider::CloudError),
     #[error("{0}")]
     Exec(#[from] crate::exec::ExecError),
+    #[error(
+        "{0}\n  hint: the state's recorded dependencies are damaged; restore the state file from a backup"
+    )]
+    Graph(#[from] crate::graph::GraphError),
     #[error("{0}")]
     Usage(String),
 }
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    logging(cli.verbose);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -42,13 +48,40 @@ pub fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let json = cli.json();
     match rt.block_on(run(cli)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {e}");
+            if json {
+                render::json_line(&crate::events::Event::Summary {
+                    ok: false,
+                    stack: String::new(),
+                    changes: 0,
+                    seconds: 0.0,
+                    error: Some(e.to_string()),
+                });
+            }
             ExitCode::from(1)
         }
     }
+}
+
+/// AWS calls are logged at debug level (target `provision::aws`): `-v` shows them, `-vv`
+/// adds the SDK's own detail; RUST_LOG, when set, decides instead.
+fn logging(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let filter = match (std::env::var("RUST_LOG"), verbose) {
+        (Ok(spec), _) if !spec.is_empty() => EnvFilter::new(spec),
+        (_, 0) => EnvFilter::new("warn"),
+        (_, 1) => EnvFilter::new("warn,provision=debug"),
+        _ => EnvFilter::new("info,provision=trace,aws_smithy_runtime=debug,aws_config=debug"),
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
 }
 
 async fn run(cli: Cli) -> Result<u8, Error> {

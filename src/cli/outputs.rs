@@ -27,10 +27,14 @@ pub async fn run(cli: &Cli, a: &OutputsArgs) -> Result<u8, Error> {
         }
     }
     if a.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&Json::Object(all)).unwrap_or_default()
-        );
+        super::render::json_line(&serde_json::json!({"event": "outputs", "outputs": all}));
+        super::render::json_line(&crate::events::Event::Summary {
+            ok: true,
+            stack: ctx.stack.name.clone(),
+            changes: 0,
+            seconds: 0.0,
+            error: None,
+        });
         return Ok(0);
     }
     for (id, outputs) in &all {

@@ -1,18 +1,16 @@
 use super::args::PlanArgs;
+use super::render::{self, Mode};
 use super::{Cli, Error, context};
 
 pub async fn run(cli: &Cli, a: &PlanArgs) -> Result<u8, Error> {
+    let mode = Mode::pick(a.json);
     let ctx = context::load(cli)?;
     let aws = context::aws(cli).await?;
+    let started = std::time::Instant::now();
     let plan = crate::plan::plan_up(&ctx.stack, &ctx.state, aws, a.parallelism.into()).await?;
-    if a.json {
-        println!("{}", crate::plan::render::json(&plan));
-    } else {
-        print!(
-            "{}",
-            crate::plan::render::human(&plan, &context::style(cli))
-        );
-    }
+    context::show_plan(cli, mode, &plan, &render::emitter(mode));
+    let changes = plan.steps.iter().filter(|s| s.action.is_change()).count();
+    context::finish(mode, &ctx.stack.name, changes, started, "");
     Ok(if a.detailed_exitcode && plan.has_changes() {
         2
     } else {

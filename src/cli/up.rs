@@ -1,19 +1,26 @@
 use super::args::UpArgs;
+use super::render::{self, Mode};
 use super::{Cli, Error, confirm, context};
 use crate::exec::{self, Options};
 use crate::state::StateWriter;
 use std::sync::Arc;
 
 pub async fn run(cli: &Cli, a: &UpArgs) -> Result<u8, Error> {
+    let mode = Mode::pick(a.json);
+    if mode == Mode::Json && !a.yes {
+        return Err(Error::Usage(
+            "--json cannot ask for confirmation\n  hint: add --yes to apply, or use `provision plan --json` to only look".into(),
+        ));
+    }
     let ctx = context::load(cli)?;
     let aws = context::aws(cli).await?;
     let plan =
         crate::plan::plan_up(&ctx.stack, &ctx.state, aws.clone(), a.parallelism.into()).await?;
-    print!(
-        "{}",
-        crate::plan::render::human(&plan, &context::style(cli))
-    );
+    let events = render::emitter(mode);
+    context::show_plan(cli, mode, &plan, &events);
+    let started = std::time::Instant::now();
     if !plan.has_changes() {
+        context::finish(mode, &ctx.stack.name, 0, started, "");
         return Ok(0);
     }
     if !confirm::ask(
@@ -23,22 +30,30 @@ pub async fn run(cli: &Cli, a: &UpArgs) -> Result<u8, Error> {
         println!("Nothing changed.");
         return Ok(1);
     }
-    println!();
+    if mode != Mode::Json {
+        println!();
+    }
     let writer = Arc::new(StateWriter::new(ctx.state_path.clone(), ctx.state));
     let opts = Options {
         parallelism: a.parallelism.into(),
         wait: !a.no_wait,
         timeout: a.timeout,
         tags: ctx.stack.tags.clone(),
+        events: events.clone(),
     };
-    let started = std::time::Instant::now();
     let report = exec::execute(&plan, aws, writer, &opts).await?;
-    println!(
-        "\nStack {} is up: {} changes in {:.1}s. State: {}\nSee what was created with `provision outputs`.",
-        ctx.stack.name,
-        report.done.len(),
-        started.elapsed().as_secs_f64(),
-        ctx.state_path.display()
+    let n = report.done.len();
+    context::finish(
+        mode,
+        &ctx.stack.name,
+        n,
+        started,
+        &format!(
+            "\nStack {} is up: {n} changes in {:.1}s. State: {}\nSee what was created with `provision outputs`.",
+            ctx.stack.name,
+            started.elapsed().as_secs_f64(),
+            ctx.state_path.display()
+        ),
     );
     Ok(0)
 }

@@ -1,16 +1,19 @@
-//! The executor: runs a plan's steps concurrently under a limit, each as soon as the
-//! steps it depends on are done, writing state after every step. After a failure its
-//! dependents are skipped, so only the root cause is reported.
+//! The executor: runs a plan's steps concurrently under a limit through the graph's one
+//! walk, each as soon as the steps it depends on are done, writing state after every
+//! step. After a failure its dependents are skipped, so only the root cause is reported.
 
 mod schedule;
 mod step;
 
 pub use schedule::waits_for;
 
+use crate::events::{Emitter, Event};
+use crate::graph::{GraphError, Stop};
 use crate::plan::Plan;
 use crate::provider::{CloudError, Provider};
 use crate::state::{StateError, StateWriter};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,6 +23,8 @@ pub struct Options {
     pub wait: bool,
     pub timeout: Duration,
     pub tags: Vec<(String, String)>,
+    /// Where steps report what they do.
+    pub events: Emitter,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +36,8 @@ pub enum ExecError {
     },
     #[error(transparent)]
     State(#[from] StateError),
+    #[error("{0}\n  hint: this is a bug in provision; please report it with the stack file")]
+    Order(#[from] GraphError),
     #[error(
         "interrupted: {done} steps finished and were saved; {left} not started\n  hint: run the same command again to carry on"
     )]
@@ -83,108 +90,84 @@ pub async fn execute<P: Provider>(
         .filter(|s| s.action.is_change())
         .map(|s| (s.id.clone(), s.clone()))
         .collect();
-    let mut waits: BTreeMap<String, BTreeSet<String>> = steps
-        .keys()
-        .map(|id| (id.clone(), waits_for(plan, &state, id, &steps)))
-        .collect();
+    let order = schedule::graph(plan, &state, &steps);
 
-    let limit = opts.parallelism.max(1);
-    let mut running = tokio::task::JoinSet::new();
-    let mut in_flight = 0usize;
-    let (mut done, mut failed, mut skipped) = (Vec::new(), Vec::new(), Vec::new());
-    let mut finished: BTreeSet<String> = BTreeSet::new();
-    let mut interrupted = false;
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
+    // Ctrl-C once: start nothing new and let the steps in flight finish; twice: abandon them.
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(Stop::Run);
+    let listener = {
+        let (events, in_flight) = (opts.events.clone(), in_flight.clone());
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_err() {
+                return;
+            }
+            events.emit(Event::Interrupted {
+                in_flight: in_flight.load(Ordering::SeqCst),
+            });
+            let _ = stop_tx.send(Stop::Finish);
+            if tokio::signal::ctrl_c().await.is_ok() {
+                let _ = stop_tx.send(Stop::Abandon);
+            }
+            // Keep the sender alive until the walk is over.
+            std::future::pending::<()>().await;
+        })
+    };
 
-    loop {
-        // Skip what can no longer run: it waits on something that failed or was skipped.
-        loop {
-            let dead: Vec<String> = waits
-                .iter()
-                .filter(|(_, w)| w.iter().any(|d| failed_ids(&failed, &skipped).contains(d)))
-                .map(|(id, _)| id.clone())
-                .collect();
-            if dead.is_empty() {
-                break;
+    let walked = order
+        .walk(opts.parallelism, stop_rx.clone(), |id| {
+            let step = steps[&id].clone();
+            let desired = plan.desired.iter().find(|r| r.id == id).cloned();
+            let (p, w, k, o) = (
+                provider.clone(),
+                writer.clone(),
+                known.clone(),
+                opts.clone(),
+            );
+            let (stack, in_flight) = (plan.stack.clone(), in_flight.clone());
+            async move {
+                in_flight.fetch_add(1, Ordering::SeqCst);
+                let r = step::run(&stack, &step, desired.as_ref(), p, w, k, &o).await;
+                in_flight.fetch_sub(1, Ordering::SeqCst);
+                r
             }
-            for id in dead {
-                waits.remove(&id);
-                skipped.push(id);
-            }
-        }
-        if !interrupted {
-            let ready: Vec<String> = waits
-                .iter()
-                .filter(|(_, w)| w.iter().all(|d| finished.contains(d)))
-                .map(|(id, _)| id.clone())
-                .take(limit.saturating_sub(in_flight))
-                .collect();
-            for id in ready {
-                waits.remove(&id);
-                let step = steps[&id].clone();
-                let desired = plan.desired.iter().find(|r| r.id == id).cloned();
-                let (p, w, k, o) = (
-                    provider.clone(),
-                    writer.clone(),
-                    known.clone(),
-                    opts.clone(),
-                );
-                let stack = plan.stack.clone();
-                in_flight += 1;
-                running.spawn(async move {
-                    let r = step::run(&stack, &step, desired.as_ref(), p, w, k, &o).await;
-                    (step.id.clone(), r)
+        })
+        .await;
+    listener.abort();
+    let walked = walked?;
+    let interrupted = *stop_rx.borrow() != Stop::Run;
+
+    let mut failed = Vec::new();
+    for (id, e) in walked.failed {
+        match e {
+            step::StepError::State(e) => return Err(ExecError::State(e)),
+            step::StepError::Cloud(e) => {
+                opts.events.emit(Event::Failed {
+                    id,
+                    error: e.to_string(),
+                    code: e.code.clone(),
                 });
-            }
-        }
-        if in_flight == 0 {
-            break;
-        }
-        tokio::select! {
-            Some(res) = running.join_next() => {
-                in_flight -= 1;
-                match res {
-                    Ok((id, Ok(()))) => { finished.insert(id.clone()); done.push(id); }
-                    Ok((id, Err(step::StepError::Cloud(e)))) => { failed.push((id, e)); }
-                    Ok((_, Err(step::StepError::State(e)))) => return Err(ExecError::State(e)),
-                    Err(e) => failed.push(("?".into(), CloudError {
-                        resource: "executor".into(), operation: "a step".into(), code: None,
-                        message: e.to_string(), hint: None,
-                    })),
-                }
-            }
-            _ = &mut ctrl_c => {
-                if interrupted {
-                    // Abandoned calls may have created something; the next `up` finds it by its tags.
-                    running.abort_all();
-                    return Err(ExecError::Interrupted { done: done.len(), left: waits.len() + in_flight });
-                }
-                eprintln!("\nInterrupted: waiting for the {in_flight} steps in flight to finish and saving state (Ctrl-C again to abandon them)…");
-                interrupted = true;
-                ctrl_c.set(tokio::signal::ctrl_c());
+                failed.push(e);
             }
         }
     }
-    if interrupted && failed.is_empty() {
+    for (id, root) in &walked.skipped {
+        opts.events.emit(Event::Skipped {
+            id: id.clone(),
+            because: root.clone(),
+        });
+    }
+    if walked.abandoned || (interrupted && failed.is_empty()) {
+        // Abandoned calls may have created something; the next `up` finds it by its tags.
         return Err(ExecError::Interrupted {
-            done: done.len(),
-            left: waits.len(),
+            done: walked.done.len(),
+            left: walked.not_started.len() + walked.skipped.len(),
         });
     }
     if !failed.is_empty() {
         return Err(ExecError::Failed {
-            failed: failed.into_iter().map(|(_, e)| e).collect(),
-            skipped,
+            failed,
+            skipped: walked.skipped.into_iter().map(|(id, _)| id).collect(),
         });
     }
-    Ok(Report { done })
-}
-
-fn failed_ids(failed: &[(String, CloudError)], skipped: &[String]) -> BTreeSet<String> {
-    failed
-        .iter()
-        .map(|(id, _)| id.clone())
-        .chain(skipped.iter().cloned())
-        .collect()
+    Ok(Report { done: walked.done })
 }

@@ -1,13 +1,37 @@
 //! Which steps a step must wait for: creations follow their references, deletions go
-//! after everything that still refers to what they delete.
+//! after everything that still refers to what they delete (from the dependencies the
+//! state recorded, the one source of deletion order).
 
-use crate::plan::{Action, Plan, Step};
+use crate::graph::Graph;
+use crate::plan::{Action, Plan, Step, state_graph};
 use crate::state::State;
 use std::collections::{BTreeMap, BTreeSet};
+
+/// The graph the executor walks: one node per change, an edge per wait.
+pub fn graph(plan: &Plan, state: &State, steps: &BTreeMap<String, Step>) -> Graph {
+    let recorded = state_graph(state);
+    let mut g = Graph::new();
+    for id in steps.keys() {
+        g.add_node(id);
+        for w in waits(plan, &recorded, id, steps) {
+            g.add_edge(id, &w);
+        }
+    }
+    g
+}
 
 pub fn waits_for(
     plan: &Plan,
     state: &State,
+    id: &str,
+    steps: &BTreeMap<String, Step>,
+) -> BTreeSet<String> {
+    waits(plan, &state_graph(state), id, steps)
+}
+
+fn waits(
+    plan: &Plan,
+    recorded: &Graph,
     id: &str,
     steps: &BTreeMap<String, Step>,
 ) -> BTreeSet<String> {
@@ -16,8 +40,8 @@ pub fn waits_for(
     match step.action {
         Action::Delete => {
             // Whatever refers to this resource now must let go of it first.
-            for (other, e) in &state.resources {
-                if e.deps.iter().any(|d| d == id) && steps.contains_key(other) {
+            for other in recorded.dependents_of(id) {
+                if steps.contains_key(other) {
                     w.insert(other.clone());
                 }
             }
@@ -28,7 +52,6 @@ pub fn waits_for(
                     w.insert(d.clone());
                 }
             }
-            // A resource that replaces one being deleted elsewhere would collide with it.
         }
     }
     w.remove(id);

@@ -2,8 +2,9 @@
 
 use super::{Known, Options};
 use crate::desired::Resource;
+use crate::events::Event;
 use crate::plan::{Action, Step};
-use crate::provider::{Applied, CloudError, Progress, Provider, Target};
+use crate::provider::{Applied, CloudError, Provider, Target};
 use crate::state::{Entry, StateError, StateWriter};
 use std::sync::Arc;
 use std::time::Instant;
@@ -39,6 +40,7 @@ pub async fn run<P: Provider>(
         id: step.id.clone(),
         kind: step.kind,
         tags: opts.tags.clone(),
+        progress: opts.events.progress_for(&step.id),
     };
     let entry = writer.snapshot().resources.get(&step.id).cloned();
     let verb = match step.action {
@@ -48,7 +50,11 @@ pub async fn run<P: Provider>(
         Action::Delete => "deleting",
         Action::Read | Action::NoOp => return Ok(()),
     };
-    println!("  {} {} {}…", step.action.symbol(), verb, step.id);
+    opts.events.emit(Event::Started {
+        id: step.id.clone(),
+        kind: step.kind.label().to_string(),
+        action: step.action.name().to_string(),
+    });
 
     if matches!(step.action, Action::Delete | Action::Replace)
         && let Some(e) = &entry
@@ -58,11 +64,12 @@ pub async fn run<P: Provider>(
             s.resources.remove(&step.id);
         })?;
         if step.action == Action::Delete {
-            println!(
-                "  - deleted {} ({:.1}s)",
-                step.id,
-                started.elapsed().as_secs_f64()
-            );
+            opts.events.emit(Event::Done {
+                id: step.id.clone(),
+                action: step.action.name().to_string(),
+                physical_id: None,
+                seconds: started.elapsed().as_secs_f64(),
+            });
             return Ok(());
         }
     }
@@ -108,24 +115,14 @@ pub async fn run<P: Provider>(
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .insert(step.id.clone(), applied.outputs.clone());
-    let past = match step.action {
-        Action::Update => "updated",
-        Action::Replace => "replaced",
-        _ => "created",
-    };
-    println!(
-        "  {} {past} {} ({}) ({:.1}s)",
-        step.action.symbol(),
-        step.id,
-        applied.physical_id,
-        started.elapsed().as_secs_f64()
-    );
     if opts.wait {
-        let id = step.id.clone();
-        let progress: Progress = Box::new(move |msg| println!("    … {id}: {msg}"));
-        provider
-            .wait_ready(&target, &applied, opts.timeout, &progress)
-            .await?;
+        provider.wait_ready(&target, &applied, opts.timeout).await?;
     }
+    opts.events.emit(Event::Done {
+        id: step.id.clone(),
+        action: step.action.name().to_string(),
+        physical_id: Some(applied.physical_id.clone()),
+        seconds: started.elapsed().as_secs_f64(),
+    });
     Ok(())
 }

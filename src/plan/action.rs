@@ -27,6 +27,18 @@ impl Action {
         }
     }
 
+    /// The word for it in events and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Read => "read",
+            Action::NoOp => "no_op",
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Replace => "replace",
+            Action::Delete => "delete",
+        }
+    }
+
     pub fn is_change(self) -> bool {
         !matches!(self, Action::Read | Action::NoOp)
     }

@@ -3,7 +3,7 @@
 use super::action::Action;
 use super::diff::{self, Change};
 use crate::desired::{Kind, Ref, Resource};
-use crate::graph::Graph;
+use crate::graph::{Graph, GraphError};
 use crate::provider::{CloudError, Provider};
 use crate::stack::Stack;
 use crate::state::State;
@@ -167,7 +167,7 @@ pub async fn plan_up<P: Provider>(
             .collect(),
         ..state.clone()
     };
-    steps.extend(deletions(&orphans));
+    steps.extend(deletions(&orphans).map_err(|e| internal(e.to_string()))?);
 
     Ok(Plan {
         stack: stack.name.clone(),
@@ -178,23 +178,22 @@ pub async fn plan_up<P: Provider>(
     })
 }
 
-/// Plan for `down`: delete everything the state owns, dependents first.
-pub fn plan_down(stack_name: &str, state: &State) -> Plan {
-    Plan {
+/// Plan for `down`: delete everything the state owns, dependents first. A cycle among the
+/// recorded dependencies is an error naming its members, never a guessed order.
+pub fn plan_down(stack_name: &str, state: &State) -> Result<Plan, GraphError> {
+    Ok(Plan {
         stack: stack_name.to_string(),
-        steps: deletions(state),
+        steps: deletions(state)?,
         lookups: HashMap::new(),
         desired: Vec::new(),
         graph: Graph::new(),
-    }
+    })
 }
 
-fn deletions(state: &State) -> Vec<Step> {
-    let g = state_graph(state);
-    let order = g
-        .reverse_order()
-        .unwrap_or_else(|_| state.resources.keys().cloned().collect());
-    order
+/// Deletions in the order the recorded dependencies give: the one place it is derived.
+fn deletions(state: &State) -> Result<Vec<Step>, GraphError> {
+    let order = state_graph(state).reverse_order()?;
+    Ok(order
         .into_iter()
         .filter_map(|id| {
             let e = state.resources.get(&id)?;
@@ -206,7 +205,7 @@ fn deletions(state: &State) -> Vec<Step> {
                 reason: deletion_note(e),
             })
         })
-        .collect()
+        .collect())
 }
 
 /// What a person must know before a deletion: whether data survives it.

@@ -1,15 +1,16 @@
 //! The Auto Scaling group of container instances. Deleting it terminates its instances,
 //! and the cluster can go only once they are gone, so deletion waits for that.
 
-use super::error::{cloud, own};
+use super::error::cloud;
 use super::foreign;
 use super::props::{applied, i, list, ordered_like, s};
+use super::wait::{self, Budget, Poll};
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
 use crate::state::Entry;
 use aws_sdk_autoscaling::types::{AutoScalingGroup, LaunchTemplateSpecification, Tag};
 use serde_json::{Map, Value as Json, json};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 async fn describe(
     c: &Clients,
@@ -150,28 +151,19 @@ pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError
         .send()
         .await
         .map_err(|err| cloud(&t.id, "DeleteAutoScalingGroup", err))?;
-    let started = Instant::now();
-    let mut delay = Duration::from_millis(500);
-    let mut told = false;
-    while let Some(g) = describe(c, &t.id, &e.physical_id).await? {
-        if started.elapsed() > Duration::from_secs(900) {
-            return Err(own(
-                &t.id,
-                "DeleteAutoScalingGroup",
-                "the group was still deleting after 15 minutes",
-                "run `provision down` again to keep waiting",
-            ));
-        }
-        if !told {
-            println!(
-                "    … {}: waiting for {} instances to terminate",
-                t.id,
+    let budget = Budget::new(
+        Duration::from_secs(900),
+        Duration::from_millis(500),
+        Duration::from_secs(15),
+    );
+    wait::until(t, "DeleteAutoScalingGroup", budget, || async {
+        Ok(match describe(c, &t.id, &e.physical_id).await? {
+            Some(g) => Poll::Pending(format!(
+                "waiting for {} instances to terminate",
                 g.instances().len()
-            );
-            told = true;
-        }
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(15));
-    }
-    Ok(())
+            )),
+            None => Poll::Ready(()),
+        })
+    })
+    .await
 }

@@ -4,6 +4,7 @@ use super::ecs_cluster::{ecs_tags, tags_of};
 use super::error::{cloud, own};
 use super::foreign;
 use super::props::{applied, s};
+use super::wait::{self, Budget, Poll};
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
 use crate::state::Entry;
@@ -12,7 +13,7 @@ use aws_sdk_ecs::types::{
     ManagedTerminationProtection,
 };
 use serde_json::{Map, Value as Json, json};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 async fn describe(
     c: &Clients,
@@ -115,11 +116,16 @@ pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError
         .await
         .map_err(|err| cloud(&t.id, "DeleteCapacityProvider", err))?;
     // The group can be deleted only once no capacity provider uses it.
-    let started = Instant::now();
-    while describe(c, &t.id, &e.physical_id).await?.is_some()
-        && started.elapsed() < Duration::from_secs(300)
-    {
-        tokio::time::sleep(Duration::from_secs(2)).await;
-    }
-    Ok(())
+    let budget = Budget::new(
+        Duration::from_secs(300),
+        Duration::from_millis(500),
+        Duration::from_secs(5),
+    );
+    wait::until(t, "DeleteCapacityProvider", budget, || async {
+        Ok(match describe(c, &t.id, &e.physical_id).await? {
+            Some(_) => Poll::Pending("waiting for the capacity provider to go".into()),
+            None => Poll::Ready(()),
+        })
+    })
+    .await
 }

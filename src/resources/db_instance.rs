@@ -6,12 +6,13 @@ use super::db_subnet_group::rds_tags;
 use super::error::{cloud, found, own};
 use super::foreign;
 use super::props::{b, i, list, opt_s, ordered_like, s};
+use super::wait::{self, Budget, Poll};
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
 use crate::state::Entry;
 use aws_sdk_rds::types::DbInstance;
 use serde_json::{Map, Value as Json, json};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const NOT_FOUND: &[&str] = &["DBInstanceNotFound", "DBInstanceNotFoundFault"];
 const PATIENCE: Duration = Duration::from_secs(60 * 60);
@@ -48,12 +49,11 @@ fn outputs(db: &DbInstance) -> Applied {
     }
 }
 
-/// Polls until the instance is `available`, printing each new status.
+/// Polls until the instance is `available`, reporting each new status.
 async fn wait_available(c: &Clients, t: &Target, ident: &str) -> Result<DbInstance, CloudError> {
-    let started = Instant::now();
-    let mut delay = Duration::from_secs(2);
-    let mut last = String::new();
-    loop {
+    let budget = Budget::new(PATIENCE, Duration::from_secs(2), Duration::from_secs(30))
+        .saying("still not available");
+    wait::until(t, "creating the database", budget, || async {
         let db = describe(c, &t.id, ident).await?.ok_or_else(|| {
             own(
                 &t.id,
@@ -64,38 +64,22 @@ async fn wait_available(c: &Clients, t: &Target, ident: &str) -> Result<DbInstan
         })?;
         let status = db.db_instance_status().unwrap_or("?").to_string();
         if status == "available" && db.endpoint().and_then(|e| e.address()).is_some() {
-            return Ok(db);
+            return Ok(Poll::Ready(db));
         }
         if matches!(
             status.as_str(),
             "failed" | "incompatible-parameters" | "incompatible-network" | "storage-full"
         ) {
-            return Err(own(
+            return Ok(Poll::Failed(own(
                 &t.id,
                 "creating the database",
                 format!("the instance is {status}"),
                 "look at the RDS console's events for the reason",
-            ));
+            )));
         }
-        if status != last {
-            println!(
-                "    … {}: {status} ({}s)",
-                t.id,
-                started.elapsed().as_secs()
-            );
-            last = status;
-        }
-        if started.elapsed() > PATIENCE {
-            return Err(own(
-                &t.id,
-                "creating the database",
-                format!("still {last} after an hour"),
-                "run `provision up` again to keep waiting",
-            ));
-        }
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(30));
-    }
+        Ok(Poll::Pending(status))
+    })
+    .await
 }
 
 pub async fn create(c: &Clients, t: &Target, p: &Json) -> Result<Applied, CloudError> {
@@ -227,7 +211,7 @@ pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError
             .delete_automated_backups(true);
         if snapshot {
             let name = final_snapshot_name(&e.physical_id);
-            println!("    … {}: taking the final snapshot {name}", t.id);
+            t.progress.say(format!("taking the final snapshot {name}"));
             req = req.final_db_snapshot_identifier(name);
         }
         match req.send().await {
@@ -237,19 +221,12 @@ pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError
         }
     }
     // The subnet group and security groups are in use until the instance is gone.
-    let started = Instant::now();
-    let mut delay = Duration::from_secs(2);
-    while describe(c, &t.id, &e.physical_id).await?.is_some() {
-        if started.elapsed() > PATIENCE {
-            return Err(own(
-                &t.id,
-                "DeleteDBInstance",
-                "still deleting after an hour",
-                "run `provision down` again to keep waiting",
-            ));
-        }
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(30));
-    }
-    Ok(())
+    let budget = Budget::new(PATIENCE, Duration::from_secs(2), Duration::from_secs(30));
+    wait::until(t, "DeleteDBInstance", budget, || async {
+        Ok(match describe(c, &t.id, &e.physical_id).await? {
+            Some(db) => Poll::Pending(db.db_instance_status().unwrap_or("deleting").to_string()),
+            None => Poll::Ready(()),
+        })
+    })
+    .await
 }

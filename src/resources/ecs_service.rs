@@ -4,8 +4,9 @@
 use super::ecs_cluster::{ecs_tags, tags_of};
 use super::error::{cloud, found, is_code, own};
 use super::props::{b, i, list, opt_s, ordered_like, s};
+use super::wait::{self, Budget, Poll};
 use crate::aws::Clients;
-use crate::provider::{Applied, CloudError, Progress, Target};
+use crate::provider::{Applied, CloudError, Target};
 use crate::state::Entry;
 use aws_sdk_ecs::types::{
     AssignPublicIp, AwsVpcConfiguration, CapacityProviderStrategyItem, DeploymentCircuitBreaker,
@@ -14,7 +15,12 @@ use aws_sdk_ecs::types::{
 };
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde_json::{Map, Value as Json, json};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+/// How long IAM may take to make a new role usable by ECS.
+const IAM_WINDOW: Duration = Duration::from_secs(120);
+/// How long a deleted service may take to stop its tasks.
+const DRAIN: Duration = Duration::from_secs(600);
 
 async fn describe(
     c: &Clients,
@@ -146,31 +152,22 @@ pub async fn create(c: &Clients, t: &Target, p: &Json) -> Result<Applied, CloudE
     };
     // A role made moments ago is not yet usable by ECS everywhere: IAM spreads it within
     // about two minutes, so wait for it rather than fail.
-    let started = Instant::now();
-    let mut delay = Duration::from_secs(1);
-    let mut told = false;
-    let out = loop {
-        match request().send().await {
-            Ok(out) => break out,
+    let out = wait::until(t, "CreateService", Budget::release(IAM_WINDOW), || async {
+        Ok(match request().send().await {
+            Ok(out) => Poll::Ready(out),
             Err(e)
                 if is_code(&e, &["InvalidParameterException"])
                     && e.message()
-                        .is_some_and(|m| m.to_lowercase().contains("assume the role"))
-                    && started.elapsed() < Duration::from_secs(120) =>
+                        .is_some_and(|m| m.to_lowercase().contains("assume the role")) =>
             {
-                if !told {
-                    println!(
-                        "    … {}: ECS cannot assume the new role yet; waiting for IAM to make it usable",
-                        t.id
-                    );
-                    told = true;
-                }
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(10));
+                Poll::Pending(
+                    "ECS cannot assume the new role yet; waiting for IAM to make it usable".into(),
+                )
             }
-            Err(e) => return Err(cloud(&t.id, "CreateService", e)),
-        }
-    };
+            Err(e) => Poll::Failed(cloud(&t.id, "CreateService", e)),
+        })
+    })
+    .await?;
     let svc = out
         .service()
         .cloned()
@@ -315,9 +312,7 @@ pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError
         Err(err) => return Err(cloud(&t.id, "DeleteService", err)),
     }
     // The cluster, subnets and groups can only go once the service has drained.
-    let started = Instant::now();
-    let mut delay = Duration::from_millis(500);
-    while started.elapsed() < Duration::from_secs(600) {
+    wait::until(t, "DeleteService", Budget::release(DRAIN), || async {
         let out = c
             .ecs
             .describe_services()
@@ -330,22 +325,16 @@ pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError
             .services()
             .iter()
             .any(|s| matches!(s.status(), Some("ACTIVE" | "DRAINING")));
-        if !draining
-            && tasks(c, &t.id, cluster, &e.physical_id, DesiredStatus::Running)
-                .await?
-                .is_empty()
-        {
-            return Ok(());
-        }
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(10));
-    }
-    Err(own(
-        &t.id,
-        "DeleteService",
-        "the service was still draining after 10 minutes",
-        "run `provision down` again to keep waiting",
-    ))
+        let running = tasks(c, &t.id, cluster, &e.physical_id, DesiredStatus::Running)
+            .await?
+            .len();
+        Ok(if !draining && running == 0 {
+            Poll::Ready(())
+        } else {
+            Poll::Pending(format!("draining: {running} tasks still running"))
+        })
+    })
+    .await
 }
 
 /// The service's tasks in one desired status (none when the service or cluster is gone).
@@ -503,7 +492,6 @@ pub async fn wait_stable(
     t: &Target,
     a: &Applied,
     timeout: Duration,
-    progress: &Progress,
 ) -> Result<(), CloudError> {
     let cluster = a
         .outputs
@@ -511,11 +499,10 @@ pub async fn wait_stable(
         .and_then(Json::as_str)
         .unwrap_or_default()
         .to_string();
-    let started = Instant::now();
-    let mut delay = Duration::from_secs(1);
-    let mut last = String::new();
-    loop {
-        let svc = describe(c, &t.id, &cluster, &a.physical_id)
+    let cluster = cluster.as_str();
+    let budget = Budget::long(timeout).saying("not stable");
+    wait::until(t, "waiting for the service", budget, || async {
+        let svc = describe(c, &t.id, cluster, &a.physical_id)
             .await?
             .ok_or_else(|| {
                 own(
@@ -540,55 +527,44 @@ pub async fn wait_stable(
             rollout,
             svc.deployments().len()
         );
-        if line != last {
-            progress(line.clone());
-            last = line;
-        }
         if rollout == "FAILED" {
             let why = primary
                 .and_then(|d| d.rollout_state_reason())
                 .unwrap_or("the deployment failed");
-            let stopped = stopped_reasons(c, &t.id, &cluster, &a.physical_id).await?;
+            let stopped = stopped_reasons(c, &t.id, cluster, &a.physical_id).await?;
             let detail = stopped
                 .first()
                 .map(|r| format!("; a task stopped: {r}"))
                 .unwrap_or_default();
-            return Err(own(
+            return Ok(Poll::Failed(own(
                 &t.id,
                 "deployment",
                 format!("{}{detail}", why.trim_end_matches('.')),
                 "fix the cause (image name, port, memory) and run `provision up` again",
-            ));
+            )));
         }
         let done = rollout == "COMPLETED"
             || (primary.is_some_and(|d| d.rollout_state().is_none())
                 && svc.deployments().len() == 1);
         if done && svc.running_count() == svc.desired_count() && svc.deployments().len() == 1 {
-            return Ok(());
+            t.progress.say(line);
+            return Ok(Poll::Ready(()));
         }
         if svc.running_count() < svc.desired_count() {
-            let stopped = stopped_reasons(c, &t.id, &cluster, &a.physical_id).await?;
+            let stopped = stopped_reasons(c, &t.id, cluster, &a.physical_id).await?;
             if let Some(r) = stopped
                 .iter()
                 .find(|r| HOPELESS.iter().any(|h| r.contains(h)))
             {
-                return Err(own(
+                return Ok(Poll::Failed(own(
                     &t.id,
                     "deployment",
                     format!("a task stopped: {r}"),
                     "fix the cause (image name, registry access, secrets) and run `provision up` again",
-                ));
+                )));
             }
         }
-        if started.elapsed() >= timeout {
-            return Err(own(
-                &t.id,
-                "waiting for the service",
-                format!("not stable after {}s: {last}", timeout.as_secs()),
-                "look at the service's events in the ECS console; raise --timeout, or use --no-wait",
-            ));
-        }
-        tokio::time::sleep(delay.min(timeout.saturating_sub(started.elapsed()))).await;
-        delay = (delay + delay / 2).min(Duration::from_secs(15));
-    }
+        Ok(Poll::Pending(line))
+    })
+    .await
 }

@@ -5,6 +5,7 @@ mod ec2_tags;
 mod error;
 mod props;
 mod retry;
+mod wait;
 
 mod account;
 mod autoscaling_group;
@@ -34,7 +35,7 @@ pub use error::cloud;
 
 use crate::aws::Clients;
 use crate::desired::Kind;
-use crate::provider::{Applied, CloudError, Progress, Provider, Target};
+use crate::provider::{Applied, CloudError, Provider, Target};
 use crate::state::Entry;
 use serde_json::{Map, Value as Json};
 use std::time::Duration;
@@ -229,10 +230,9 @@ impl Provider for Aws {
         t: &Target,
         a: &Applied,
         timeout: Duration,
-        progress: &Progress,
     ) -> Result<(), CloudError> {
         match t.kind {
-            Kind::EcsService => ecs_service::wait_stable(&self.c, t, a, timeout, progress).await,
+            Kind::EcsService => ecs_service::wait_stable(&self.c, t, a, timeout).await,
             _ => Ok(()),
         }
     }

@@ -1,9 +1,10 @@
 //! Retrying deletions that AWS refuses while something is still letting go of the
 //! resource (a Fargate task's network interface detaches minutes after the task stops).
 
+use super::wait::{self, Budget, Poll};
 use crate::provider::{CloudError, Target};
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const IN_USE: &[&str] = &[
     "DependencyViolation",
@@ -21,26 +22,15 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<(), CloudError>>,
 {
-    let started = Instant::now();
-    let mut delay = Duration::from_secs(2);
-    let mut told = false;
-    loop {
-        match call().await {
-            Err(e)
-                if e.code.as_deref().is_some_and(|c| IN_USE.contains(&c))
-                    && started.elapsed() < PATIENCE =>
-            {
-                if !told {
-                    println!(
-                        "    … {}: {op} refused ({}); waiting for AWS to release it",
-                        t.id, e.message
-                    );
-                    told = true;
-                }
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(15));
-            }
-            other => return other,
+    wait::until(t, op, Budget::release(PATIENCE), || {
+        let attempt = call();
+        async move {
+            Ok(match attempt.await {
+                Ok(()) => Poll::Ready(()),
+                Err(e) if e.code.as_deref().is_some_and(|c| IN_USE.contains(&c)) => Poll::Retry(e),
+                Err(e) => Poll::Failed(e),
+            })
         }
-    }
+    })
+    .await
 }

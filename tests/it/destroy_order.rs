@@ -145,6 +145,7 @@ async fn down_deletes_the_wordpress_stack_in_an_order_aws_accepts() {
         wait: false,
         timeout: Duration::from_secs(5),
         tags: vec![],
+        events: provision::events::Emitter::silent(),
     };
 
     let plan = plan::plan_up(
@@ -172,7 +173,7 @@ async fn down_deletes_the_wordpress_stack_in_an_order_aws_accepts() {
 
     fake.calls.lock().unwrap().clear();
     let owned = state::load(&state_path, "wordpress").unwrap();
-    let down = plan::plan_down("wordpress", &owned);
+    let down = plan::plan_down("wordpress", &owned).unwrap();
     let writer = Arc::new(StateWriter::new(state_path.clone(), owned));
     exec::execute(&down, fake.clone(), writer, &opts)
         .await

@@ -205,3 +205,11 @@ impl Drop for Delays {
 pub fn control(path: &str, settings: serde_json::Value) -> serde_json::Value {
     serde_json::from_str(&http_with("POST", path, &settings.to_string())).unwrap_or_default()
 }
+
+/// The `outputs` object of `provision outputs --json` (its first JSON line).
+pub fn json_outputs(out: &Output) -> serde_json::Value {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let first = stdout.lines().next().unwrap_or("{}");
+    let v: serde_json::Value = serde_json::from_str(first).unwrap_or_default();
+    v["outputs"].clone()
+}

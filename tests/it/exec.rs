@@ -39,6 +39,7 @@ fn opts(parallelism: usize) -> Options {
         wait: false,
         timeout: Duration::from_secs(5),
         tags: vec![],
+        events: provision::events::Emitter::silent(),
     }
 }
 
@@ -202,7 +203,7 @@ async fn down_deletes_dependents_first_and_empties_the_state() {
     run.up(&load(OWN_VPC), &fake, 10).await.unwrap();
     let before = run.state();
     fake.calls.lock().unwrap().clear();
-    let plan = plan::plan_down("demo", &before);
+    let plan = plan::plan_down("demo", &before).unwrap();
     let writer = Arc::new(StateWriter::new(run.path(), before.clone()));
     exec::execute(&plan, fake.clone(), writer, &opts(10))
         .await

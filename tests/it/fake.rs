@@ -2,7 +2,7 @@
 //! and counts how many calls were in flight at once.
 
 use provision::desired::Kind;
-use provision::provider::{Applied, CloudError, Progress, Provider, Target};
+use provision::provider::{Applied, CloudError, Provider, Target};
 use provision::state::Entry;
 use serde_json::{Map, Value as Json, json};
 use std::collections::HashMap;
@@ -134,13 +134,7 @@ impl Provider for Fake {
         Ok(Map::new())
     }
 
-    async fn wait_ready(
-        &self,
-        _t: &Target,
-        _a: &Applied,
-        _d: Duration,
-        _p: &Progress,
-    ) -> Result<(), CloudError> {
+    async fn wait_ready(&self, _t: &Target, _a: &Applied, _d: Duration) -> Result<(), CloudError> {
         Ok(())
     }
 }

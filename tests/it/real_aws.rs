@@ -45,7 +45,7 @@ async fn real_aws_fargate_template_goes_up_stable_and_down_clean() {
     assert!(up.status.success(), "up failed: {}", text(&up));
     let svcs = svcs.unwrap();
     assert_eq!(svcs.services()[0].running_count(), 1, "the task runs");
-    let outputs: serde_json::Value = serde_json::from_slice(&outputs.stdout).unwrap();
+    let outputs = crate::emulator::json_outputs(&outputs);
     let ips = outputs["ecs_service.httpd"]["public_ips"]
         .as_array()
         .unwrap();
@@ -92,13 +92,11 @@ async fn real_aws_wordpress_on_ec2_answers_and_goes_down_clean() {
 
     let up = provision_real(dir.path(), &["up", "--yes", "--timeout", "30m"]);
     let outputs = provision_real(dir.path(), &["outputs", "--json"]);
-    let ip = serde_json::from_slice::<serde_json::Value>(&outputs.stdout)
-        .ok()
-        .and_then(|o| {
-            o["ecs_service.wordpress"]["public_ips"][0]
-                .as_str()
-                .map(str::to_string)
-        });
+    let ip = Some(crate::emulator::json_outputs(&outputs)).and_then(|o| {
+        o["ecs_service.wordpress"]["public_ips"][0]
+            .as_str()
+            .map(str::to_string)
+    });
     // WordPress answers (its installer redirects) once it reached the database.
     let status = ip.as_deref().and_then(http_status);
     let down = provision_real(dir.path(), &["down", "--yes"]);

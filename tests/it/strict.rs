@@ -690,3 +690,33 @@ async fn a_cluster_cannot_go_while_its_tasks_are_stopping() {
         .await
         .unwrap();
 }
+
+/// A strict rule that breaks (a moto upgrade moved what it reads) must fail the request
+/// loudly, never let it through unchecked.
+#[tokio::test]
+async fn a_broken_rule_fails_closed_with_its_name() {
+    let _shared = CALL_LOG.read().unwrap_or_else(|e| e.into_inner());
+    let c = emulator::clients().await;
+    // An operation no test or command uses, so breaking it disturbs nothing else.
+    emulator::control(
+        "/_provision/strict/break",
+        serde_json::json!({"actions": ["DescribeKeyPairs"]}),
+    );
+    let r = c.ec2.describe_key_pairs().send().await;
+    emulator::control(
+        "/_provision/strict/break",
+        serde_json::json!({"actions": []}),
+    );
+    let e = r.expect_err("a broken rule let the request through");
+    assert_eq!(e.code(), Some("EmulatorRuleFailed"), "{e:?}");
+    assert!(
+        e.message()
+            .is_some_and(|m| m.contains("strict rule for DescribeKeyPairs")),
+        "{e:?}"
+    );
+    c.ec2
+        .describe_key_pairs()
+        .send()
+        .await
+        .expect("fixed again");
+}

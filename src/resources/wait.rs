@@ -1,0 +1,106 @@
+//! The one place in `resources/` that waits. Every wait (a service stable, a database
+//! available) and every retry-until-AWS-lets-go (a group still held by an interface) is a
+//! check polled here: fast at first, backing off, bounded by a budget, saying what it
+//! waits for whenever that changes.
+
+use crate::provider::{CloudError, Target};
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+/// What one look found.
+pub enum Poll<T> {
+    /// Done, with its result.
+    Ready(T),
+    /// Not yet; the status line says what it waits for.
+    Pending(String),
+    /// AWS refused for now (in use, not yet spread); past the budget this error is the answer.
+    Retry(CloudError),
+    /// Hopeless: stop now with AWS's reason.
+    Failed(CloudError),
+}
+
+/// How long to keep looking, and how often.
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    pub total: Duration,
+    pub first: Duration,
+    pub max: Duration,
+    /// How the timeout error describes the state it ended in ("not stable").
+    pub not_yet: &'static str,
+}
+
+impl Budget {
+    pub const fn new(total: Duration, first: Duration, max: Duration) -> Self {
+        Budget {
+            total,
+            first,
+            max,
+            not_yet: "not done",
+        }
+    }
+
+    pub const fn saying(mut self, not_yet: &'static str) -> Self {
+        self.not_yet = not_yet;
+        self
+    }
+
+    /// Minutes-long waits on AWS (deployments, databases): first look after 1 s, at most every 15 s.
+    pub const fn long(total: Duration) -> Self {
+        Budget::new(total, Duration::from_secs(1), Duration::from_secs(15))
+    }
+
+    /// AWS letting go of something (an interface, a role spreading): from 1 s, at most every 10 s.
+    pub const fn release(total: Duration) -> Self {
+        Budget::new(total, Duration::from_secs(1), Duration::from_secs(10))
+    }
+}
+
+/// Polls `check` until it is ready or failed, or the budget is spent. `what` names the wait
+/// in the timeout error ("waiting for the service", "DeleteVpc").
+pub async fn until<T, F, Fut>(
+    t: &Target,
+    what: &str,
+    budget: Budget,
+    mut check: F,
+) -> Result<T, CloudError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Poll<T>, CloudError>>,
+{
+    let started = Instant::now();
+    let mut delay = budget.first;
+    let mut last = String::new();
+    loop {
+        let (status, refusal) = match check().await? {
+            Poll::Ready(v) => return Ok(v),
+            Poll::Failed(e) => return Err(e),
+            Poll::Pending(status) => (status, None),
+            Poll::Retry(e) => (
+                format!(
+                    "{} refused ({}); waiting for AWS to release it",
+                    e.operation, e.message
+                ),
+                Some(e),
+            ),
+        };
+        if status != last {
+            t.progress.say(status.clone());
+            last = status;
+        }
+        let spent = started.elapsed();
+        if spent >= budget.total {
+            return Err(refusal.unwrap_or_else(|| CloudError {
+                resource: t.id.clone(),
+                operation: what.to_string(),
+                code: None,
+                message: format!("{} after {}s: {last}", budget.not_yet, budget.total.as_secs()),
+                hint: Some(
+                    "look at the resource in the AWS console; raise --timeout, or run the command again to keep waiting"
+                        .into(),
+                ),
+            }));
+        }
+        tokio::time::sleep(delay.min(budget.total - spent)).await;
+        delay = (delay + delay / 2).min(budget.max);
+    }
+}
