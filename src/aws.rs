@@ -1,6 +1,15 @@
 //! The SDK configuration: region, profile, endpoint override, and the clients.
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeSerializationInterceptorContextRef, FinalizerInterceptorContextRef,
+};
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::retries::RequestAttempts;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
 
 #[derive(Debug, Clone, Default)]
 pub struct Settings {
@@ -62,18 +71,76 @@ pub struct Clients {
     pub ssm: aws_sdk_ssm::Client,
 }
 
+/// Each client logs its calls through `CallLog`.
+macro_rules! client {
+    ($krate:ident, $conf:expr) => {
+        $krate::Client::from_conf(
+            $krate::config::Builder::from($conf)
+                .interceptor(CallLog)
+                .build(),
+        )
+    };
+}
+
 impl Clients {
     pub fn new(conf: &SdkConfig) -> Self {
         Clients {
             region: conf.region().map(|r| r.to_string()).unwrap_or_default(),
-            ec2: aws_sdk_ec2::Client::new(conf),
-            ecs: aws_sdk_ecs::Client::new(conf),
-            iam: aws_sdk_iam::Client::new(conf),
-            logs: aws_sdk_cloudwatchlogs::Client::new(conf),
-            sts: aws_sdk_sts::Client::new(conf),
-            autoscaling: aws_sdk_autoscaling::Client::new(conf),
-            rds: aws_sdk_rds::Client::new(conf),
-            ssm: aws_sdk_ssm::Client::new(conf),
+            ec2: client!(aws_sdk_ec2, conf),
+            ecs: client!(aws_sdk_ecs, conf),
+            iam: client!(aws_sdk_iam, conf),
+            logs: client!(aws_sdk_cloudwatchlogs, conf),
+            sts: client!(aws_sdk_sts, conf),
+            autoscaling: client!(aws_sdk_autoscaling, conf),
+            rds: client!(aws_sdk_rds, conf),
+            ssm: client!(aws_sdk_ssm, conf),
         }
+    }
+}
+
+/// Logs every AWS call once it is over: service, operation, duration, attempts, outcome
+/// (`-v`, or RUST_LOG=provision::aws=debug).
+#[derive(Debug)]
+struct CallLog;
+
+#[derive(Debug, Clone)]
+struct CallStarted(std::time::Instant);
+
+impl aws_smithy_types::config_bag::Storable for CallStarted {
+    type Storer = aws_smithy_types::config_bag::StoreReplace<Self>;
+}
+
+impl Intercept for CallLog {
+    fn name(&self) -> &'static str {
+        "provision-call-log"
+    }
+
+    fn read_before_execution(
+        &self,
+        _ctx: &BeforeSerializationInterceptorContextRef<'_>,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        cfg.interceptor_state()
+            .store_put(CallStarted(std::time::Instant::now()));
+        Ok(())
+    }
+
+    fn read_after_execution(
+        &self,
+        ctx: &FinalizerInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let (service, operation) = cfg
+            .load::<Metadata>()
+            .map(|m| (m.service().to_string(), m.name().to_string()))
+            .unwrap_or_default();
+        let ms = cfg
+            .load::<CallStarted>()
+            .map_or(0, |s| s.0.elapsed().as_millis());
+        let attempts = cfg.load::<RequestAttempts>().map_or(1, |a| a.attempts());
+        let ok = matches!(ctx.output_or_error(), Some(Ok(_)));
+        tracing::debug!(target: "provision::aws", %service, %operation, ms, attempts, ok, "AWS call");
+        Ok(())
     }
 }

@@ -3,116 +3,11 @@
 //! of the dependency graph, so the order can never drift from the data.
 
 use indexmap::IndexMap;
-use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use std::collections::BTreeSet;
 
-/// The closed set of resource kinds. Lookups are read, never created or deleted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    Account,
-    DefaultVpc,
-    AvailabilityZones,
-    ExistingRole,
-    SsmParameter,
-    Vpc,
-    Subnet,
-    InternetGateway,
-    RouteTable,
-    SecurityGroup,
-    IamRole,
-    LogGroup,
-    EcsCluster,
-    TaskDefinition,
-    EcsService,
-    RolePolicy,
-    InstanceProfile,
-    LaunchTemplate,
-    AutoScalingGroup,
-    CapacityProvider,
-    ClusterCapacityProviders,
-    DbSubnetGroup,
-    DbInstance,
-}
-
-impl Kind {
-    pub fn is_lookup(self) -> bool {
-        matches!(
-            self,
-            Kind::Account
-                | Kind::DefaultVpc
-                | Kind::AvailabilityZones
-                | Kind::ExistingRole
-                | Kind::SsmParameter
-        )
-    }
-
-    /// How a person calls it.
-    pub fn label(self) -> &'static str {
-        match self {
-            Kind::Account => "account",
-            Kind::DefaultVpc => "default VPC",
-            Kind::AvailabilityZones => "availability zones",
-            Kind::ExistingRole => "existing IAM role",
-            Kind::SsmParameter => "SSM parameter",
-            Kind::Vpc => "VPC",
-            Kind::Subnet => "subnet",
-            Kind::InternetGateway => "internet gateway",
-            Kind::RouteTable => "route table",
-            Kind::SecurityGroup => "security group",
-            Kind::IamRole => "IAM role",
-            Kind::LogGroup => "log group",
-            Kind::EcsCluster => "ECS cluster",
-            Kind::TaskDefinition => "task definition",
-            Kind::EcsService => "ECS service",
-            Kind::RolePolicy => "IAM role policy",
-            Kind::InstanceProfile => "instance profile",
-            Kind::LaunchTemplate => "launch template",
-            Kind::AutoScalingGroup => "Auto Scaling group",
-            Kind::CapacityProvider => "capacity provider",
-            Kind::ClusterCapacityProviders => "cluster capacity providers",
-            Kind::DbSubnetGroup => "DB subnet group",
-            Kind::DbInstance => "RDS database",
-        }
-    }
-
-    /// Properties AWS cannot change in place: a change means delete and create again.
-    pub fn replace_fields(self) -> &'static [&'static str] {
-        match self {
-            Kind::Vpc => &["cidr"],
-            Kind::Subnet => &["vpc_id", "cidr", "availability_zone"],
-            Kind::InternetGateway => &["vpc_id"],
-            Kind::RouteTable => &["vpc_id"],
-            Kind::SecurityGroup => &["vpc_id", "group_name", "description"],
-            Kind::IamRole => &["role_name", "trust_service"],
-            Kind::LogGroup => &["name"],
-            Kind::EcsCluster => &["name"],
-            // Every change registers a new revision, which is an update of the family.
-            Kind::TaskDefinition => &["family"],
-            Kind::EcsService => &["name", "cluster", "launch_type", "capacity_provider"],
-            Kind::RolePolicy => &["role_name", "policy_name"],
-            Kind::InstanceProfile => &["name"],
-            Kind::LaunchTemplate => &["name"],
-            Kind::AutoScalingGroup => &["name"],
-            Kind::CapacityProvider => &["name", "auto_scaling_group_arn"],
-            Kind::ClusterCapacityProviders => &["cluster"],
-            Kind::DbSubnetGroup => &["name"],
-            Kind::DbInstance => &[
-                "identifier",
-                "engine",
-                "db_name",
-                "username",
-                "subnet_group",
-            ],
-            Kind::Account
-            | Kind::DefaultVpc
-            | Kind::AvailabilityZones
-            | Kind::ExistingRole
-            | Kind::SsmParameter => &[],
-        }
-    }
-}
+/// The resource kinds, as the registry in `resources/mod.rs` defines them.
+pub use crate::resources::Kind;
 
 /// A reference to an attribute of another resource, resolved once that one exists.
 #[derive(Debug, Clone, PartialEq, Eq)]

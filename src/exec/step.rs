@@ -95,9 +95,7 @@ pub async fn run<P: Provider>(
         _ => provider.create(&target, &props).await?,
     };
     let mut revisions = entry.map(|e| e.revisions).unwrap_or_default();
-    if step.kind == crate::desired::Kind::TaskDefinition
-        && !revisions.contains(&applied.physical_id)
-    {
+    if step.kind.keeps_revisions() && !revisions.contains(&applied.physical_id) {
         revisions.push(applied.physical_id.clone());
     }
     let new_entry = Entry {

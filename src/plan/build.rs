@@ -1,10 +1,11 @@
 //! Desired resources + state + what exists -> an ordered plan.
 
 use super::action::Action;
-use super::diff::{self, Change};
+use super::diff::{self, Change as FieldChange};
 use crate::desired::{Kind, Ref, Resource};
 use crate::graph::{Graph, GraphError};
 use crate::provider::{CloudError, Provider};
+use crate::resources::kind::Change;
 use crate::stack::Stack;
 use crate::state::State;
 use serde::Serialize;
@@ -18,7 +19,7 @@ pub struct Step {
     pub id: String,
     pub kind: Kind,
     pub action: Action,
-    pub changes: Vec<Change>,
+    pub changes: Vec<FieldChange>,
     /// Why, when it is not obvious (the resource was deleted outside provision).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -120,7 +121,7 @@ pub async fn plan_up<P: Provider>(
                     let before = changes.len();
                     match &want {
                         Some(w) => diff::leaves(field, have, Some(w), &mut changes),
-                        None => changes.push(Change {
+                        None => changes.push(FieldChange {
                             path: field.clone(),
                             old: have.cloned(),
                             new: None,
@@ -142,7 +143,7 @@ pub async fn plan_up<P: Provider>(
         };
         let keeps_identity = match action {
             Action::NoOp => true,
-            Action::Update => r.kind != Kind::TaskDefinition,
+            Action::Update => !r.kind.keeps_revisions(),
             _ => false,
         };
         if keeps_identity && let Some(e) = entry {
@@ -202,29 +203,10 @@ fn deletions(state: &State) -> Result<Vec<Step>, GraphError> {
                 kind: e.kind,
                 action: Action::Delete,
                 changes: Vec::new(),
-                reason: deletion_note(e),
+                reason: e.kind.plan_note(Change::Delete, Some(e)),
             })
         })
         .collect())
-}
-
-/// What a person must know before a deletion: whether data survives it.
-fn deletion_note(e: &crate::state::Entry) -> Option<String> {
-    if e.kind != Kind::DbInstance {
-        return None;
-    }
-    Some(
-        match e.props.get("final_snapshot").and_then(Json::as_bool) {
-            Some(false) => {
-                "no final snapshot is taken (final_snapshot: false): the data is gone for good"
-                    .into()
-            }
-            _ => format!(
-                "a final snapshot `{}-final-<time>` is taken first, and kept",
-                e.physical_id
-            ),
-        },
-    )
 }
 
 /// The graph of owned resources from the dependencies recorded when they were applied.
@@ -241,7 +223,7 @@ pub fn state_graph(state: &State) -> Graph {
 
 /// What a creation will set. Values not known yet show as a placeholder inside them, so a
 /// container's image is visible even while its log group's name is not.
-fn creation(r: &Resource, lookup: &dyn Fn(&Ref) -> Option<Json>) -> Vec<Change> {
+fn creation(r: &Resource, lookup: &dyn Fn(&Ref) -> Option<Json>) -> Vec<FieldChange> {
     let shown = |re: &Ref| lookup(re).or_else(|| Some(Json::String(UNKNOWN.into())));
     r.props
         .iter()
@@ -252,7 +234,7 @@ fn creation(r: &Resource, lookup: &dyn Fn(&Ref) -> Option<Json>) -> Vec<Change> 
             if matches!(new, Some(Json::Null)) {
                 return None;
             }
-            Some(Change {
+            Some(FieldChange {
                 path: k.clone(),
                 old: None,
                 new,

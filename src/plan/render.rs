@@ -2,6 +2,7 @@
 
 use super::action::Action;
 use super::build::{Plan, summary};
+use crate::resources::kind::Change;
 use serde_json::Value as Json;
 use std::fmt::Write;
 
@@ -43,11 +44,13 @@ pub fn human(plan: &Plan, style: &Style) -> String {
         if step.action == Action::NoOp {
             continue;
         }
-        let what = match (step.action, step.kind) {
-            (Action::Update, crate::desired::Kind::TaskDefinition) => {
-                format!("{} (registers a new revision)", step.kind.label())
-            }
-            _ => step.kind.label().to_string(),
+        let note = match step.action {
+            Action::Update => step.kind.plan_note(Change::Update, None),
+            _ => None,
+        };
+        let what = match note {
+            Some(n) => format!("{} ({n})", step.kind.label()),
+            None => step.kind.label().to_string(),
         };
         let line = format!(
             "{:>3} {:<width$}  {}",
@@ -99,20 +102,7 @@ pub fn human(plan: &Plan, style: &Style) -> String {
 
 /// How a looked-up resource is used, for the ones a reader should know about.
 fn used_lookup(plan: &Plan, id: &str, kind: crate::desired::Kind) -> Option<String> {
-    use crate::desired::Kind;
-    let out = plan.lookups.get(id)?;
-    let get = |k: &str| out.get(k).map(compact).unwrap_or_default();
-    match kind {
-        Kind::DefaultVpc => Some(format!(
-            "uses the default VPC {} (never changed or deleted)",
-            get("id")
-        )),
-        Kind::ExistingRole => Some(format!(
-            "uses the IAM role {} (never changed or deleted)",
-            get("arn")
-        )),
-        _ => None,
-    }
+    kind.used_note(plan.lookups.get(id)?)
 }
 
 fn compact(v: &Json) -> String {

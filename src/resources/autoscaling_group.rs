@@ -3,20 +3,38 @@
 
 use super::error::cloud;
 use super::foreign;
-use super::props::{applied, i, list, ordered_like, s};
+use super::kind::{Change, Fields, Owned, no_live_outputs, ready_at_once};
+use super::props::{applied, ordered_like};
 use super::wait::{self, Budget, Poll};
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
 use crate::state::Entry;
-use aws_sdk_autoscaling::types::{AutoScalingGroup, LaunchTemplateSpecification, Tag};
+use aws_sdk_autoscaling::types::{
+    AutoScalingGroup as SdkAutoScalingGroup, LaunchTemplateSpecification, Tag,
+};
 use serde_json::{Map, Value as Json, json};
 use std::time::Duration;
+
+/// Auto Scaling group.
+pub struct AutoScalingGroup;
+
+crate::props! {
+    for AutoScalingGroup;
+    pub struct Props / Desired {
+        pub name: String,
+        pub launch_template_id: String,
+        pub min_size: i64,
+        pub max_size: i64,
+        pub desired_capacity: i64,
+        pub subnet_ids: Vec<String>,
+    }
+}
 
 async fn describe(
     c: &Clients,
     id: &str,
     name: &str,
-) -> Result<Option<AutoScalingGroup>, CloudError> {
+) -> Result<Option<SdkAutoScalingGroup>, CloudError> {
     let out = c
         .autoscaling
         .describe_auto_scaling_groups()
@@ -27,143 +45,167 @@ async fn describe(
     Ok(out.auto_scaling_groups().first().cloned())
 }
 
-fn template(p: &Json) -> LaunchTemplateSpecification {
+fn template(p: &Props) -> LaunchTemplateSpecification {
     LaunchTemplateSpecification::builder()
-        .launch_template_id(s(p, "launch_template_id"))
+        .launch_template_id(p.launch_template_id.as_str())
         .version("$Default")
         .build()
 }
 
-pub async fn create(c: &Clients, t: &Target, p: &Json) -> Result<Applied, CloudError> {
-    let name = s(p, "name");
-    match describe(c, &t.id, name).await? {
-        Some(g) => {
-            let tags: Vec<(String, String)> = g
-                .tags()
-                .iter()
-                .map(|t| {
-                    (
-                        t.key().unwrap_or_default().into(),
-                        t.value().unwrap_or_default().into(),
-                    )
-                })
-                .collect();
-            if !super::owned_by(&tags, t) {
-                return Err(foreign(
-                    t,
-                    "CreateAutoScalingGroup",
-                    format!("an Auto Scaling group named {name}"),
-                    "rename the stack, or delete the group if it is unused",
-                ));
+impl Owned for AutoScalingGroup {
+    type Props = Props;
+    const LABEL: &'static str = "Auto Scaling group";
+    const REPLACE_ON: &'static [&'static str] = &["name"];
+    const KEEPS_REVISIONS: bool = false;
+
+    async fn read(
+        c: &Clients,
+        id: &str,
+        e: &Entry,
+    ) -> Result<Option<Map<String, Json>>, CloudError> {
+        let Some(g) = describe(c, id, &e.physical_id).await? else {
+            return Ok(None);
+        };
+        if g.status().is_some_and(|s| s.contains("Delete")) {
+            return Ok(None);
+        }
+        let subnets: Vec<Json> = g
+            .vpc_zone_identifier()
+            .unwrap_or_default()
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(|s| json!(s))
+            .collect();
+        Ok(Some(super::props::outputs(&[
+            ("min_size", json!(g.min_size())),
+            ("max_size", json!(g.max_size())),
+            ("desired_capacity", json!(g.desired_capacity())),
+            (
+                "subnet_ids",
+                ordered_like(subnets, e.props.get("subnet_ids")),
+            ),
+            (
+                "launch_template_id",
+                json!(g.launch_template().and_then(|l| l.launch_template_id())),
+            ),
+        ])))
+    }
+
+    async fn create(c: &Clients, t: &Target, p: &Props) -> Result<Applied, CloudError> {
+        let name = p.name.as_str();
+        match describe(c, &t.id, name).await? {
+            Some(g) => {
+                let tags: Vec<(String, String)> = g
+                    .tags()
+                    .iter()
+                    .map(|t| {
+                        (
+                            t.key().unwrap_or_default().into(),
+                            t.value().unwrap_or_default().into(),
+                        )
+                    })
+                    .collect();
+                if !super::owned_by(&tags, t) {
+                    return Err(foreign(
+                        t,
+                        "CreateAutoScalingGroup",
+                        format!("an Auto Scaling group named {name}"),
+                        "rename the stack, or delete the group if it is unused",
+                    ));
+                }
+            }
+            None => {
+                let tags: Vec<Tag> = super::tags_for(t)
+                    .into_iter()
+                    .map(|(k, v)| {
+                        Tag::builder()
+                            .key(k)
+                            .value(v)
+                            .propagate_at_launch(true)
+                            .resource_id(name)
+                            .resource_type("auto-scaling-group")
+                            .build()
+                    })
+                    .collect();
+                c.autoscaling
+                    .create_auto_scaling_group()
+                    .auto_scaling_group_name(name)
+                    .launch_template(template(p))
+                    .min_size(p.min_size as i32)
+                    .max_size(p.max_size as i32)
+                    .desired_capacity(p.desired_capacity as i32)
+                    .vpc_zone_identifier(p.subnet_ids.clone().join(","))
+                    .set_tags(Some(tags))
+                    .send()
+                    .await
+                    .map_err(|e| cloud(&t.id, "CreateAutoScalingGroup", e))?;
             }
         }
-        None => {
-            let tags: Vec<Tag> = super::tags_for(t)
-                .into_iter()
-                .map(|(k, v)| {
-                    Tag::builder()
-                        .key(k)
-                        .value(v)
-                        .propagate_at_launch(true)
-                        .resource_id(name)
-                        .resource_type("auto-scaling-group")
-                        .build()
-                })
-                .collect();
-            c.autoscaling
-                .create_auto_scaling_group()
-                .auto_scaling_group_name(name)
-                .launch_template(template(p))
-                .min_size(i(p, "min_size").unwrap_or(1) as i32)
-                .max_size(i(p, "max_size").unwrap_or(1) as i32)
-                .desired_capacity(i(p, "desired_capacity").unwrap_or(1) as i32)
-                .vpc_zone_identifier(list(p, "subnet_ids").join(","))
-                .set_tags(Some(tags))
-                .send()
-                .await
-                .map_err(|e| cloud(&t.id, "CreateAutoScalingGroup", e))?;
+        let arn = describe(c, &t.id, name)
+            .await?
+            .and_then(|g| g.auto_scaling_group_arn().map(str::to_string))
+            .unwrap_or_default();
+        applied(name, &[("arn", json!(arn)), ("name", json!(name))])
+    }
+
+    async fn update(c: &Clients, t: &Target, e: &Entry, p: &Props) -> Result<Applied, CloudError> {
+        c.autoscaling
+            .update_auto_scaling_group()
+            .auto_scaling_group_name(&e.physical_id)
+            .launch_template(template(p))
+            .min_size(p.min_size as i32)
+            .max_size(p.max_size as i32)
+            .desired_capacity(p.desired_capacity as i32)
+            .vpc_zone_identifier(p.subnet_ids.clone().join(","))
+            .send()
+            .await
+            .map_err(|err| cloud(&t.id, "UpdateAutoScalingGroup", err))?;
+        Ok(super::props::unchanged(e))
+    }
+
+    async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
+        if describe(c, &t.id, &e.physical_id).await?.is_none() {
+            return Ok(());
         }
-    }
-    let arn = describe(c, &t.id, name)
-        .await?
-        .and_then(|g| g.auto_scaling_group_arn().map(str::to_string))
-        .unwrap_or_default();
-    applied(name, &[("arn", json!(arn)), ("name", json!(name))])
-}
-
-pub async fn read(
-    c: &Clients,
-    id: &str,
-    e: &Entry,
-) -> Result<Option<Map<String, Json>>, CloudError> {
-    let Some(g) = describe(c, id, &e.physical_id).await? else {
-        return Ok(None);
-    };
-    if g.status().is_some_and(|s| s.contains("Delete")) {
-        return Ok(None);
-    }
-    let subnets: Vec<Json> = g
-        .vpc_zone_identifier()
-        .unwrap_or_default()
-        .split(',')
-        .filter(|s| !s.is_empty())
-        .map(|s| json!(s))
-        .collect();
-    Ok(Some(super::props::outputs(&[
-        ("min_size", json!(g.min_size())),
-        ("max_size", json!(g.max_size())),
-        ("desired_capacity", json!(g.desired_capacity())),
-        (
-            "subnet_ids",
-            ordered_like(subnets, e.props.get("subnet_ids")),
-        ),
-        (
-            "launch_template_id",
-            json!(g.launch_template().and_then(|l| l.launch_template_id())),
-        ),
-    ])))
-}
-
-pub async fn update(c: &Clients, t: &Target, e: &Entry, p: &Json) -> Result<Applied, CloudError> {
-    c.autoscaling
-        .update_auto_scaling_group()
-        .auto_scaling_group_name(&e.physical_id)
-        .launch_template(template(p))
-        .min_size(i(p, "min_size").unwrap_or(1) as i32)
-        .max_size(i(p, "max_size").unwrap_or(1) as i32)
-        .desired_capacity(i(p, "desired_capacity").unwrap_or(1) as i32)
-        .vpc_zone_identifier(list(p, "subnet_ids").join(","))
-        .send()
-        .await
-        .map_err(|err| cloud(&t.id, "UpdateAutoScalingGroup", err))?;
-    Ok(super::props::unchanged(e))
-}
-
-pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
-    if describe(c, &t.id, &e.physical_id).await?.is_none() {
-        return Ok(());
-    }
-    // Force: terminate the instances too, without waiting for scale-in.
-    c.autoscaling
-        .delete_auto_scaling_group()
-        .auto_scaling_group_name(&e.physical_id)
-        .force_delete(true)
-        .send()
-        .await
-        .map_err(|err| cloud(&t.id, "DeleteAutoScalingGroup", err))?;
-    let budget = Budget::new(
-        Duration::from_secs(900),
-        Duration::from_millis(500),
-        Duration::from_secs(15),
-    );
-    wait::until(t, "DeleteAutoScalingGroup", budget, || async {
-        Ok(match describe(c, &t.id, &e.physical_id).await? {
-            Some(g) => Poll::Pending(format!(
-                "waiting for {} instances to terminate",
-                g.instances().len()
-            )),
-            None => Poll::Ready(()),
+        // Force: terminate the instances too, without waiting for scale-in.
+        c.autoscaling
+            .delete_auto_scaling_group()
+            .auto_scaling_group_name(&e.physical_id)
+            .force_delete(true)
+            .send()
+            .await
+            .map_err(|err| cloud(&t.id, "DeleteAutoScalingGroup", err))?;
+        let budget = Budget::new(
+            Duration::from_secs(900),
+            Duration::from_millis(500),
+            Duration::from_secs(15),
+        );
+        wait::until(t, "DeleteAutoScalingGroup", budget, || async {
+            Ok(match describe(c, &t.id, &e.physical_id).await? {
+                Some(g) => Poll::Pending(format!(
+                    "waiting for {} instances to terminate",
+                    g.instances().len()
+                )),
+                None => Poll::Ready(()),
+            })
         })
-    })
-    .await
+        .await
+    }
+
+    async fn wait_ready(
+        _c: &Clients,
+        _t: &Target,
+        _a: &Applied,
+        _timeout: Duration,
+    ) -> Result<(), CloudError> {
+        ready_at_once().await
+    }
+
+    async fn live_outputs(_c: &Clients, _id: &str, _e: &Entry) -> Result<Fields, CloudError> {
+        no_live_outputs().await
+    }
+
+    fn plan_note(_change: Change, _e: Option<&Entry>) -> Option<String> {
+        None
+    }
 }

@@ -2,12 +2,25 @@
 //! detaches them, which ECS requires before the capacity provider can be deleted.
 
 use super::error::{cloud, is_code};
-use super::props::{applied, list, s};
+use super::kind::{Change, Fields, Owned, no_live_outputs, ready_at_once};
+use super::props::applied;
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
 use crate::state::Entry;
 use aws_sdk_ecs::types::CapacityProviderStrategyItem;
 use serde_json::{Map, Value as Json, json};
+use std::time::Duration;
+
+/// Cluster capacity providers.
+pub struct ClusterCapacityProviders;
+
+crate::props! {
+    for ClusterCapacityProviders;
+    pub struct Props / Desired {
+        pub cluster: String,
+        pub capacity_providers: Vec<String>,
+    }
+}
 
 async fn put(
     c: &Clients,
@@ -47,33 +60,61 @@ async fn put(
     }
 }
 
-pub async fn create(c: &Clients, t: &Target, p: &Json) -> Result<Applied, CloudError> {
-    let cluster = s(p, "cluster");
-    put(c, t, cluster, list(p, "capacity_providers")).await?;
-    applied(cluster, &[("cluster", json!(cluster))])
-}
+impl Owned for ClusterCapacityProviders {
+    type Props = Props;
+    const LABEL: &'static str = "cluster capacity providers";
+    const REPLACE_ON: &'static [&'static str] = &["cluster"];
+    const KEEPS_REVISIONS: bool = false;
 
-pub async fn read(
-    c: &Clients,
-    id: &str,
-    e: &Entry,
-) -> Result<Option<Map<String, Json>>, CloudError> {
-    let out = c
-        .ecs
-        .describe_clusters()
-        .clusters(&e.physical_id)
-        .send()
-        .await
-        .map_err(|err| cloud(id, "DescribeClusters", err))?;
-    let Some(cl) = out.clusters().iter().find(|c| c.status() == Some("ACTIVE")) else {
-        return Ok(None);
-    };
-    Ok(Some(super::props::outputs(&[(
-        "capacity_providers",
-        json!(cl.capacity_providers()),
-    )])))
-}
+    async fn read(
+        c: &Clients,
+        id: &str,
+        e: &Entry,
+    ) -> Result<Option<Map<String, Json>>, CloudError> {
+        let out = c
+            .ecs
+            .describe_clusters()
+            .clusters(&e.physical_id)
+            .send()
+            .await
+            .map_err(|err| cloud(id, "DescribeClusters", err))?;
+        let Some(cl) = out.clusters().iter().find(|c| c.status() == Some("ACTIVE")) else {
+            return Ok(None);
+        };
+        Ok(Some(super::props::outputs(&[(
+            "capacity_providers",
+            json!(cl.capacity_providers()),
+        )])))
+    }
 
-pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
-    put(c, t, &e.physical_id, Vec::new()).await
+    async fn create(c: &Clients, t: &Target, p: &Props) -> Result<Applied, CloudError> {
+        let cluster = p.cluster.as_str();
+        put(c, t, cluster, p.capacity_providers.clone()).await?;
+        applied(cluster, &[("cluster", json!(cluster))])
+    }
+
+    async fn update(c: &Clients, t: &Target, _e: &Entry, p: &Props) -> Result<Applied, CloudError> {
+        Self::create(c, t, p).await
+    }
+
+    async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
+        put(c, t, &e.physical_id, Vec::new()).await
+    }
+
+    async fn wait_ready(
+        _c: &Clients,
+        _t: &Target,
+        _a: &Applied,
+        _timeout: Duration,
+    ) -> Result<(), CloudError> {
+        ready_at_once().await
+    }
+
+    async fn live_outputs(_c: &Clients, _id: &str, _e: &Entry) -> Result<Fields, CloudError> {
+        no_live_outputs().await
+    }
+
+    fn plan_note(_change: Change, _e: Option<&Entry>) -> Option<String> {
+        None
+    }
 }

@@ -5,19 +5,41 @@
 use super::db_subnet_group::rds_tags;
 use super::error::{cloud, found, own};
 use super::foreign;
-use super::props::{b, i, list, opt_s, ordered_like, s};
+use super::kind::{Change, Fields, Owned, no_live_outputs, ready_at_once};
+use super::props::{b, opt_s, ordered_like};
 use super::wait::{self, Budget, Poll};
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
 use crate::state::Entry;
-use aws_sdk_rds::types::DbInstance;
+use aws_sdk_rds::types::DbInstance as SdkDbInstance;
 use serde_json::{Map, Value as Json, json};
 use std::time::Duration;
+
+/// RDS database.
+pub struct DbInstance;
+
+crate::props! {
+    for DbInstance;
+    pub struct Props / Desired {
+        pub identifier: String,
+        pub engine: String,
+        pub engine_version: Option<String>,
+        pub instance_class: String,
+        pub storage_gb: i64,
+        pub db_name: String,
+        pub username: String,
+        pub subnet_group: String,
+        pub security_group_ids: Vec<String>,
+        pub publicly_accessible: bool,
+        pub final_snapshot: bool,
+        pub backup_retention_days: Option<i64>,
+    }
+}
 
 const NOT_FOUND: &[&str] = &["DBInstanceNotFound", "DBInstanceNotFoundFault"];
 const PATIENCE: Duration = Duration::from_secs(60 * 60);
 
-async fn describe(c: &Clients, id: &str, ident: &str) -> Result<Option<DbInstance>, CloudError> {
+async fn describe(c: &Clients, id: &str, ident: &str) -> Result<Option<SdkDbInstance>, CloudError> {
     let got = c
         .rds
         .describe_db_instances()
@@ -28,7 +50,7 @@ async fn describe(c: &Clients, id: &str, ident: &str) -> Result<Option<DbInstanc
         .and_then(|o| o.db_instances().first().cloned()))
 }
 
-fn outputs(db: &DbInstance) -> Applied {
+fn outputs(db: &SdkDbInstance) -> Applied {
     let secret = db
         .master_user_secret()
         .and_then(|s| s.secret_arn())
@@ -50,7 +72,7 @@ fn outputs(db: &DbInstance) -> Applied {
 }
 
 /// Polls until the instance is `available`, reporting each new status.
-async fn wait_available(c: &Clients, t: &Target, ident: &str) -> Result<DbInstance, CloudError> {
+async fn wait_available(c: &Clients, t: &Target, ident: &str) -> Result<SdkDbInstance, CloudError> {
     let budget = Budget::new(PATIENCE, Duration::from_secs(2), Duration::from_secs(30))
         .saying("still not available");
     wait::until(t, "creating the database", budget, || async {
@@ -82,112 +104,6 @@ async fn wait_available(c: &Clients, t: &Target, ident: &str) -> Result<DbInstan
     .await
 }
 
-pub async fn create(c: &Clients, t: &Target, p: &Json) -> Result<Applied, CloudError> {
-    let ident = s(p, "identifier");
-    if let Some(db) = describe(c, &t.id, ident).await? {
-        let tags: Vec<(String, String)> = db
-            .tag_list()
-            .iter()
-            .map(|t| {
-                (
-                    t.key().unwrap_or_default().into(),
-                    t.value().unwrap_or_default().into(),
-                )
-            })
-            .collect();
-        if !super::owned_by(&tags, t) {
-            return Err(foreign(
-                t,
-                "CreateDBInstance",
-                format!("a database named {ident}"),
-                "rename the database in the stack file",
-            ));
-        }
-    } else {
-        c.rds
-            .create_db_instance()
-            .db_instance_identifier(ident)
-            .engine(s(p, "engine"))
-            .set_engine_version(opt_s(p, "engine_version").map(str::to_string))
-            .db_instance_class(s(p, "instance_class"))
-            .allocated_storage(i(p, "storage_gb").unwrap_or(20) as i32)
-            .db_name(s(p, "db_name"))
-            .master_username(s(p, "username"))
-            .manage_master_user_password(true)
-            .db_subnet_group_name(s(p, "subnet_group"))
-            .set_vpc_security_group_ids(Some(list(p, "security_group_ids")))
-            .publicly_accessible(b(p, "publicly_accessible"))
-            .storage_encrypted(true)
-            .set_backup_retention_period(i(p, "backup_retention_days").map(|d| d as i32))
-            .copy_tags_to_snapshot(true)
-            .set_tags(Some(rds_tags(t)))
-            .send()
-            .await
-            .map_err(|e| cloud(&t.id, "CreateDBInstance", e))?;
-    }
-    Ok(outputs(&wait_available(c, t, ident).await?))
-}
-
-pub async fn read(
-    c: &Clients,
-    id: &str,
-    e: &Entry,
-) -> Result<Option<Map<String, Json>>, CloudError> {
-    let Some(db) = describe(c, id, &e.physical_id).await? else {
-        return Ok(None);
-    };
-    if db.db_instance_status() == Some("deleting") {
-        return Ok(None);
-    }
-    let groups: Vec<Json> = db
-        .vpc_security_groups()
-        .iter()
-        .filter_map(|g| g.vpc_security_group_id())
-        .map(|g| json!(g))
-        .collect();
-    // A version asked as "8.0" runs as "8.0.39": the same as far as the file says.
-    let version = match (opt_s(&e.props, "engine_version"), db.engine_version()) {
-        (Some(want), Some(have)) if have.starts_with(want) => Some(want.to_string()),
-        (_, have) => have
-            .map(str::to_string)
-            .filter(|_| e.props.get("engine_version").is_some_and(|v| !v.is_null())),
-    };
-    Ok(Some(super::props::outputs(&[
-        ("engine", json!(db.engine())),
-        ("engine_version", json!(version)),
-        ("instance_class", json!(db.db_instance_class())),
-        ("storage_gb", json!(db.allocated_storage())),
-        ("db_name", json!(db.db_name())),
-        ("username", json!(db.master_username())),
-        (
-            "subnet_group",
-            json!(db.db_subnet_group().and_then(|g| g.db_subnet_group_name())),
-        ),
-        (
-            "security_group_ids",
-            ordered_like(groups, e.props.get("security_group_ids")),
-        ),
-        ("publicly_accessible", json!(db.publicly_accessible())),
-    ])))
-}
-
-pub async fn update(c: &Clients, t: &Target, e: &Entry, p: &Json) -> Result<Applied, CloudError> {
-    c.rds
-        .modify_db_instance()
-        .db_instance_identifier(&e.physical_id)
-        .db_instance_class(s(p, "instance_class"))
-        .allocated_storage(i(p, "storage_gb").unwrap_or(20) as i32)
-        .set_engine_version(opt_s(p, "engine_version").map(str::to_string))
-        .set_vpc_security_group_ids(Some(list(p, "security_group_ids")))
-        .set_backup_retention_period(i(p, "backup_retention_days").map(|d| d as i32))
-        .publicly_accessible(b(p, "publicly_accessible"))
-        .apply_immediately(true)
-        .send()
-        .await
-        .map_err(|err| cloud(&t.id, "ModifyDBInstance", err))?;
-    Ok(outputs(&wait_available(c, t, &e.physical_id).await?))
-}
-
 /// The name of the final snapshot `down` takes, unique per deletion.
 pub fn final_snapshot_name(ident: &str) -> String {
     let secs = std::time::SystemTime::now()
@@ -197,36 +113,197 @@ pub fn final_snapshot_name(ident: &str) -> String {
     format!("{ident}-final-{secs}")
 }
 
-pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
-    let Some(db) = describe(c, &t.id, &e.physical_id).await? else {
-        return Ok(());
-    };
-    if db.db_instance_status() != Some("deleting") {
-        let snapshot = b(&e.props, "final_snapshot");
-        let mut req = c
-            .rds
-            .delete_db_instance()
-            .db_instance_identifier(&e.physical_id)
-            .skip_final_snapshot(!snapshot)
-            .delete_automated_backups(true);
-        if snapshot {
-            let name = final_snapshot_name(&e.physical_id);
-            t.progress.say(format!("taking the final snapshot {name}"));
-            req = req.final_db_snapshot_identifier(name);
+impl Owned for DbInstance {
+    type Props = Props;
+    const LABEL: &'static str = "RDS database";
+    const REPLACE_ON: &'static [&'static str] = &[
+        "identifier",
+        "engine",
+        "db_name",
+        "username",
+        "subnet_group",
+    ];
+    const KEEPS_REVISIONS: bool = false;
+
+    async fn read(
+        c: &Clients,
+        id: &str,
+        e: &Entry,
+    ) -> Result<Option<Map<String, Json>>, CloudError> {
+        let Some(db) = describe(c, id, &e.physical_id).await? else {
+            return Ok(None);
+        };
+        if db.db_instance_status() == Some("deleting") {
+            return Ok(None);
         }
-        match req.send().await {
-            Ok(_) => {}
-            Err(err) if super::error::is_code(&err, NOT_FOUND) => return Ok(()),
-            Err(err) => return Err(cloud(&t.id, "DeleteDBInstance", err)),
-        }
+        let groups: Vec<Json> = db
+            .vpc_security_groups()
+            .iter()
+            .filter_map(|g| g.vpc_security_group_id())
+            .map(|g| json!(g))
+            .collect();
+        // A version asked as "8.0" runs as "8.0.39": the same as far as the file says.
+        let version = match (opt_s(&e.props, "engine_version"), db.engine_version()) {
+            (Some(want), Some(have)) if have.starts_with(want) => Some(want.to_string()),
+            (_, have) => have
+                .map(str::to_string)
+                .filter(|_| e.props.get("engine_version").is_some_and(|v| !v.is_null())),
+        };
+        Ok(Some(super::props::outputs(&[
+            ("engine", json!(db.engine())),
+            ("engine_version", json!(version)),
+            ("instance_class", json!(db.db_instance_class())),
+            ("storage_gb", json!(db.allocated_storage())),
+            ("db_name", json!(db.db_name())),
+            ("username", json!(db.master_username())),
+            (
+                "subnet_group",
+                json!(db.db_subnet_group().and_then(|g| g.db_subnet_group_name())),
+            ),
+            (
+                "security_group_ids",
+                ordered_like(groups, e.props.get("security_group_ids")),
+            ),
+            ("publicly_accessible", json!(db.publicly_accessible())),
+        ])))
     }
-    // The subnet group and security groups are in use until the instance is gone.
-    let budget = Budget::new(PATIENCE, Duration::from_secs(2), Duration::from_secs(30));
-    wait::until(t, "DeleteDBInstance", budget, || async {
-        Ok(match describe(c, &t.id, &e.physical_id).await? {
-            Some(db) => Poll::Pending(db.db_instance_status().unwrap_or("deleting").to_string()),
-            None => Poll::Ready(()),
+
+    async fn create(c: &Clients, t: &Target, p: &Props) -> Result<Applied, CloudError> {
+        let ident = p.identifier.as_str();
+        if let Some(db) = describe(c, &t.id, ident).await? {
+            let tags: Vec<(String, String)> = db
+                .tag_list()
+                .iter()
+                .map(|t| {
+                    (
+                        t.key().unwrap_or_default().into(),
+                        t.value().unwrap_or_default().into(),
+                    )
+                })
+                .collect();
+            if !super::owned_by(&tags, t) {
+                return Err(foreign(
+                    t,
+                    "CreateDBInstance",
+                    format!("a database named {ident}"),
+                    "rename the database in the stack file",
+                ));
+            }
+        } else {
+            c.rds
+                .create_db_instance()
+                .db_instance_identifier(ident)
+                .engine(p.engine.as_str())
+                .set_engine_version(
+                    p.engine_version
+                        .as_deref()
+                        .filter(|v| !v.is_empty())
+                        .map(str::to_string),
+                )
+                .db_instance_class(p.instance_class.as_str())
+                .allocated_storage(p.storage_gb as i32)
+                .db_name(p.db_name.as_str())
+                .master_username(p.username.as_str())
+                .manage_master_user_password(true)
+                .db_subnet_group_name(p.subnet_group.as_str())
+                .set_vpc_security_group_ids(Some(p.security_group_ids.clone()))
+                .publicly_accessible(p.publicly_accessible)
+                .storage_encrypted(true)
+                .set_backup_retention_period(p.backup_retention_days.map(|d| d as i32))
+                .copy_tags_to_snapshot(true)
+                .set_tags(Some(rds_tags(t)))
+                .send()
+                .await
+                .map_err(|e| cloud(&t.id, "CreateDBInstance", e))?;
+        }
+        Ok(outputs(&wait_available(c, t, ident).await?))
+    }
+
+    async fn update(c: &Clients, t: &Target, e: &Entry, p: &Props) -> Result<Applied, CloudError> {
+        c.rds
+            .modify_db_instance()
+            .db_instance_identifier(&e.physical_id)
+            .db_instance_class(p.instance_class.as_str())
+            .allocated_storage(p.storage_gb as i32)
+            .set_engine_version(
+                p.engine_version
+                    .as_deref()
+                    .filter(|v| !v.is_empty())
+                    .map(str::to_string),
+            )
+            .set_vpc_security_group_ids(Some(p.security_group_ids.clone()))
+            .set_backup_retention_period(p.backup_retention_days.map(|d| d as i32))
+            .publicly_accessible(p.publicly_accessible)
+            .apply_immediately(true)
+            .send()
+            .await
+            .map_err(|err| cloud(&t.id, "ModifyDBInstance", err))?;
+        Ok(outputs(&wait_available(c, t, &e.physical_id).await?))
+    }
+
+    async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
+        let Some(db) = describe(c, &t.id, &e.physical_id).await? else {
+            return Ok(());
+        };
+        if db.db_instance_status() != Some("deleting") {
+            let snapshot = b(&e.props, "final_snapshot");
+            let mut req = c
+                .rds
+                .delete_db_instance()
+                .db_instance_identifier(&e.physical_id)
+                .skip_final_snapshot(!snapshot)
+                .delete_automated_backups(true);
+            if snapshot {
+                let name = final_snapshot_name(&e.physical_id);
+                t.progress.say(format!("taking the final snapshot {name}"));
+                req = req.final_db_snapshot_identifier(name);
+            }
+            match req.send().await {
+                Ok(_) => {}
+                Err(err) if super::error::is_code(&err, NOT_FOUND) => return Ok(()),
+                Err(err) => return Err(cloud(&t.id, "DeleteDBInstance", err)),
+            }
+        }
+        // The subnet group and security groups are in use until the instance is gone.
+        let budget = Budget::new(PATIENCE, Duration::from_secs(2), Duration::from_secs(30));
+        wait::until(t, "DeleteDBInstance", budget, || async {
+            Ok(match describe(c, &t.id, &e.physical_id).await? {
+                Some(db) => {
+                    Poll::Pending(db.db_instance_status().unwrap_or("deleting").to_string())
+                }
+                None => Poll::Ready(()),
+            })
         })
-    })
-    .await
+        .await
+    }
+
+    async fn wait_ready(
+        _c: &Clients,
+        _t: &Target,
+        _a: &Applied,
+        _timeout: Duration,
+    ) -> Result<(), CloudError> {
+        ready_at_once().await
+    }
+
+    async fn live_outputs(_c: &Clients, _id: &str, _e: &Entry) -> Result<Fields, CloudError> {
+        no_live_outputs().await
+    }
+
+    /// Whether the data survives a deletion.
+    fn plan_note(change: Change, e: Option<&Entry>) -> Option<String> {
+        let e = e.filter(|_| change == Change::Delete)?;
+        Some(
+            match e.props.get("final_snapshot").and_then(Json::as_bool) {
+                Some(false) => {
+                    "no final snapshot is taken (final_snapshot: false): the data is gone for good"
+                        .into()
+                }
+                _ => format!(
+                    "a final snapshot `{}-final-<time>` is taken first, and kept",
+                    e.physical_id
+                ),
+            },
+        )
+    }
 }

@@ -3,12 +3,24 @@
 
 use super::error::{cloud, gone};
 use super::foreign;
-use super::props::{applied, s};
+use super::kind::{Change, Fields, Owned, no_live_outputs, ready_at_once};
+use super::props::applied;
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
 use crate::state::Entry;
 use aws_sdk_ecs::types::{Cluster, ClusterField, Tag};
 use serde_json::{Map, Value as Json, json};
+use std::time::Duration;
+
+/// ECS cluster.
+pub struct EcsCluster;
+
+crate::props! {
+    for EcsCluster;
+    pub struct Props / Desired {
+        pub name: String,
+    }
+}
 
 async fn describe(c: &Clients, id: &str, name: &str) -> Result<Option<Cluster>, CloudError> {
     let out = c
@@ -44,48 +56,81 @@ pub fn tags_of(tags: &[Tag]) -> Vec<(String, String)> {
         .collect()
 }
 
-pub async fn create(c: &Clients, t: &Target, p: &Json) -> Result<Applied, CloudError> {
-    let name = s(p, "name");
-    let cluster = match describe(c, &t.id, name).await? {
-        Some(cl) if super::owned_by(&tags_of(cl.tags()), t) => cl,
-        Some(_) => {
-            return Err(foreign(
-                t,
-                "CreateCluster",
-                format!("an ECS cluster named {name}"),
-                "choose another name with `cluster:` in the stack file",
-            ));
-        }
-        None => c
-            .ecs
-            .create_cluster()
-            .cluster_name(name)
-            .set_tags(Some(ecs_tags(t)))
-            .send()
-            .await
-            .map_err(|e| cloud(&t.id, "CreateCluster", e))?
-            .cluster()
-            .cloned()
-            .unwrap_or_else(|| Cluster::builder().build()),
-    };
-    let arn = cluster.cluster_arn().unwrap_or_default();
-    applied(arn, &[("arn", json!(arn)), ("name", json!(name))])
-}
+impl Owned for EcsCluster {
+    type Props = Props;
+    const LABEL: &'static str = "ECS cluster";
+    const REPLACE_ON: &'static [&'static str] = &["name"];
+    const KEEPS_REVISIONS: bool = false;
 
-pub async fn read(
-    c: &Clients,
-    id: &str,
-    e: &Entry,
-) -> Result<Option<Map<String, Json>>, CloudError> {
-    Ok(describe(c, id, &e.physical_id)
-        .await?
-        .map(|cl| super::props::outputs(&[("name", json!(cl.cluster_name()))])))
-}
+    async fn read(
+        c: &Clients,
+        id: &str,
+        e: &Entry,
+    ) -> Result<Option<Map<String, Json>>, CloudError> {
+        Ok(describe(c, id, &e.physical_id)
+            .await?
+            .map(|cl| super::props::outputs(&[("name", json!(cl.cluster_name()))])))
+    }
 
-pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
-    super::retry::while_in_use(t, "DeleteCluster", || async {
-        let r = c.ecs.delete_cluster().cluster(&e.physical_id).send().await;
-        gone(r, &["ClusterNotFoundException"], &t.id, "DeleteCluster")
-    })
-    .await
+    async fn create(c: &Clients, t: &Target, p: &Props) -> Result<Applied, CloudError> {
+        let name = p.name.as_str();
+        let cluster = match describe(c, &t.id, name).await? {
+            Some(cl) if super::owned_by(&tags_of(cl.tags()), t) => cl,
+            Some(_) => {
+                return Err(foreign(
+                    t,
+                    "CreateCluster",
+                    format!("an ECS cluster named {name}"),
+                    "choose another name with `cluster:` in the stack file",
+                ));
+            }
+            None => c
+                .ecs
+                .create_cluster()
+                .cluster_name(name)
+                .set_tags(Some(ecs_tags(t)))
+                .send()
+                .await
+                .map_err(|e| cloud(&t.id, "CreateCluster", e))?
+                .cluster()
+                .cloned()
+                .unwrap_or_else(|| Cluster::builder().build()),
+        };
+        let arn = cluster.cluster_arn().unwrap_or_default();
+        applied(arn, &[("arn", json!(arn)), ("name", json!(name))])
+    }
+
+    async fn update(
+        _c: &Clients,
+        _t: &Target,
+        e: &Entry,
+        _p: &Props,
+    ) -> Result<Applied, CloudError> {
+        Ok(super::props::unchanged(e))
+    }
+
+    async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
+        super::retry::while_in_use(t, "DeleteCluster", || async {
+            let r = c.ecs.delete_cluster().cluster(&e.physical_id).send().await;
+            gone(r, &["ClusterNotFoundException"], &t.id, "DeleteCluster")
+        })
+        .await
+    }
+
+    async fn wait_ready(
+        _c: &Clients,
+        _t: &Target,
+        _a: &Applied,
+        _timeout: Duration,
+    ) -> Result<(), CloudError> {
+        ready_at_once().await
+    }
+
+    async fn live_outputs(_c: &Clients, _id: &str, _e: &Entry) -> Result<Fields, CloudError> {
+        no_live_outputs().await
+    }
+
+    fn plan_note(_change: Change, _e: Option<&Entry>) -> Option<String> {
+        None
+    }
 }

@@ -3,7 +3,8 @@
 
 use super::ecs_cluster::{ecs_tags, tags_of};
 use super::error::{cloud, found, is_code, own};
-use super::props::{b, i, list, opt_s, ordered_like, s};
+use super::kind::{Change, Owned};
+use super::props::{opt_s, ordered_like, s};
 use super::wait::{self, Budget, Poll};
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
@@ -16,6 +17,25 @@ use aws_sdk_ecs::types::{
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde_json::{Map, Value as Json, json};
 use std::time::Duration;
+
+/// ECS service.
+pub struct EcsService;
+
+crate::props! {
+    for EcsService;
+    pub struct Props / Desired {
+        pub name: String,
+        pub cluster: String,
+        pub task_definition: String,
+        pub desired_count: i64,
+        pub launch_type: Option<String>,
+        pub platform_version: Option<String>,
+        pub subnets: Option<Vec<String>>,
+        pub security_groups: Option<Vec<String>>,
+        pub assign_public_ip: Option<bool>,
+        pub capacity_provider: Option<String>,
+    }
+}
 
 /// How long IAM may take to make a new role usable by ECS.
 const IAM_WINDOW: Duration = Duration::from_secs(120);
@@ -50,15 +70,15 @@ async fn describe(
         .cloned())
 }
 
-fn network(t: &Target, p: &Json) -> Result<Option<NetworkConfiguration>, CloudError> {
-    let subnets = list(p, "subnets");
+fn network(t: &Target, p: &Props) -> Result<Option<NetworkConfiguration>, CloudError> {
+    let subnets = p.subnets.clone().unwrap_or_default();
     if subnets.is_empty() {
         return Ok(None);
     }
     let vpc = AwsVpcConfiguration::builder()
         .set_subnets(Some(subnets))
-        .set_security_groups(Some(list(p, "security_groups")))
-        .assign_public_ip(if b(p, "assign_public_ip") {
+        .set_security_groups(Some(p.security_groups.clone().unwrap_or_default()))
+        .assign_public_ip(if p.assign_public_ip.unwrap_or(false) {
             AssignPublicIp::Enabled
         } else {
             AssignPublicIp::Disabled
@@ -91,105 +111,26 @@ fn outputs_of(svc: &Service, cluster: &str) -> Applied {
     }
 }
 
-pub async fn create(c: &Clients, t: &Target, p: &Json) -> Result<Applied, CloudError> {
-    let (cluster, name) = (s(p, "cluster"), s(p, "name"));
-    if let Some(existing) = describe(c, &t.id, cluster, name).await? {
-        if super::owned_by(&tags_of(existing.tags()), t) {
-            return update_service(c, t, &existing, p).await;
-        }
-        return Err(own(
-            &t.id,
-            "CreateService",
-            format!(
-                "a service named {name} already runs in cluster {cluster} and does not belong to stack {}",
-                t.stack
-            ),
-            "rename the service in the stack file, or use another cluster",
-        ));
-    }
-    // EC2 services run through the cluster's capacity provider, Fargate ones by launch type.
-    let strategy = match opt_s(p, "capacity_provider") {
-        Some(cp) => Some(vec![
-            CapacityProviderStrategyItem::builder()
-                .capacity_provider(cp)
-                .weight(1)
-                .build()
-                .map_err(|e| {
-                    own(
-                        &t.id,
-                        "build strategy",
-                        e.to_string(),
-                        "this is a bug in provision",
-                    )
-                })?,
-        ]),
-        None => None,
-    };
-    let breaker = DeploymentCircuitBreaker::builder()
-        .enable(true)
-        .rollback(true)
-        .build();
-    let net = network(t, p)?;
-    let request = || {
-        c.ecs
-            .create_service()
-            .cluster(cluster)
-            .service_name(name)
-            .task_definition(s(p, "task_definition"))
-            .desired_count(i(p, "desired_count").unwrap_or(1) as i32)
-            .set_launch_type(opt_s(p, "launch_type").map(LaunchType::from))
-            .set_capacity_provider_strategy(strategy.clone())
-            .set_platform_version(opt_s(p, "platform_version").map(str::to_string))
-            .set_network_configuration(net.clone())
-            .deployment_configuration(
-                DeploymentConfiguration::builder()
-                    .deployment_circuit_breaker(breaker.clone())
-                    .build(),
-            )
-            .propagate_tags(PropagateTags::Service)
-            .enable_ecs_managed_tags(true)
-            .set_tags(Some(ecs_tags(t)))
-    };
-    // A role made moments ago is not yet usable by ECS everywhere: IAM spreads it within
-    // about two minutes, so wait for it rather than fail.
-    let out = wait::until(t, "CreateService", Budget::release(IAM_WINDOW), || async {
-        Ok(match request().send().await {
-            Ok(out) => Poll::Ready(out),
-            Err(e)
-                if is_code(&e, &["InvalidParameterException"])
-                    && e.message()
-                        .is_some_and(|m| m.to_lowercase().contains("assume the role")) =>
-            {
-                Poll::Pending(
-                    "ECS cannot assume the new role yet; waiting for IAM to make it usable".into(),
-                )
-            }
-            Err(e) => Poll::Failed(cloud(&t.id, "CreateService", e)),
-        })
-    })
-    .await?;
-    let svc = out
-        .service()
-        .cloned()
-        .unwrap_or_else(|| Service::builder().build());
-    Ok(outputs_of(&svc, cluster))
-}
-
 async fn update_service(
     c: &Clients,
     t: &Target,
     _svc: &Service,
-    p: &Json,
+    p: &Props,
 ) -> Result<Applied, CloudError> {
-    let cluster = s(p, "cluster");
+    let cluster = p.cluster.as_str();
     let out = c
         .ecs
         .update_service()
         .cluster(cluster)
-        .service(s(p, "name"))
-        .task_definition(s(p, "task_definition"))
-        .desired_count(i(p, "desired_count").unwrap_or(1) as i32)
-        .set_platform_version(opt_s(p, "platform_version").map(str::to_string))
+        .service(p.name.as_str())
+        .task_definition(p.task_definition.as_str())
+        .desired_count(p.desired_count as i32)
+        .set_platform_version(
+            p.platform_version
+                .as_deref()
+                .filter(|v| !v.is_empty())
+                .map(str::to_string),
+        )
         .set_network_configuration(network(t, p)?)
         .send()
         .await
@@ -199,142 +140,6 @@ async fn update_service(
         .cloned()
         .unwrap_or_else(|| Service::builder().build());
     Ok(outputs_of(&svc, cluster))
-}
-
-pub async fn update(c: &Clients, t: &Target, e: &Entry, p: &Json) -> Result<Applied, CloudError> {
-    let svc = Service::builder().service_arn(&e.physical_id).build();
-    update_service(c, t, &svc, p).await
-}
-
-pub async fn read(
-    c: &Clients,
-    id: &str,
-    e: &Entry,
-) -> Result<Option<Map<String, Json>>, CloudError> {
-    let cluster = s(&e.props, "cluster");
-    let Some(svc) = describe(c, id, cluster, &e.physical_id).await? else {
-        return Ok(None);
-    };
-    let vpc = svc
-        .network_configuration()
-        .and_then(|n| n.awsvpc_configuration());
-    let strings = |v: &[String]| v.iter().map(|x| json!(x)).collect::<Vec<_>>();
-    // Only a full ARN names a revision; anything else is not comparable.
-    let td = svc.task_definition().filter(|a| a.starts_with("arn:"));
-    Ok(Some(super::props::outputs(&[
-        ("name", json!(svc.service_name())),
-        ("cluster", json!(svc.cluster_arn())),
-        ("task_definition", json!(td)),
-        ("desired_count", json!(svc.desired_count())),
-        // Reported only where the file asks for one: EC2 services use a capacity provider.
-        (
-            "launch_type",
-            json!(
-                svc.launch_type()
-                    .map(|l| l.as_str())
-                    .filter(|_| opt_s(&e.props, "launch_type").is_some())
-            ),
-        ),
-        (
-            "capacity_provider",
-            json!(
-                svc.capacity_provider_strategy()
-                    .first()
-                    .map(|c| c.capacity_provider())
-            ),
-        ),
-        (
-            "subnets",
-            vpc.map_or(Json::Null, |v| {
-                ordered_like(strings(v.subnets()), e.props.get("subnets"))
-            }),
-        ),
-        (
-            "security_groups",
-            vpc.map_or(Json::Null, |v| {
-                ordered_like(strings(v.security_groups()), e.props.get("security_groups"))
-            }),
-        ),
-        (
-            "assign_public_ip",
-            json!(
-                vpc.and_then(|v| v.assign_public_ip())
-                    .map(|a| *a == AssignPublicIp::Enabled)
-            ),
-        ),
-    ])))
-}
-
-pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
-    let cluster = s(&e.props, "cluster");
-    if describe(c, &t.id, cluster, &e.physical_id).await?.is_none() {
-        return Ok(());
-    }
-    // Scale to 0 first so the tasks stop before the service goes.
-    match c
-        .ecs
-        .update_service()
-        .cluster(cluster)
-        .service(&e.physical_id)
-        .desired_count(0)
-        .send()
-        .await
-    {
-        Ok(_) => {}
-        Err(err)
-            if is_code(
-                &err,
-                &["ServiceNotFoundException", "ServiceNotActiveException"],
-            ) =>
-        {
-            return Ok(());
-        }
-        Err(err) => return Err(cloud(&t.id, "UpdateService", err)),
-    }
-    match c
-        .ecs
-        .delete_service()
-        .cluster(cluster)
-        .service(&e.physical_id)
-        .force(true)
-        .send()
-        .await
-    {
-        Ok(_) => {}
-        Err(err)
-            if is_code(
-                &err,
-                &["ServiceNotFoundException", "ServiceNotActiveException"],
-            ) =>
-        {
-            return Ok(());
-        }
-        Err(err) => return Err(cloud(&t.id, "DeleteService", err)),
-    }
-    // The cluster, subnets and groups can only go once the service has drained.
-    wait::until(t, "DeleteService", Budget::release(DRAIN), || async {
-        let out = c
-            .ecs
-            .describe_services()
-            .cluster(cluster)
-            .services(&e.physical_id)
-            .send()
-            .await
-            .map_err(|err| cloud(&t.id, "DescribeServices", err))?;
-        let draining = out
-            .services()
-            .iter()
-            .any(|s| matches!(s.status(), Some("ACTIVE" | "DRAINING")));
-        let running = tasks(c, &t.id, cluster, &e.physical_id, DesiredStatus::Running)
-            .await?
-            .len();
-        Ok(if !draining && running == 0 {
-            Poll::Ready(())
-        } else {
-            Poll::Pending(format!("draining: {running} tasks still running"))
-        })
-    })
-    .await
 }
 
 /// The service's tasks in one desired status (none when the service or cluster is gone).
@@ -394,92 +199,6 @@ async fn stopped_reasons(
         .collect())
 }
 
-/// The addresses of the running tasks: where to reach the service without a load balancer.
-pub async fn live_outputs(
-    c: &Clients,
-    id: &str,
-    e: &Entry,
-) -> Result<Map<String, Json>, CloudError> {
-    let cluster = s(&e.props, "cluster");
-    let running = tasks(c, id, cluster, &e.physical_id, DesiredStatus::Running).await?;
-    let mut enis = Vec::new();
-    {
-        for t in &running {
-            for a in t
-                .attachments()
-                .iter()
-                .filter(|a| a.r#type() == Some("ElasticNetworkInterface"))
-            {
-                if let Some(eni) = a
-                    .details()
-                    .iter()
-                    .find(|d| d.name() == Some("networkInterfaceId"))
-                    .and_then(|d| d.value())
-                {
-                    enis.push(eni.to_string());
-                }
-            }
-        }
-    }
-    let (mut public, mut private) = (Vec::new(), Vec::new());
-    if !enis.is_empty() {
-        let out = c
-            .ec2
-            .describe_network_interfaces()
-            .set_network_interface_ids(Some(enis))
-            .send()
-            .await
-            .map_err(|err| cloud(id, "DescribeNetworkInterfaces", err))?;
-        for ni in out.network_interfaces() {
-            if let Some(ip) = ni.association().and_then(|a| a.public_ip()) {
-                public.push(ip.to_string());
-            }
-            if let Some(ip) = ni.private_ip_address() {
-                private.push(ip.to_string());
-            }
-        }
-    }
-    // Bridge-networked tasks (EC2 launch type) are reached at their instance's address.
-    let hosts: Vec<String> = running
-        .iter()
-        .filter(|t| t.attachments().is_empty())
-        .filter_map(|t| t.container_instance_arn().map(str::to_string))
-        .collect();
-    if !hosts.is_empty() {
-        let ci = c
-            .ecs
-            .describe_container_instances()
-            .cluster(cluster)
-            .set_container_instances(Some(hosts))
-            .send()
-            .await
-            .map_err(|err| cloud(id, "DescribeContainerInstances", err))?;
-        let ids: Vec<String> = ci
-            .container_instances()
-            .iter()
-            .filter_map(|i| i.ec2_instance_id().map(str::to_string))
-            .collect();
-        if !ids.is_empty() {
-            let out = c
-                .ec2
-                .describe_instances()
-                .set_instance_ids(Some(ids))
-                .send()
-                .await
-                .map_err(|err| cloud(id, "DescribeInstances", err))?;
-            for i in out.reservations().iter().flat_map(|r| r.instances()) {
-                public.extend(i.public_ip_address().map(str::to_string));
-                private.extend(i.private_ip_address().map(str::to_string));
-            }
-        }
-    }
-    Ok(super::props::outputs(&[
-        ("running_tasks", json!(running.len())),
-        ("public_ips", json!(public)),
-        ("private_ips", json!(private)),
-    ]))
-}
-
 /// Reasons that no retry by ECS will cure.
 const HOPELESS: &[&str] = &[
     "CannotPullContainerError",
@@ -487,84 +206,415 @@ const HOPELESS: &[&str] = &[
     "CannotStartContainerError",
 ];
 
-pub async fn wait_stable(
-    c: &Clients,
-    t: &Target,
-    a: &Applied,
-    timeout: Duration,
-) -> Result<(), CloudError> {
-    let cluster = a
-        .outputs
-        .get("cluster")
-        .and_then(Json::as_str)
-        .unwrap_or_default()
-        .to_string();
-    let cluster = cluster.as_str();
-    let budget = Budget::long(timeout).saying("not stable");
-    wait::until(t, "waiting for the service", budget, || async {
-        let svc = describe(c, &t.id, cluster, &a.physical_id)
-            .await?
-            .ok_or_else(|| {
-                own(
-                    &t.id,
-                    "waiting for the service",
-                    "the service disappeared while waiting",
-                    "check the ECS console for who deleted it",
-                )
-            })?;
-        let primary = svc
-            .deployments()
-            .iter()
-            .find(|d| d.status() == Some("PRIMARY"));
-        let rollout = primary
-            .and_then(|d| d.rollout_state())
-            .map(|r| r.as_str().to_string())
-            .unwrap_or_else(|| "?".into());
-        let line = format!(
-            "{}/{} tasks running, deployment {} ({} deployments)",
-            svc.running_count(),
-            svc.desired_count(),
-            rollout,
-            svc.deployments().len()
-        );
-        if rollout == "FAILED" {
-            let why = primary
-                .and_then(|d| d.rollout_state_reason())
-                .unwrap_or("the deployment failed");
-            let stopped = stopped_reasons(c, &t.id, cluster, &a.physical_id).await?;
-            let detail = stopped
-                .first()
-                .map(|r| format!("; a task stopped: {r}"))
-                .unwrap_or_default();
-            return Ok(Poll::Failed(own(
+impl Owned for EcsService {
+    type Props = Props;
+    const LABEL: &'static str = "ECS service";
+    const REPLACE_ON: &'static [&'static str] =
+        &["name", "cluster", "launch_type", "capacity_provider"];
+    const KEEPS_REVISIONS: bool = false;
+
+    async fn read(
+        c: &Clients,
+        id: &str,
+        e: &Entry,
+    ) -> Result<Option<Map<String, Json>>, CloudError> {
+        let cluster = s(&e.props, "cluster");
+        let Some(svc) = describe(c, id, cluster, &e.physical_id).await? else {
+            return Ok(None);
+        };
+        let vpc = svc
+            .network_configuration()
+            .and_then(|n| n.awsvpc_configuration());
+        let strings = |v: &[String]| v.iter().map(|x| json!(x)).collect::<Vec<_>>();
+        // Only a full ARN names a revision; anything else is not comparable.
+        let td = svc.task_definition().filter(|a| a.starts_with("arn:"));
+        Ok(Some(super::props::outputs(&[
+            ("name", json!(svc.service_name())),
+            ("cluster", json!(svc.cluster_arn())),
+            ("task_definition", json!(td)),
+            ("desired_count", json!(svc.desired_count())),
+            // Reported only where the file asks for one: EC2 services use a capacity provider.
+            (
+                "launch_type",
+                json!(
+                    svc.launch_type().map(|l| l.as_str()).filter(|_| opt_s(
+                        &e.props,
+                        "launch_type"
+                    )
+                    .is_some())
+                ),
+            ),
+            (
+                "capacity_provider",
+                json!(
+                    svc.capacity_provider_strategy()
+                        .first()
+                        .map(|c| c.capacity_provider())
+                ),
+            ),
+            (
+                "subnets",
+                vpc.map_or(Json::Null, |v| {
+                    ordered_like(strings(v.subnets()), e.props.get("subnets"))
+                }),
+            ),
+            (
+                "security_groups",
+                vpc.map_or(Json::Null, |v| {
+                    ordered_like(strings(v.security_groups()), e.props.get("security_groups"))
+                }),
+            ),
+            (
+                "assign_public_ip",
+                json!(
+                    vpc.and_then(|v| v.assign_public_ip())
+                        .map(|a| *a == AssignPublicIp::Enabled)
+                ),
+            ),
+        ])))
+    }
+
+    async fn create(c: &Clients, t: &Target, p: &Props) -> Result<Applied, CloudError> {
+        let (cluster, name) = (p.cluster.as_str(), p.name.as_str());
+        if let Some(existing) = describe(c, &t.id, cluster, name).await? {
+            if super::owned_by(&tags_of(existing.tags()), t) {
+                return update_service(c, t, &existing, p).await;
+            }
+            return Err(own(
                 &t.id,
-                "deployment",
-                format!("{}{detail}", why.trim_end_matches('.')),
-                "fix the cause (image name, port, memory) and run `provision up` again",
-            )));
+                "CreateService",
+                format!(
+                    "a service named {name} already runs in cluster {cluster} and does not belong to stack {}",
+                    t.stack
+                ),
+                "rename the service in the stack file, or use another cluster",
+            ));
         }
-        let done = rollout == "COMPLETED"
-            || (primary.is_some_and(|d| d.rollout_state().is_none())
-                && svc.deployments().len() == 1);
-        if done && svc.running_count() == svc.desired_count() && svc.deployments().len() == 1 {
-            t.progress.say(line);
-            return Ok(Poll::Ready(()));
+        // EC2 services run through the cluster's capacity provider, Fargate ones by launch type.
+        let strategy = match p.capacity_provider.as_deref().filter(|v| !v.is_empty()) {
+            Some(cp) => Some(vec![
+                CapacityProviderStrategyItem::builder()
+                    .capacity_provider(cp)
+                    .weight(1)
+                    .build()
+                    .map_err(|e| {
+                        own(
+                            &t.id,
+                            "build strategy",
+                            e.to_string(),
+                            "this is a bug in provision",
+                        )
+                    })?,
+            ]),
+            None => None,
+        };
+        let breaker = DeploymentCircuitBreaker::builder()
+            .enable(true)
+            .rollback(true)
+            .build();
+        let net = network(t, p)?;
+        let request = || {
+            c.ecs
+                .create_service()
+                .cluster(cluster)
+                .service_name(name)
+                .task_definition(p.task_definition.as_str())
+                .desired_count(p.desired_count as i32)
+                .set_launch_type(
+                    p.launch_type
+                        .as_deref()
+                        .filter(|v| !v.is_empty())
+                        .map(LaunchType::from),
+                )
+                .set_capacity_provider_strategy(strategy.clone())
+                .set_platform_version(
+                    p.platform_version
+                        .as_deref()
+                        .filter(|v| !v.is_empty())
+                        .map(str::to_string),
+                )
+                .set_network_configuration(net.clone())
+                .deployment_configuration(
+                    DeploymentConfiguration::builder()
+                        .deployment_circuit_breaker(breaker.clone())
+                        .build(),
+                )
+                .propagate_tags(PropagateTags::Service)
+                .enable_ecs_managed_tags(true)
+                .set_tags(Some(ecs_tags(t)))
+        };
+        // A role made moments ago is not yet usable by ECS everywhere: IAM spreads it within
+        // about two minutes, so wait for it rather than fail.
+        let out = wait::until(t, "CreateService", Budget::release(IAM_WINDOW), || async {
+            Ok(match request().send().await {
+                Ok(out) => Poll::Ready(out),
+                Err(e)
+                    if is_code(&e, &["InvalidParameterException"])
+                        && e.message()
+                            .is_some_and(|m| m.to_lowercase().contains("assume the role")) =>
+                {
+                    Poll::Pending(
+                        "ECS cannot assume the new role yet; waiting for IAM to make it usable"
+                            .into(),
+                    )
+                }
+                Err(e) => Poll::Failed(cloud(&t.id, "CreateService", e)),
+            })
+        })
+        .await?;
+        let svc = out
+            .service()
+            .cloned()
+            .unwrap_or_else(|| Service::builder().build());
+        Ok(outputs_of(&svc, cluster))
+    }
+
+    async fn update(c: &Clients, t: &Target, e: &Entry, p: &Props) -> Result<Applied, CloudError> {
+        let svc = Service::builder().service_arn(&e.physical_id).build();
+        update_service(c, t, &svc, p).await
+    }
+
+    async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
+        let cluster = s(&e.props, "cluster");
+        if describe(c, &t.id, cluster, &e.physical_id).await?.is_none() {
+            return Ok(());
         }
-        if svc.running_count() < svc.desired_count() {
-            let stopped = stopped_reasons(c, &t.id, cluster, &a.physical_id).await?;
-            if let Some(r) = stopped
-                .iter()
-                .find(|r| HOPELESS.iter().any(|h| r.contains(h)))
+        // Scale to 0 first so the tasks stop before the service goes.
+        match c
+            .ecs
+            .update_service()
+            .cluster(cluster)
+            .service(&e.physical_id)
+            .desired_count(0)
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(err)
+                if is_code(
+                    &err,
+                    &["ServiceNotFoundException", "ServiceNotActiveException"],
+                ) =>
             {
+                return Ok(());
+            }
+            Err(err) => return Err(cloud(&t.id, "UpdateService", err)),
+        }
+        match c
+            .ecs
+            .delete_service()
+            .cluster(cluster)
+            .service(&e.physical_id)
+            .force(true)
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(err)
+                if is_code(
+                    &err,
+                    &["ServiceNotFoundException", "ServiceNotActiveException"],
+                ) =>
+            {
+                return Ok(());
+            }
+            Err(err) => return Err(cloud(&t.id, "DeleteService", err)),
+        }
+        // The cluster, subnets and groups can only go once the service has drained.
+        wait::until(t, "DeleteService", Budget::release(DRAIN), || async {
+            let out = c
+                .ecs
+                .describe_services()
+                .cluster(cluster)
+                .services(&e.physical_id)
+                .send()
+                .await
+                .map_err(|err| cloud(&t.id, "DescribeServices", err))?;
+            let draining = out
+                .services()
+                .iter()
+                .any(|s| matches!(s.status(), Some("ACTIVE" | "DRAINING")));
+            let running = tasks(c, &t.id, cluster, &e.physical_id, DesiredStatus::Running)
+                .await?
+                .len();
+            Ok(if !draining && running == 0 {
+                Poll::Ready(())
+            } else {
+                Poll::Pending(format!("draining: {running} tasks still running"))
+            })
+        })
+        .await
+    }
+
+    async fn wait_ready(
+        c: &Clients,
+        t: &Target,
+        a: &Applied,
+        timeout: Duration,
+    ) -> Result<(), CloudError> {
+        let cluster = a
+            .outputs
+            .get("cluster")
+            .and_then(Json::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let cluster = cluster.as_str();
+        let budget = Budget::long(timeout).saying("not stable");
+        wait::until(t, "waiting for the service", budget, || async {
+            let svc = describe(c, &t.id, cluster, &a.physical_id)
+                .await?
+                .ok_or_else(|| {
+                    own(
+                        &t.id,
+                        "waiting for the service",
+                        "the service disappeared while waiting",
+                        "check the ECS console for who deleted it",
+                    )
+                })?;
+            let primary = svc
+                .deployments()
+                .iter()
+                .find(|d| d.status() == Some("PRIMARY"));
+            let rollout = primary
+                .and_then(|d| d.rollout_state())
+                .map(|r| r.as_str().to_string())
+                .unwrap_or_else(|| "?".into());
+            let line = format!(
+                "{}/{} tasks running, deployment {} ({} deployments)",
+                svc.running_count(),
+                svc.desired_count(),
+                rollout,
+                svc.deployments().len()
+            );
+            if rollout == "FAILED" {
+                let why = primary
+                    .and_then(|d| d.rollout_state_reason())
+                    .unwrap_or("the deployment failed");
+                let stopped = stopped_reasons(c, &t.id, cluster, &a.physical_id).await?;
+                let detail = stopped
+                    .first()
+                    .map(|r| format!("; a task stopped: {r}"))
+                    .unwrap_or_default();
                 return Ok(Poll::Failed(own(
                     &t.id,
                     "deployment",
-                    format!("a task stopped: {r}"),
-                    "fix the cause (image name, registry access, secrets) and run `provision up` again",
+                    format!("{}{detail}", why.trim_end_matches('.')),
+                    "fix the cause (image name, port, memory) and run `provision up` again",
                 )));
             }
+            let done = rollout == "COMPLETED"
+                || (primary.is_some_and(|d| d.rollout_state().is_none())
+                    && svc.deployments().len() == 1);
+            if done && svc.running_count() == svc.desired_count() && svc.deployments().len() == 1 {
+                t.progress.say(line);
+                return Ok(Poll::Ready(()));
+            }
+            if svc.running_count() < svc.desired_count() {
+                let stopped = stopped_reasons(c, &t.id, cluster, &a.physical_id).await?;
+                if let Some(r) = stopped
+                    .iter()
+                    .find(|r| HOPELESS.iter().any(|h| r.contains(h)))
+                {
+                    return Ok(Poll::Failed(own(
+                        &t.id,
+                        "deployment",
+                        format!("a task stopped: {r}"),
+                        "fix the cause (image name, registry access, secrets) and run `provision up` again",
+                    )));
+                }
+            }
+            Ok(Poll::Pending(line))
+        })
+        .await
+    }
+
+    /// The addresses of the running tasks: where to reach the service without a load balancer.
+    async fn live_outputs(
+        c: &Clients,
+        id: &str,
+        e: &Entry,
+    ) -> Result<Map<String, Json>, CloudError> {
+        let cluster = s(&e.props, "cluster");
+        let running = tasks(c, id, cluster, &e.physical_id, DesiredStatus::Running).await?;
+        let mut enis = Vec::new();
+        {
+            for t in &running {
+                for a in t
+                    .attachments()
+                    .iter()
+                    .filter(|a| a.r#type() == Some("ElasticNetworkInterface"))
+                {
+                    if let Some(eni) = a
+                        .details()
+                        .iter()
+                        .find(|d| d.name() == Some("networkInterfaceId"))
+                        .and_then(|d| d.value())
+                    {
+                        enis.push(eni.to_string());
+                    }
+                }
+            }
         }
-        Ok(Poll::Pending(line))
-    })
-    .await
+        let (mut public, mut private) = (Vec::new(), Vec::new());
+        if !enis.is_empty() {
+            let out = c
+                .ec2
+                .describe_network_interfaces()
+                .set_network_interface_ids(Some(enis))
+                .send()
+                .await
+                .map_err(|err| cloud(id, "DescribeNetworkInterfaces", err))?;
+            for ni in out.network_interfaces() {
+                if let Some(ip) = ni.association().and_then(|a| a.public_ip()) {
+                    public.push(ip.to_string());
+                }
+                if let Some(ip) = ni.private_ip_address() {
+                    private.push(ip.to_string());
+                }
+            }
+        }
+        // Bridge-networked tasks (EC2 launch type) are reached at their instance's address.
+        let hosts: Vec<String> = running
+            .iter()
+            .filter(|t| t.attachments().is_empty())
+            .filter_map(|t| t.container_instance_arn().map(str::to_string))
+            .collect();
+        if !hosts.is_empty() {
+            let ci = c
+                .ecs
+                .describe_container_instances()
+                .cluster(cluster)
+                .set_container_instances(Some(hosts))
+                .send()
+                .await
+                .map_err(|err| cloud(id, "DescribeContainerInstances", err))?;
+            let ids: Vec<String> = ci
+                .container_instances()
+                .iter()
+                .filter_map(|i| i.ec2_instance_id().map(str::to_string))
+                .collect();
+            if !ids.is_empty() {
+                let out = c
+                    .ec2
+                    .describe_instances()
+                    .set_instance_ids(Some(ids))
+                    .send()
+                    .await
+                    .map_err(|err| cloud(id, "DescribeInstances", err))?;
+                for i in out.reservations().iter().flat_map(|r| r.instances()) {
+                    public.extend(i.public_ip_address().map(str::to_string));
+                    private.extend(i.private_ip_address().map(str::to_string));
+                }
+            }
+        }
+        Ok(super::props::outputs(&[
+            ("running_tasks", json!(running.len())),
+            ("public_ips", json!(public)),
+            ("private_ips", json!(private)),
+        ]))
+    }
+
+    fn plan_note(_change: Change, _e: Option<&Entry>) -> Option<String> {
+        None
+    }
 }

@@ -2,12 +2,26 @@
 
 use super::error::{cloud, found, gone, is_code};
 use super::foreign;
-use super::props::{applied, list, ordered_like, s};
+use super::kind::{Change, Fields, Owned, no_live_outputs, ready_at_once};
+use super::props::{applied, ordered_like};
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
 use crate::state::Entry;
 use aws_sdk_iam::types::Tag;
 use serde_json::{Map, Value as Json, json};
+use std::time::Duration;
+
+/// IAM role.
+pub struct IamRole;
+
+crate::props! {
+    for IamRole;
+    pub struct Props / Desired {
+        pub role_name: String,
+        pub trust_service: String,
+        pub managed_policy_arns: Vec<String>,
+    }
+}
 
 const NOT_FOUND: &[&str] = &["NoSuchEntity"];
 
@@ -21,53 +35,6 @@ fn trust(service: &str) -> String {
         }]
     })
     .to_string()
-}
-
-pub async fn create(c: &Clients, t: &Target, p: &Json) -> Result<Applied, CloudError> {
-    let name = s(p, "role_name");
-    let arn = match c.iam.get_role().role_name(name).send().await {
-        Ok(out) => {
-            let role = out.role();
-            let tags: Vec<(String, String)> = role
-                .map(|r| {
-                    r.tags()
-                        .iter()
-                        .map(|t| (t.key().to_string(), t.value().to_string()))
-                        .collect()
-                })
-                .unwrap_or_default();
-            if !super::owned_by(&tags, t) {
-                return Err(foreign(
-                    t,
-                    "CreateRole",
-                    format!("an IAM role named {name}"),
-                    "name it in the stack file as `execution_role: <name>` to use it without owning it, or rename the stack",
-                ));
-            }
-            role.map(|r| r.arn().to_string()).unwrap_or_default()
-        }
-        Err(e) if is_code(&e, NOT_FOUND) => {
-            let tags: Vec<Tag> = super::tags_for(t)
-                .into_iter()
-                .filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok())
-                .collect();
-            c.iam
-                .create_role()
-                .role_name(name)
-                .assume_role_policy_document(trust(s(p, "trust_service")))
-                .description(format!("Created by provision for stack {}", t.stack))
-                .set_tags(Some(tags))
-                .send()
-                .await
-                .map_err(|e| cloud(&t.id, "CreateRole", e))?
-                .role()
-                .map(|r| r.arn().to_string())
-                .unwrap_or_default()
-        }
-        Err(e) => return Err(cloud(&t.id, "GetRole", e)),
-    };
-    converge_policies(c, t, name, &list(p, "managed_policy_arns")).await?;
-    applied(name, &[("arn", json!(arn)), ("name", json!(name))])
 }
 
 async fn attached(c: &Clients, id: &str, name: &str) -> Result<Vec<String>, CloudError> {
@@ -113,93 +80,164 @@ async fn converge_policies(
     Ok(())
 }
 
-pub async fn read(
-    c: &Clients,
-    id: &str,
-    e: &Entry,
-) -> Result<Option<Map<String, Json>>, CloudError> {
-    let Some(role) = found(
-        c.iam.get_role().role_name(&e.physical_id).send().await,
-        NOT_FOUND,
-        id,
-        "GetRole",
-    )?
-    else {
-        return Ok(None);
-    };
-    let policies: Vec<Json> = attached(c, id, &e.physical_id)
-        .await?
-        .into_iter()
-        .map(Json::from)
-        .collect();
-    Ok(Some(super::props::outputs(&[
-        ("role_name", json!(role.role().map(|r| r.role_name()))),
-        (
-            "managed_policy_arns",
-            ordered_like(policies, e.props.get("managed_policy_arns")),
-        ),
-    ])))
-}
+impl Owned for IamRole {
+    type Props = Props;
+    const LABEL: &'static str = "IAM role";
+    const REPLACE_ON: &'static [&'static str] = &["role_name", "trust_service"];
+    const KEEPS_REVISIONS: bool = false;
 
-pub async fn update(c: &Clients, t: &Target, e: &Entry, p: &Json) -> Result<Applied, CloudError> {
-    converge_policies(c, t, &e.physical_id, &list(p, "managed_policy_arns")).await?;
-    Ok(super::props::unchanged(e))
-}
+    async fn read(
+        c: &Clients,
+        id: &str,
+        e: &Entry,
+    ) -> Result<Option<Map<String, Json>>, CloudError> {
+        let Some(role) = found(
+            c.iam.get_role().role_name(&e.physical_id).send().await,
+            NOT_FOUND,
+            id,
+            "GetRole",
+        )?
+        else {
+            return Ok(None);
+        };
+        let policies: Vec<Json> = attached(c, id, &e.physical_id)
+            .await?
+            .into_iter()
+            .map(Json::from)
+            .collect();
+        Ok(Some(super::props::outputs(&[
+            ("role_name", json!(role.role().map(|r| r.role_name()))),
+            (
+                "managed_policy_arns",
+                ordered_like(policies, e.props.get("managed_policy_arns")),
+            ),
+        ])))
+    }
 
-pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
-    let name = &e.physical_id;
-    // IAM refuses to delete a role that still has policies or sits in an instance profile.
-    let policies = match attached(c, &t.id, name).await {
-        Ok(p) => p,
-        Err(err) if err.code.as_deref() == Some("NoSuchEntity") => return Ok(()),
-        Err(err) => return Err(err),
-    };
-    for arn in policies {
-        c.iam
-            .detach_role_policy()
+    async fn create(c: &Clients, t: &Target, p: &Props) -> Result<Applied, CloudError> {
+        let name = p.role_name.as_str();
+        let arn = match c.iam.get_role().role_name(name).send().await {
+            Ok(out) => {
+                let role = out.role();
+                let tags: Vec<(String, String)> = role
+                    .map(|r| {
+                        r.tags()
+                            .iter()
+                            .map(|t| (t.key().to_string(), t.value().to_string()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if !super::owned_by(&tags, t) {
+                    return Err(foreign(
+                        t,
+                        "CreateRole",
+                        format!("an IAM role named {name}"),
+                        "name it in the stack file as `execution_role: <name>` to use it without owning it, or rename the stack",
+                    ));
+                }
+                role.map(|r| r.arn().to_string()).unwrap_or_default()
+            }
+            Err(e) if is_code(&e, NOT_FOUND) => {
+                let tags: Vec<Tag> = super::tags_for(t)
+                    .into_iter()
+                    .filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok())
+                    .collect();
+                c.iam
+                    .create_role()
+                    .role_name(name)
+                    .assume_role_policy_document(trust(p.trust_service.as_str()))
+                    .description(format!("Created by provision for stack {}", t.stack))
+                    .set_tags(Some(tags))
+                    .send()
+                    .await
+                    .map_err(|e| cloud(&t.id, "CreateRole", e))?
+                    .role()
+                    .map(|r| r.arn().to_string())
+                    .unwrap_or_default()
+            }
+            Err(e) => return Err(cloud(&t.id, "GetRole", e)),
+        };
+        converge_policies(c, t, name, &p.managed_policy_arns.clone()).await?;
+        applied(name, &[("arn", json!(arn)), ("name", json!(name))])
+    }
+
+    async fn update(c: &Clients, t: &Target, e: &Entry, p: &Props) -> Result<Applied, CloudError> {
+        converge_policies(c, t, &e.physical_id, &p.managed_policy_arns.clone()).await?;
+        Ok(super::props::unchanged(e))
+    }
+
+    async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
+        let name = &e.physical_id;
+        // IAM refuses to delete a role that still has policies or sits in an instance profile.
+        let policies = match attached(c, &t.id, name).await {
+            Ok(p) => p,
+            Err(err) if err.code.as_deref() == Some("NoSuchEntity") => return Ok(()),
+            Err(err) => return Err(err),
+        };
+        for arn in policies {
+            c.iam
+                .detach_role_policy()
+                .role_name(name)
+                .policy_arn(arn)
+                .send()
+                .await
+                .map_err(|err| cloud(&t.id, "DetachRolePolicy", err))?;
+        }
+        // Inline policies too: a run that stopped halfway may have left one.
+        let inline = c
+            .iam
+            .list_role_policies()
             .role_name(name)
-            .policy_arn(arn)
             .send()
             .await
-            .map_err(|err| cloud(&t.id, "DetachRolePolicy", err))?;
-    }
-    // Inline policies too: a run that stopped halfway may have left one.
-    let inline = c
-        .iam
-        .list_role_policies()
-        .role_name(name)
-        .send()
-        .await
-        .map_err(|err| cloud(&t.id, "ListRolePolicies", err))?;
-    for policy in inline.policy_names() {
-        c.iam
-            .delete_role_policy()
-            .role_name(name)
-            .policy_name(policy)
-            .send()
-            .await
-            .map_err(|err| cloud(&t.id, "DeleteRolePolicy", err))?;
-    }
-    let profiles = c
-        .iam
-        .list_instance_profiles_for_role()
-        .role_name(name)
-        .send()
-        .await
-        .map_err(|err| cloud(&t.id, "ListInstanceProfilesForRole", err))?;
-    for ip in profiles.instance_profiles() {
-        c.iam
-            .remove_role_from_instance_profile()
-            .instance_profile_name(ip.instance_profile_name())
+            .map_err(|err| cloud(&t.id, "ListRolePolicies", err))?;
+        for policy in inline.policy_names() {
+            c.iam
+                .delete_role_policy()
+                .role_name(name)
+                .policy_name(policy)
+                .send()
+                .await
+                .map_err(|err| cloud(&t.id, "DeleteRolePolicy", err))?;
+        }
+        let profiles = c
+            .iam
+            .list_instance_profiles_for_role()
             .role_name(name)
             .send()
             .await
-            .map_err(|err| cloud(&t.id, "RemoveRoleFromInstanceProfile", err))?;
+            .map_err(|err| cloud(&t.id, "ListInstanceProfilesForRole", err))?;
+        for ip in profiles.instance_profiles() {
+            c.iam
+                .remove_role_from_instance_profile()
+                .instance_profile_name(ip.instance_profile_name())
+                .role_name(name)
+                .send()
+                .await
+                .map_err(|err| cloud(&t.id, "RemoveRoleFromInstanceProfile", err))?;
+        }
+        gone(
+            c.iam.delete_role().role_name(name).send().await,
+            NOT_FOUND,
+            &t.id,
+            "DeleteRole",
+        )
     }
-    gone(
-        c.iam.delete_role().role_name(name).send().await,
-        NOT_FOUND,
-        &t.id,
-        "DeleteRole",
-    )
+
+    async fn wait_ready(
+        _c: &Clients,
+        _t: &Target,
+        _a: &Applied,
+        _timeout: Duration,
+    ) -> Result<(), CloudError> {
+        ready_at_once().await
+    }
+
+    async fn live_outputs(_c: &Clients, _id: &str, _e: &Entry) -> Result<Fields, CloudError> {
+        no_live_outputs().await
+    }
+
+    fn plan_note(_change: Change, _e: Option<&Entry>) -> Option<String> {
+        None
+    }
 }

@@ -2,16 +2,29 @@
 
 use super::error::{cloud, found, gone, is_code, own};
 use super::foreign;
-use super::props::{applied, s};
+use super::kind::{Change, Fields, Owned, no_live_outputs, ready_at_once};
+use super::props::applied;
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
 use crate::state::Entry;
-use aws_sdk_iam::types::{InstanceProfile, Tag};
+use aws_sdk_iam::types::{InstanceProfile as SdkInstanceProfile, Tag};
 use serde_json::{Map, Value as Json, json};
+use std::time::Duration;
+
+/// Instance profile.
+pub struct InstanceProfile;
+
+crate::props! {
+    for InstanceProfile;
+    pub struct Props / Desired {
+        pub name: String,
+        pub role_name: String,
+    }
+}
 
 const NOT_FOUND: &[&str] = &["NoSuchEntity"];
 
-async fn get(c: &Clients, id: &str, name: &str) -> Result<Option<InstanceProfile>, CloudError> {
+async fn get(c: &Clients, id: &str, name: &str) -> Result<Option<SdkInstanceProfile>, CloudError> {
     let got = c
         .iam
         .get_instance_profile()
@@ -24,58 +37,10 @@ async fn get(c: &Clients, id: &str, name: &str) -> Result<Option<InstanceProfile
     )
 }
 
-pub async fn create(c: &Clients, t: &Target, p: &Json) -> Result<Applied, CloudError> {
-    let name = s(p, "name");
-    let profile = match get(c, &t.id, name).await? {
-        Some(ip) => {
-            let tags: Vec<(String, String)> = ip
-                .tags()
-                .iter()
-                .map(|t| (t.key().to_string(), t.value().to_string()))
-                .collect();
-            if !super::owned_by(&tags, t) {
-                return Err(foreign(
-                    t,
-                    "CreateInstanceProfile",
-                    format!("an instance profile named {name}"),
-                    "rename the stack, or delete the profile if it is unused",
-                ));
-            }
-            ip
-        }
-        None => {
-            let tags: Vec<Tag> = super::tags_for(t)
-                .into_iter()
-                .filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok())
-                .collect();
-            c.iam
-                .create_instance_profile()
-                .instance_profile_name(name)
-                .set_tags(Some(tags))
-                .send()
-                .await
-                .map_err(|e| cloud(&t.id, "CreateInstanceProfile", e))?
-                .instance_profile()
-                .cloned()
-                .ok_or_else(|| {
-                    own(
-                        &t.id,
-                        "CreateInstanceProfile",
-                        "AWS returned no profile",
-                        "run the command again",
-                    )
-                })?
-        }
-    };
-    set_role(c, t, &profile, s(p, "role_name")).await?;
-    let arn = profile.arn().to_string();
-    applied(name, &[("arn", json!(arn)), ("name", json!(name))])
-}
-
 async fn set_role(
     c: &Clients,
     t: &Target,
-    ip: &InstanceProfile,
+    ip: &SdkInstanceProfile,
     role: &str,
 ) -> Result<(), CloudError> {
     let name = ip.instance_profile_name();
@@ -105,42 +70,114 @@ async fn set_role(
     Ok(())
 }
 
-pub async fn read(
-    c: &Clients,
-    id: &str,
-    e: &Entry,
-) -> Result<Option<Map<String, Json>>, CloudError> {
-    Ok(get(c, id, &e.physical_id).await?.map(|ip| {
-        let role = ip.roles().first().map(|r| r.role_name().to_string());
-        super::props::outputs(&[("role_name", json!(role))])
-    }))
-}
+impl Owned for InstanceProfile {
+    type Props = Props;
+    const LABEL: &'static str = "instance profile";
+    const REPLACE_ON: &'static [&'static str] = &["name"];
+    const KEEPS_REVISIONS: bool = false;
 
-pub async fn update(c: &Clients, t: &Target, e: &Entry, p: &Json) -> Result<Applied, CloudError> {
-    if let Some(ip) = get(c, &t.id, &e.physical_id).await? {
-        set_role(c, t, &ip, s(p, "role_name")).await?;
+    async fn read(
+        c: &Clients,
+        id: &str,
+        e: &Entry,
+    ) -> Result<Option<Map<String, Json>>, CloudError> {
+        Ok(get(c, id, &e.physical_id).await?.map(|ip| {
+            let role = ip.roles().first().map(|r| r.role_name().to_string());
+            super::props::outputs(&[("role_name", json!(role))])
+        }))
     }
-    Ok(super::props::unchanged(e))
-}
 
-pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
-    let Some(ip) = get(c, &t.id, &e.physical_id).await? else {
-        return Ok(());
-    };
-    for r in ip.roles() {
-        c.iam
-            .remove_role_from_instance_profile()
+    async fn create(c: &Clients, t: &Target, p: &Props) -> Result<Applied, CloudError> {
+        let name = p.name.as_str();
+        let profile = match get(c, &t.id, name).await? {
+            Some(ip) => {
+                let tags: Vec<(String, String)> = ip
+                    .tags()
+                    .iter()
+                    .map(|t| (t.key().to_string(), t.value().to_string()))
+                    .collect();
+                if !super::owned_by(&tags, t) {
+                    return Err(foreign(
+                        t,
+                        "CreateInstanceProfile",
+                        format!("an instance profile named {name}"),
+                        "rename the stack, or delete the profile if it is unused",
+                    ));
+                }
+                ip
+            }
+            None => {
+                let tags: Vec<Tag> = super::tags_for(t)
+                    .into_iter()
+                    .filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok())
+                    .collect();
+                c.iam
+                    .create_instance_profile()
+                    .instance_profile_name(name)
+                    .set_tags(Some(tags))
+                    .send()
+                    .await
+                    .map_err(|e| cloud(&t.id, "CreateInstanceProfile", e))?
+                    .instance_profile()
+                    .cloned()
+                    .ok_or_else(|| {
+                        own(
+                            &t.id,
+                            "CreateInstanceProfile",
+                            "AWS returned no profile",
+                            "run the command again",
+                        )
+                    })?
+            }
+        };
+        set_role(c, t, &profile, p.role_name.as_str()).await?;
+        let arn = profile.arn().to_string();
+        applied(name, &[("arn", json!(arn)), ("name", json!(name))])
+    }
+
+    async fn update(c: &Clients, t: &Target, e: &Entry, p: &Props) -> Result<Applied, CloudError> {
+        if let Some(ip) = get(c, &t.id, &e.physical_id).await? {
+            set_role(c, t, &ip, p.role_name.as_str()).await?;
+        }
+        Ok(super::props::unchanged(e))
+    }
+
+    async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
+        let Some(ip) = get(c, &t.id, &e.physical_id).await? else {
+            return Ok(());
+        };
+        for r in ip.roles() {
+            c.iam
+                .remove_role_from_instance_profile()
+                .instance_profile_name(&e.physical_id)
+                .role_name(r.role_name())
+                .send()
+                .await
+                .map_err(|err| cloud(&t.id, "RemoveRoleFromInstanceProfile", err))?;
+        }
+        let r = c
+            .iam
+            .delete_instance_profile()
             .instance_profile_name(&e.physical_id)
-            .role_name(r.role_name())
             .send()
-            .await
-            .map_err(|err| cloud(&t.id, "RemoveRoleFromInstanceProfile", err))?;
+            .await;
+        gone(r, NOT_FOUND, &t.id, "DeleteInstanceProfile")
     }
-    let r = c
-        .iam
-        .delete_instance_profile()
-        .instance_profile_name(&e.physical_id)
-        .send()
-        .await;
-    gone(r, NOT_FOUND, &t.id, "DeleteInstanceProfile")
+
+    async fn wait_ready(
+        _c: &Clients,
+        _t: &Target,
+        _a: &Applied,
+        _timeout: Duration,
+    ) -> Result<(), CloudError> {
+        ready_at_once().await
+    }
+
+    async fn live_outputs(_c: &Clients, _id: &str, _e: &Entry) -> Result<Fields, CloudError> {
+        no_live_outputs().await
+    }
+
+    fn plan_note(_change: Change, _e: Option<&Entry>) -> Option<String> {
+        None
+    }
 }

@@ -2,121 +2,171 @@
 
 use super::ec2_tags::{owned_filters, spec};
 use super::error::{cloud, found, gone, is_code};
-use super::props::{applied, s};
+use super::kind::{Change, Fields, Owned, no_live_outputs, ready_at_once};
+use super::props::applied;
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
 use crate::state::Entry;
 use aws_sdk_ec2::types::ResourceType;
 use serde_json::{Map, Value as Json, json};
+use std::time::Duration;
+
+/// Internet gateway.
+pub struct InternetGateway;
+
+crate::props! {
+    for InternetGateway;
+    pub struct Props / Desired {
+        pub vpc_id: String,
+        pub name: String,
+    }
+}
 
 const NOT_FOUND: &[&str] = &["InvalidInternetGatewayID.NotFound"];
 
-pub async fn create(c: &Clients, t: &Target, p: &Json) -> Result<Applied, CloudError> {
-    let found = c
-        .ec2
-        .describe_internet_gateways()
-        .set_filters(Some(owned_filters(t)))
-        .send()
-        .await
-        .map_err(|e| cloud(&t.id, "DescribeInternetGateways", e))?;
-    let (id, attached) = match found.internet_gateways().first() {
-        Some(g) => (
-            g.internet_gateway_id().unwrap_or_default().to_string(),
-            !g.attachments().is_empty(),
-        ),
-        None => {
-            let out = c
-                .ec2
-                .create_internet_gateway()
-                .tag_specifications(spec(ResourceType::InternetGateway, t, Some(s(p, "name"))))
+impl Owned for InternetGateway {
+    type Props = Props;
+    const LABEL: &'static str = "internet gateway";
+    const REPLACE_ON: &'static [&'static str] = &["vpc_id"];
+    const KEEPS_REVISIONS: bool = false;
+
+    async fn read(
+        c: &Clients,
+        id: &str,
+        e: &Entry,
+    ) -> Result<Option<Map<String, Json>>, CloudError> {
+        let Some(out) = found(
+            c.ec2
+                .describe_internet_gateways()
+                .internet_gateway_ids(&e.physical_id)
                 .send()
-                .await
-                .map_err(|e| cloud(&t.id, "CreateInternetGateway", e))?;
-            let id = out
-                .internet_gateway()
-                .and_then(|g| g.internet_gateway_id())
-                .unwrap_or_default()
-                .to_string();
-            (id, false)
-        }
-    };
-    if !attached {
-        c.ec2
-            .attach_internet_gateway()
-            .internet_gateway_id(&id)
-            .vpc_id(s(p, "vpc_id"))
+                .await,
+            NOT_FOUND,
+            id,
+            "DescribeInternetGateways",
+        )?
+        else {
+            return Ok(None);
+        };
+        Ok(out.internet_gateways().first().map(|g| {
+            let vpc = g.attachments().first().and_then(|a| a.vpc_id());
+            super::props::outputs(&[("vpc_id", json!(vpc.unwrap_or("(detached)")))])
+        }))
+    }
+
+    async fn create(c: &Clients, t: &Target, p: &Props) -> Result<Applied, CloudError> {
+        let found = c
+            .ec2
+            .describe_internet_gateways()
+            .set_filters(Some(owned_filters(t)))
             .send()
             .await
-            .map_err(|e| cloud(&t.id, "AttachInternetGateway", e))?;
-    }
-    applied(&id, &[("id", json!(id))])
-}
-
-pub async fn read(
-    c: &Clients,
-    id: &str,
-    e: &Entry,
-) -> Result<Option<Map<String, Json>>, CloudError> {
-    let Some(out) = found(
-        c.ec2
-            .describe_internet_gateways()
-            .internet_gateway_ids(&e.physical_id)
-            .send()
-            .await,
-        NOT_FOUND,
-        id,
-        "DescribeInternetGateways",
-    )?
-    else {
-        return Ok(None);
-    };
-    Ok(out.internet_gateways().first().map(|g| {
-        let vpc = g.attachments().first().and_then(|a| a.vpc_id());
-        super::props::outputs(&[("vpc_id", json!(vpc.unwrap_or("(detached)")))])
-    }))
-}
-
-pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
-    let id = &e.physical_id;
-    let out = match c
-        .ec2
-        .describe_internet_gateways()
-        .internet_gateway_ids(id)
-        .send()
-        .await
-    {
-        Ok(o) => o,
-        Err(err) if is_code(&err, NOT_FOUND) => return Ok(()),
-        Err(err) => return Err(cloud(&t.id, "DescribeInternetGateways", err)),
-    };
-    let vpcs: Vec<String> = out
-        .internet_gateways()
-        .iter()
-        .flat_map(|g| g.attachments())
-        .filter_map(|a| a.vpc_id().map(str::to_string))
-        .collect();
-    for vpc in vpcs {
-        // Detaching waits on public addresses in the VPC being released.
-        super::retry::while_in_use(t, "DetachInternetGateway", || async {
+            .map_err(|e| cloud(&t.id, "DescribeInternetGateways", e))?;
+        let (id, attached) = match found.internet_gateways().first() {
+            Some(g) => (
+                g.internet_gateway_id().unwrap_or_default().to_string(),
+                !g.attachments().is_empty(),
+            ),
+            None => {
+                let out = c
+                    .ec2
+                    .create_internet_gateway()
+                    .tag_specifications(spec(
+                        ResourceType::InternetGateway,
+                        t,
+                        Some(p.name.as_str()),
+                    ))
+                    .send()
+                    .await
+                    .map_err(|e| cloud(&t.id, "CreateInternetGateway", e))?;
+                let id = out
+                    .internet_gateway()
+                    .and_then(|g| g.internet_gateway_id())
+                    .unwrap_or_default()
+                    .to_string();
+                (id, false)
+            }
+        };
+        if !attached {
             c.ec2
-                .detach_internet_gateway()
-                .internet_gateway_id(id)
-                .vpc_id(&vpc)
+                .attach_internet_gateway()
+                .internet_gateway_id(&id)
+                .vpc_id(p.vpc_id.as_str())
                 .send()
                 .await
-                .map(|_| ())
-                .map_err(|err| cloud(&t.id, "DetachInternetGateway", err))
-        })
-        .await?;
+                .map_err(|e| cloud(&t.id, "AttachInternetGateway", e))?;
+        }
+        applied(&id, &[("id", json!(id))])
     }
-    gone(
-        c.ec2
-            .delete_internet_gateway()
-            .internet_gateway_id(id)
+
+    async fn update(
+        _c: &Clients,
+        _t: &Target,
+        e: &Entry,
+        _p: &Props,
+    ) -> Result<Applied, CloudError> {
+        Ok(super::props::unchanged(e))
+    }
+
+    async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
+        let id = &e.physical_id;
+        let out = match c
+            .ec2
+            .describe_internet_gateways()
+            .internet_gateway_ids(id)
             .send()
-            .await,
-        NOT_FOUND,
-        &t.id,
-        "DeleteInternetGateway",
-    )
+            .await
+        {
+            Ok(o) => o,
+            Err(err) if is_code(&err, NOT_FOUND) => return Ok(()),
+            Err(err) => return Err(cloud(&t.id, "DescribeInternetGateways", err)),
+        };
+        let vpcs: Vec<String> = out
+            .internet_gateways()
+            .iter()
+            .flat_map(|g| g.attachments())
+            .filter_map(|a| a.vpc_id().map(str::to_string))
+            .collect();
+        for vpc in vpcs {
+            // Detaching waits on public addresses in the VPC being released.
+            super::retry::while_in_use(t, "DetachInternetGateway", || async {
+                c.ec2
+                    .detach_internet_gateway()
+                    .internet_gateway_id(id)
+                    .vpc_id(&vpc)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|err| cloud(&t.id, "DetachInternetGateway", err))
+            })
+            .await?;
+        }
+        gone(
+            c.ec2
+                .delete_internet_gateway()
+                .internet_gateway_id(id)
+                .send()
+                .await,
+            NOT_FOUND,
+            &t.id,
+            "DeleteInternetGateway",
+        )
+    }
+
+    async fn wait_ready(
+        _c: &Clients,
+        _t: &Target,
+        _a: &Applied,
+        _timeout: Duration,
+    ) -> Result<(), CloudError> {
+        ready_at_once().await
+    }
+
+    async fn live_outputs(_c: &Clients, _id: &str, _e: &Entry) -> Result<Fields, CloudError> {
+        no_live_outputs().await
+    }
+
+    fn plan_note(_change: Change, _e: Option<&Entry>) -> Option<String> {
+        None
+    }
 }

@@ -2,16 +2,29 @@
 
 use super::error::{cloud, gone};
 use super::foreign;
-use super::props::{applied, i, s};
+use super::kind::{Change, Fields, Owned, no_live_outputs, ready_at_once};
+use super::props::applied;
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
 use crate::state::Entry;
-use aws_sdk_cloudwatchlogs::types::LogGroup;
+use aws_sdk_cloudwatchlogs::types::LogGroup as SdkLogGroup;
 use serde_json::{Map, Value as Json, json};
+use std::time::Duration;
+
+/// Log group.
+pub struct LogGroup;
+
+crate::props! {
+    for LogGroup;
+    pub struct Props / Desired {
+        pub name: String,
+        pub retention_days: Option<i64>,
+    }
+}
 
 const NOT_FOUND: &[&str] = &["ResourceNotFoundException"];
 
-async fn describe(c: &Clients, id: &str, name: &str) -> Result<Option<LogGroup>, CloudError> {
+async fn describe(c: &Clients, id: &str, name: &str) -> Result<Option<SdkLogGroup>, CloudError> {
     let out = c
         .logs
         .describe_log_groups()
@@ -26,64 +39,12 @@ async fn describe(c: &Clients, id: &str, name: &str) -> Result<Option<LogGroup>,
         .cloned())
 }
 
-fn arn_of(g: &LogGroup) -> String {
+fn arn_of(g: &SdkLogGroup) -> String {
     // DescribeLogGroups gives `...:log-group:NAME:*`; tagging wants it without `:*`.
     g.arn()
         .unwrap_or_default()
         .trim_end_matches(":*")
         .to_string()
-}
-
-pub async fn create(c: &Clients, t: &Target, p: &Json) -> Result<Applied, CloudError> {
-    let name = s(p, "name");
-    let group = match describe(c, &t.id, name).await? {
-        Some(g) => {
-            let tags = c
-                .logs
-                .list_tags_for_resource()
-                .resource_arn(arn_of(&g))
-                .send()
-                .await
-                .map_err(|e| cloud(&t.id, "ListTagsForResource", e))?;
-            let tags: Vec<(String, String)> = tags
-                .tags()
-                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                .unwrap_or_default();
-            if !super::owned_by(&tags, t) {
-                return Err(foreign(
-                    t,
-                    "CreateLogGroup",
-                    format!("a log group named {name}"),
-                    "delete it if it is unused, or rename the service or the stack",
-                ));
-            }
-            g
-        }
-        None => {
-            c.logs
-                .create_log_group()
-                .log_group_name(name)
-                .set_tags(Some(super::tags_for(t).into_iter().collect()))
-                .send()
-                .await
-                .map_err(|e| cloud(&t.id, "CreateLogGroup", e))?;
-            describe(c, &t.id, name)
-                .await?
-                .unwrap_or_else(|| LogGroup::builder().build())
-        }
-    };
-    set_retention(
-        c,
-        t,
-        name,
-        i(p, "retention_days"),
-        group.retention_in_days(),
-    )
-    .await?;
-    applied(
-        name,
-        &[("name", json!(name)), ("arn", json!(arn_of(&group)))],
-    )
 }
 
 async fn set_retention(
@@ -116,50 +77,119 @@ async fn set_retention(
     Ok(())
 }
 
-pub async fn read(
-    c: &Clients,
-    id: &str,
-    e: &Entry,
-) -> Result<Option<Map<String, Json>>, CloudError> {
-    Ok(describe(c, id, &e.physical_id)
-        .await?
-        .map(|g| {
-            super::props::outputs(&[
-                ("name", json!(g.log_group_name())),
-                // Explicit null: "kept forever" is a value, not "not reported".
-                (
-                    "retention_days",
-                    g.retention_in_days().map_or(json!("forever"), |d| json!(d)),
-                ),
-            ])
-        })
-        .map(|mut m| {
-            if m["retention_days"] == json!("forever")
-                && e.props.get("retention_days").is_none_or(Json::is_null)
-            {
-                m.remove("retention_days");
+impl Owned for LogGroup {
+    type Props = Props;
+    const LABEL: &'static str = "log group";
+    const REPLACE_ON: &'static [&'static str] = &["name"];
+    const KEEPS_REVISIONS: bool = false;
+
+    async fn read(
+        c: &Clients,
+        id: &str,
+        e: &Entry,
+    ) -> Result<Option<Map<String, Json>>, CloudError> {
+        Ok(describe(c, id, &e.physical_id)
+            .await?
+            .map(|g| {
+                super::props::outputs(&[
+                    ("name", json!(g.log_group_name())),
+                    // Explicit null: "kept forever" is a value, not "not reported".
+                    (
+                        "retention_days",
+                        g.retention_in_days().map_or(json!("forever"), |d| json!(d)),
+                    ),
+                ])
+            })
+            .map(|mut m| {
+                if m["retention_days"] == json!("forever")
+                    && e.props.get("retention_days").is_none_or(Json::is_null)
+                {
+                    m.remove("retention_days");
+                }
+                m
+            }))
+    }
+
+    async fn create(c: &Clients, t: &Target, p: &Props) -> Result<Applied, CloudError> {
+        let name = p.name.as_str();
+        let group = match describe(c, &t.id, name).await? {
+            Some(g) => {
+                let tags = c
+                    .logs
+                    .list_tags_for_resource()
+                    .resource_arn(arn_of(&g))
+                    .send()
+                    .await
+                    .map_err(|e| cloud(&t.id, "ListTagsForResource", e))?;
+                let tags: Vec<(String, String)> = tags
+                    .tags()
+                    .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                    .unwrap_or_default();
+                if !super::owned_by(&tags, t) {
+                    return Err(foreign(
+                        t,
+                        "CreateLogGroup",
+                        format!("a log group named {name}"),
+                        "delete it if it is unused, or rename the service or the stack",
+                    ));
+                }
+                g
             }
-            m
-        }))
-}
+            None => {
+                c.logs
+                    .create_log_group()
+                    .log_group_name(name)
+                    .set_tags(Some(super::tags_for(t).into_iter().collect()))
+                    .send()
+                    .await
+                    .map_err(|e| cloud(&t.id, "CreateLogGroup", e))?;
+                describe(c, &t.id, name)
+                    .await?
+                    .unwrap_or_else(|| SdkLogGroup::builder().build())
+            }
+        };
+        set_retention(c, t, name, p.retention_days, group.retention_in_days()).await?;
+        applied(
+            name,
+            &[("name", json!(name)), ("arn", json!(arn_of(&group)))],
+        )
+    }
 
-pub async fn update(c: &Clients, t: &Target, e: &Entry, p: &Json) -> Result<Applied, CloudError> {
-    let have = describe(c, &t.id, &e.physical_id)
-        .await?
-        .and_then(|g| g.retention_in_days());
-    set_retention(c, t, &e.physical_id, i(p, "retention_days"), have).await?;
-    Ok(super::props::unchanged(e))
-}
+    async fn update(c: &Clients, t: &Target, e: &Entry, p: &Props) -> Result<Applied, CloudError> {
+        let have = describe(c, &t.id, &e.physical_id)
+            .await?
+            .and_then(|g| g.retention_in_days());
+        set_retention(c, t, &e.physical_id, p.retention_days, have).await?;
+        Ok(super::props::unchanged(e))
+    }
 
-pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
-    gone(
-        c.logs
-            .delete_log_group()
-            .log_group_name(&e.physical_id)
-            .send()
-            .await,
-        NOT_FOUND,
-        &t.id,
-        "DeleteLogGroup",
-    )
+    async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
+        gone(
+            c.logs
+                .delete_log_group()
+                .log_group_name(&e.physical_id)
+                .send()
+                .await,
+            NOT_FOUND,
+            &t.id,
+            "DeleteLogGroup",
+        )
+    }
+
+    async fn wait_ready(
+        _c: &Clients,
+        _t: &Target,
+        _a: &Applied,
+        _timeout: Duration,
+    ) -> Result<(), CloudError> {
+        ready_at_once().await
+    }
+
+    async fn live_outputs(_c: &Clients, _id: &str, _e: &Entry) -> Result<Fields, CloudError> {
+        no_live_outputs().await
+    }
+
+    fn plan_note(_change: Change, _e: Option<&Entry>) -> Option<String> {
+        None
+    }
 }

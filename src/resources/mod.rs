@@ -1,44 +1,43 @@
-//! The only code that calls the AWS SDK: one file per resource kind, and `Aws`, which
-//! dispatches the engine's calls to them by kind.
+//! The only code that calls the AWS SDK: one file per resource kind, each a type behind
+//! `kind::Owned` or `kind::Lookup`, and the registry below, which makes the engine know
+//! them: adding a kind is its file plus one line in `kinds!`.
 
 mod ec2_tags;
 mod error;
+pub mod kind;
 mod props;
+mod registry;
 mod retry;
 mod wait;
 
-mod account;
-mod autoscaling_group;
-mod capacity_provider;
-mod cluster_capacity;
-mod db_instance;
-mod db_subnet_group;
-mod default_vpc;
-mod ecs_cluster;
-mod ecs_service;
-mod existing_role;
-mod iam_role;
-mod instance_profile;
-mod internet_gateway;
-mod launch_template;
-mod log_group;
-mod role_policy;
-mod route_table;
-mod security_group;
-mod ssm_parameter;
-mod subnet;
-mod task_definition;
-mod vpc;
-mod zones;
+pub mod account;
+pub mod autoscaling_group;
+pub mod capacity_provider;
+pub mod cluster_capacity;
+pub mod db_instance;
+pub mod db_subnet_group;
+pub mod default_vpc;
+pub mod ecs_cluster;
+pub mod ecs_service;
+pub mod existing_role;
+pub mod iam_role;
+pub mod instance_profile;
+pub mod internet_gateway;
+pub mod launch_template;
+pub mod log_group;
+pub mod role_policy;
+pub mod route_table;
+pub mod security_group;
+pub mod ssm_parameter;
+pub mod subnet;
+pub mod task_definition;
+pub mod vpc;
+pub mod zones;
 
 pub use error::cloud;
 
 use crate::aws::Clients;
-use crate::desired::Kind;
-use crate::provider::{Applied, CloudError, Provider, Target};
-use crate::state::Entry;
-use serde_json::{Map, Value as Json};
-use std::time::Duration;
+use crate::provider::{CloudError, Target};
 
 pub const TAG_STACK: &str = "provision:stack";
 pub const TAG_ID: &str = "provision:id";
@@ -83,166 +82,34 @@ pub fn owned_by(tags: &[(String, String)], t: &Target) -> bool {
     has(TAG_STACK, &t.stack) && has(TAG_ID, &t.id)
 }
 
-impl Provider for Aws {
-    async fn lookup(
-        &self,
-        id: &str,
-        kind: Kind,
-        props: &Json,
-    ) -> Result<Map<String, Json>, CloudError> {
-        match kind {
-            Kind::Account => account::lookup(&self.c).await,
-            Kind::DefaultVpc => default_vpc::lookup(&self.c).await,
-            Kind::AvailabilityZones => zones::lookup(&self.c).await,
-            Kind::ExistingRole => existing_role::lookup(&self.c, id, props).await,
-            Kind::SsmParameter => ssm_parameter::lookup(&self.c, id, props).await,
-            other => Err(error::own(
-                id,
-                "lookup",
-                format!("{} is not a lookup", other.label()),
-                "this is a bug in provision",
-            )),
-        }
+// The registry: one line per kind. `Kind`, its questions and the dispatch of the
+// engine's calls are generated from it (registry.rs).
+crate::kinds! {
+    owned {
+        Vpc => vpc::Vpc,
+        Subnet => subnet::Subnet,
+        InternetGateway => internet_gateway::InternetGateway,
+        RouteTable => route_table::RouteTable,
+        SecurityGroup => security_group::SecurityGroup,
+        IamRole => iam_role::IamRole,
+        LogGroup => log_group::LogGroup,
+        EcsCluster => ecs_cluster::EcsCluster,
+        TaskDefinition => task_definition::TaskDefinition,
+        EcsService => ecs_service::EcsService,
+        RolePolicy => role_policy::RolePolicy,
+        InstanceProfile => instance_profile::InstanceProfile,
+        LaunchTemplate => launch_template::LaunchTemplate,
+        AutoScalingGroup => autoscaling_group::AutoScalingGroup,
+        CapacityProvider => capacity_provider::CapacityProvider,
+        ClusterCapacityProviders => cluster_capacity::ClusterCapacityProviders,
+        DbSubnetGroup => db_subnet_group::DbSubnetGroup,
+        DbInstance => db_instance::DbInstance,
     }
-
-    async fn read(&self, id: &str, e: &Entry) -> Result<Option<Map<String, Json>>, CloudError> {
-        let c = &self.c;
-        let observed = match e.kind {
-            Kind::Vpc => vpc::read(c, id, e).await?,
-            Kind::Subnet => subnet::read(c, id, e).await?,
-            Kind::InternetGateway => internet_gateway::read(c, id, e).await?,
-            Kind::RouteTable => route_table::read(c, id, e).await?,
-            Kind::SecurityGroup => security_group::read(c, id, e).await?,
-            Kind::IamRole => iam_role::read(c, id, e).await?,
-            Kind::LogGroup => log_group::read(c, id, e).await?,
-            Kind::EcsCluster => ecs_cluster::read(c, id, e).await?,
-            Kind::TaskDefinition => task_definition::read(c, id, e).await?,
-            Kind::EcsService => ecs_service::read(c, id, e).await?,
-            Kind::RolePolicy => role_policy::read(c, id, e).await?,
-            Kind::InstanceProfile => instance_profile::read(c, id, e).await?,
-            Kind::LaunchTemplate => launch_template::read(c, id, e).await?,
-            Kind::AutoScalingGroup => autoscaling_group::read(c, id, e).await?,
-            Kind::CapacityProvider => capacity_provider::read(c, id, e).await?,
-            Kind::ClusterCapacityProviders => cluster_capacity::read(c, id, e).await?,
-            Kind::DbSubnetGroup => db_subnet_group::read(c, id, e).await?,
-            Kind::DbInstance => db_instance::read(c, id, e).await?,
-            Kind::Account
-            | Kind::DefaultVpc
-            | Kind::AvailabilityZones
-            | Kind::ExistingRole
-            | Kind::SsmParameter => None,
-        };
-        // What AWS does not report back is taken as last applied.
-        Ok(observed.map(|o| props::overlay(&e.props, &Json::Object(o))))
+    lookups {
+        Account => account::Account,
+        DefaultVpc => default_vpc::DefaultVpc,
+        AvailabilityZones => zones::AvailabilityZones,
+        ExistingRole => existing_role::ExistingRole,
+        SsmParameter => ssm_parameter::SsmParameter,
     }
-
-    async fn create(&self, t: &Target, p: &Json) -> Result<Applied, CloudError> {
-        let c = &self.c;
-        match t.kind {
-            Kind::Vpc => vpc::create(c, t, p).await,
-            Kind::Subnet => subnet::create(c, t, p).await,
-            Kind::InternetGateway => internet_gateway::create(c, t, p).await,
-            Kind::RouteTable => route_table::create(c, t, p).await,
-            Kind::SecurityGroup => security_group::create(c, t, p).await,
-            Kind::IamRole => iam_role::create(c, t, p).await,
-            Kind::LogGroup => log_group::create(c, t, p).await,
-            Kind::EcsCluster => ecs_cluster::create(c, t, p).await,
-            Kind::TaskDefinition => task_definition::create(c, t, p).await,
-            Kind::EcsService => ecs_service::create(c, t, p).await,
-            Kind::RolePolicy => role_policy::create(c, t, p).await,
-            Kind::InstanceProfile => instance_profile::create(c, t, p).await,
-            Kind::LaunchTemplate => launch_template::create(c, t, p).await,
-            Kind::AutoScalingGroup => autoscaling_group::create(c, t, p).await,
-            Kind::CapacityProvider => capacity_provider::create(c, t, p).await,
-            Kind::ClusterCapacityProviders => cluster_capacity::create(c, t, p).await,
-            Kind::DbSubnetGroup => db_subnet_group::create(c, t, p).await,
-            Kind::DbInstance => db_instance::create(c, t, p).await,
-            other => Err(not_owned(t, other)),
-        }
-    }
-
-    async fn update(&self, t: &Target, e: &Entry, p: &Json) -> Result<Applied, CloudError> {
-        let c = &self.c;
-        match t.kind {
-            Kind::Vpc => vpc::update(c, t, e, p).await,
-            Kind::Subnet => subnet::update(c, t, e, p).await,
-            Kind::InternetGateway => Ok(props::unchanged(e)),
-            Kind::RouteTable => route_table::update(c, t, e, p).await,
-            Kind::SecurityGroup => security_group::update(c, t, e, p).await,
-            Kind::IamRole => iam_role::update(c, t, e, p).await,
-            Kind::LogGroup => log_group::update(c, t, e, p).await,
-            Kind::EcsCluster => Ok(props::unchanged(e)),
-            // A task definition is immutable: an update registers the next revision.
-            Kind::TaskDefinition => task_definition::create(c, t, p).await,
-            Kind::EcsService => ecs_service::update(c, t, e, p).await,
-            Kind::RolePolicy => role_policy::update(c, t, e, p).await,
-            Kind::InstanceProfile => instance_profile::update(c, t, e, p).await,
-            Kind::LaunchTemplate => launch_template::update(c, t, e, p).await,
-            Kind::AutoScalingGroup => autoscaling_group::update(c, t, e, p).await,
-            // Changing the group means a new capacity provider (replace).
-            Kind::CapacityProvider => Ok(props::unchanged(e)),
-            Kind::ClusterCapacityProviders => cluster_capacity::create(c, t, p).await,
-            Kind::DbSubnetGroup => db_subnet_group::update(c, t, e, p).await,
-            Kind::DbInstance => db_instance::update(c, t, e, p).await,
-            other => Err(not_owned(t, other)),
-        }
-    }
-
-    async fn delete(&self, t: &Target, e: &Entry) -> Result<(), CloudError> {
-        let c = &self.c;
-        match t.kind {
-            Kind::Vpc => vpc::delete(c, t, e).await,
-            Kind::Subnet => subnet::delete(c, t, e).await,
-            Kind::InternetGateway => internet_gateway::delete(c, t, e).await,
-            Kind::RouteTable => route_table::delete(c, t, e).await,
-            Kind::SecurityGroup => security_group::delete(c, t, e).await,
-            Kind::IamRole => iam_role::delete(c, t, e).await,
-            Kind::LogGroup => log_group::delete(c, t, e).await,
-            Kind::EcsCluster => ecs_cluster::delete(c, t, e).await,
-            Kind::TaskDefinition => task_definition::delete(c, t, e).await,
-            Kind::EcsService => ecs_service::delete(c, t, e).await,
-            Kind::RolePolicy => role_policy::delete(c, t, e).await,
-            Kind::InstanceProfile => instance_profile::delete(c, t, e).await,
-            Kind::LaunchTemplate => launch_template::delete(c, t, e).await,
-            Kind::AutoScalingGroup => autoscaling_group::delete(c, t, e).await,
-            Kind::CapacityProvider => capacity_provider::delete(c, t, e).await,
-            Kind::ClusterCapacityProviders => cluster_capacity::delete(c, t, e).await,
-            Kind::DbSubnetGroup => db_subnet_group::delete(c, t, e).await,
-            Kind::DbInstance => db_instance::delete(c, t, e).await,
-            // Lookups are never owned, so never deleted.
-            Kind::Account
-            | Kind::DefaultVpc
-            | Kind::AvailabilityZones
-            | Kind::ExistingRole
-            | Kind::SsmParameter => Ok(()),
-        }
-    }
-
-    async fn live_outputs(&self, id: &str, e: &Entry) -> Result<Map<String, Json>, CloudError> {
-        match e.kind {
-            Kind::EcsService => ecs_service::live_outputs(&self.c, id, e).await,
-            _ => Ok(Map::new()),
-        }
-    }
-
-    async fn wait_ready(
-        &self,
-        t: &Target,
-        a: &Applied,
-        timeout: Duration,
-    ) -> Result<(), CloudError> {
-        match t.kind {
-            Kind::EcsService => ecs_service::wait_stable(&self.c, t, a, timeout).await,
-            _ => Ok(()),
-        }
-    }
-}
-
-fn not_owned(t: &Target, kind: Kind) -> CloudError {
-    error::own(
-        &t.id,
-        "create",
-        format!("{} is looked up, not created", kind.label()),
-        "this is a bug in provision",
-    )
 }

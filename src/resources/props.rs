@@ -12,23 +12,8 @@ pub fn opt_s<'a>(p: &'a Json, key: &str) -> Option<&'a str> {
     p.get(key).and_then(Json::as_str).filter(|s| !s.is_empty())
 }
 
-pub fn i(p: &Json, key: &str) -> Option<i64> {
-    p.get(key).and_then(Json::as_i64)
-}
-
 pub fn b(p: &Json, key: &str) -> bool {
     p.get(key).and_then(Json::as_bool).unwrap_or(false)
-}
-
-pub fn list(p: &Json, key: &str) -> Vec<String> {
-    p.get(key)
-        .and_then(Json::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 pub fn outputs(pairs: &[(&str, Json)]) -> Map<String, Json> {
@@ -88,4 +73,13 @@ pub fn ordered_like(observed: Vec<Json>, applied: Option<&Json>) -> Json {
         }
     }
     Json::Array(observed)
+}
+
+/// An output as a person reads it: strings without quotes.
+pub fn shown(outputs: &Map<String, Json>, key: &str) -> String {
+    match outputs.get(key) {
+        Some(Json::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+        None => String::new(),
+    }
 }

@@ -1,27 +1,27 @@
 //! An inline policy on a role the stack owns (the execution role reading a secret).
 
 use super::error::{cloud, found, gone};
+use super::kind::{Change, Fields, Owned, no_live_outputs, ready_at_once};
 use super::props::{applied, s};
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
 use crate::state::Entry;
 use serde_json::{Map, Value as Json, json};
+use std::time::Duration;
+
+/// IAM role policy.
+pub struct RolePolicy;
+
+crate::props! {
+    for RolePolicy;
+    pub struct Props / Desired {
+        pub role_name: String,
+        pub policy_name: String,
+        pub document: Json,
+    }
+}
 
 const NOT_FOUND: &[&str] = &["NoSuchEntity"];
-
-pub async fn create(c: &Clients, t: &Target, p: &Json) -> Result<Applied, CloudError> {
-    let (role, name) = (s(p, "role_name"), s(p, "policy_name"));
-    let doc = p.get("document").cloned().unwrap_or(Json::Null).to_string();
-    c.iam
-        .put_role_policy()
-        .role_name(role)
-        .policy_name(name)
-        .policy_document(doc)
-        .send()
-        .await
-        .map_err(|e| cloud(&t.id, "PutRolePolicy", e))?;
-    applied(&format!("{role}/{name}"), &[("name", json!(name))])
-}
 
 /// IAM returns policy documents URL-encoded (RFC 3986).
 fn percent_decode(s: &str) -> Option<String> {
@@ -48,44 +48,82 @@ fn percent_decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-pub async fn read(
-    c: &Clients,
-    id: &str,
-    e: &Entry,
-) -> Result<Option<Map<String, Json>>, CloudError> {
-    let (role, name) = (s(&e.props, "role_name"), s(&e.props, "policy_name"));
-    let got = c
-        .iam
-        .get_role_policy()
-        .role_name(role)
-        .policy_name(name)
-        .send()
-        .await;
-    let Some(got) = found(got, NOT_FOUND, id, "GetRolePolicy")? else {
-        return Ok(None);
-    };
-    let raw = got.policy_document();
-    let doc = serde_json::from_str::<Json>(raw)
-        .ok()
-        .or_else(|| percent_decode(raw).and_then(|d| serde_json::from_str(&d).ok()));
-    Ok(Some(super::props::outputs(&[(
-        "document",
-        doc.unwrap_or(Json::Null),
-    )])))
-}
+impl Owned for RolePolicy {
+    type Props = Props;
+    const LABEL: &'static str = "IAM role policy";
+    const REPLACE_ON: &'static [&'static str] = &["role_name", "policy_name"];
+    const KEEPS_REVISIONS: bool = false;
 
-pub async fn update(c: &Clients, t: &Target, _e: &Entry, p: &Json) -> Result<Applied, CloudError> {
-    create(c, t, p).await
-}
+    async fn read(
+        c: &Clients,
+        id: &str,
+        e: &Entry,
+    ) -> Result<Option<Map<String, Json>>, CloudError> {
+        let (role, name) = (s(&e.props, "role_name"), s(&e.props, "policy_name"));
+        let got = c
+            .iam
+            .get_role_policy()
+            .role_name(role)
+            .policy_name(name)
+            .send()
+            .await;
+        let Some(got) = found(got, NOT_FOUND, id, "GetRolePolicy")? else {
+            return Ok(None);
+        };
+        let raw = got.policy_document();
+        let doc = serde_json::from_str::<Json>(raw)
+            .ok()
+            .or_else(|| percent_decode(raw).and_then(|d| serde_json::from_str(&d).ok()));
+        Ok(Some(super::props::outputs(&[(
+            "document",
+            doc.unwrap_or(Json::Null),
+        )])))
+    }
 
-pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
-    let (role, name) = (s(&e.props, "role_name"), s(&e.props, "policy_name"));
-    let r = c
-        .iam
-        .delete_role_policy()
-        .role_name(role)
-        .policy_name(name)
-        .send()
-        .await;
-    gone(r, NOT_FOUND, &t.id, "DeleteRolePolicy")
+    async fn create(c: &Clients, t: &Target, p: &Props) -> Result<Applied, CloudError> {
+        let (role, name) = (p.role_name.as_str(), p.policy_name.as_str());
+        let doc = p.document.to_string();
+        c.iam
+            .put_role_policy()
+            .role_name(role)
+            .policy_name(name)
+            .policy_document(doc)
+            .send()
+            .await
+            .map_err(|e| cloud(&t.id, "PutRolePolicy", e))?;
+        applied(&format!("{role}/{name}"), &[("name", json!(name))])
+    }
+
+    async fn update(c: &Clients, t: &Target, _e: &Entry, p: &Props) -> Result<Applied, CloudError> {
+        Self::create(c, t, p).await
+    }
+
+    async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
+        let (role, name) = (s(&e.props, "role_name"), s(&e.props, "policy_name"));
+        let r = c
+            .iam
+            .delete_role_policy()
+            .role_name(role)
+            .policy_name(name)
+            .send()
+            .await;
+        gone(r, NOT_FOUND, &t.id, "DeleteRolePolicy")
+    }
+
+    async fn wait_ready(
+        _c: &Clients,
+        _t: &Target,
+        _a: &Applied,
+        _timeout: Duration,
+    ) -> Result<(), CloudError> {
+        ready_at_once().await
+    }
+
+    async fn live_outputs(_c: &Clients, _id: &str, _e: &Entry) -> Result<Fields, CloudError> {
+        no_live_outputs().await
+    }
+
+    fn plan_note(_change: Change, _e: Option<&Entry>) -> Option<String> {
+        None
+    }
 }

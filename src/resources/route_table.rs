@@ -2,44 +2,30 @@
 
 use super::ec2_tags::{owned_filters, spec};
 use super::error::{cloud, found, gone};
-use super::props::{applied, list, ordered_like, s};
+use super::kind::{Change, Fields, Owned, no_live_outputs, ready_at_once};
+use super::props::{applied, ordered_like};
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
 use crate::state::Entry;
-use aws_sdk_ec2::types::{ResourceType, RouteTable};
+use aws_sdk_ec2::types::{ResourceType, RouteTable as SdkRouteTable};
 use serde_json::{Map, Value as Json, json};
+use std::time::Duration;
+
+/// Route table.
+pub struct RouteTable;
+
+crate::props! {
+    for RouteTable;
+    pub struct Props / Desired {
+        pub vpc_id: String,
+        pub gateway_id: String,
+        pub subnet_ids: Vec<String>,
+        pub name: String,
+    }
+}
 
 const NOT_FOUND: &[&str] = &["InvalidRouteTableID.NotFound"];
 const ANYWHERE: &str = "0.0.0.0/0";
-
-pub async fn create(c: &Clients, t: &Target, p: &Json) -> Result<Applied, CloudError> {
-    let found = c
-        .ec2
-        .describe_route_tables()
-        .set_filters(Some(owned_filters(t)))
-        .send()
-        .await
-        .map_err(|e| cloud(&t.id, "DescribeRouteTables", e))?;
-    let existing = found.route_tables().first().cloned();
-    let id = match &existing {
-        Some(rt) => rt.route_table_id().unwrap_or_default().to_string(),
-        None => c
-            .ec2
-            .create_route_table()
-            .vpc_id(s(p, "vpc_id"))
-            .tag_specifications(spec(ResourceType::RouteTable, t, Some(s(p, "name"))))
-            .send()
-            .await
-            .map_err(|e| cloud(&t.id, "CreateRouteTable", e))?
-            .route_table()
-            .and_then(|r| r.route_table_id())
-            .unwrap_or_default()
-            .to_string(),
-    };
-    let have = existing.as_ref().map(observe).unwrap_or_default();
-    converge(c, t, &id, &have, p).await?;
-    applied(&id, &[("id", json!(id))])
-}
 
 /// (gateway of the default route, subnet -> association id)
 #[derive(Default)]
@@ -48,7 +34,7 @@ struct Seen {
     subnets: Vec<(String, String)>,
 }
 
-fn observe(rt: &RouteTable) -> Seen {
+fn observe(rt: &SdkRouteTable) -> Seen {
     Seen {
         gateway: rt
             .routes()
@@ -74,9 +60,9 @@ async fn converge(
     t: &Target,
     id: &str,
     have: &Seen,
-    p: &Json,
+    p: &Props,
 ) -> Result<(), CloudError> {
-    let gw = s(p, "gateway_id");
+    let gw = p.gateway_id.as_str();
     match &have.gateway {
         None => {
             c.ec2
@@ -100,7 +86,7 @@ async fn converge(
         }
         Some(_) => {}
     }
-    let want = list(p, "subnet_ids");
+    let want = p.subnet_ids.clone();
     for (subnet, assoc) in &have.subnets {
         if !want.contains(subnet) {
             c.ec2
@@ -126,7 +112,7 @@ async fn converge(
     Ok(())
 }
 
-async fn describe(c: &Clients, id: &str, rid: &str) -> Result<Option<RouteTable>, CloudError> {
+async fn describe(c: &Clients, id: &str, rid: &str) -> Result<Option<SdkRouteTable>, CloudError> {
     Ok(found(
         c.ec2
             .describe_route_tables()
@@ -140,52 +126,105 @@ async fn describe(c: &Clients, id: &str, rid: &str) -> Result<Option<RouteTable>
     .and_then(|o| o.route_tables().first().cloned()))
 }
 
-pub async fn read(
-    c: &Clients,
-    id: &str,
-    e: &Entry,
-) -> Result<Option<Map<String, Json>>, CloudError> {
-    Ok(describe(c, id, &e.physical_id).await?.map(|rt| {
-        let seen = observe(&rt);
-        let subnets: Vec<Json> = seen.subnets.iter().map(|(s, _)| json!(s)).collect();
-        super::props::outputs(&[
-            ("vpc_id", json!(rt.vpc_id())),
-            ("gateway_id", json!(seen.gateway)),
-            (
-                "subnet_ids",
-                ordered_like(subnets, e.props.get("subnet_ids")),
-            ),
-        ])
-    }))
-}
+impl Owned for RouteTable {
+    type Props = Props;
+    const LABEL: &'static str = "route table";
+    const REPLACE_ON: &'static [&'static str] = &["vpc_id"];
+    const KEEPS_REVISIONS: bool = false;
 
-pub async fn update(c: &Clients, t: &Target, e: &Entry, p: &Json) -> Result<Applied, CloudError> {
-    let rt = describe(c, &t.id, &e.physical_id).await?;
-    let have = rt.as_ref().map(observe).unwrap_or_default();
-    converge(c, t, &e.physical_id, &have, p).await?;
-    Ok(super::props::unchanged(e))
-}
+    async fn read(
+        c: &Clients,
+        id: &str,
+        e: &Entry,
+    ) -> Result<Option<Map<String, Json>>, CloudError> {
+        Ok(describe(c, id, &e.physical_id).await?.map(|rt| {
+            let seen = observe(&rt);
+            let subnets: Vec<Json> = seen.subnets.iter().map(|(s, _)| json!(s)).collect();
+            super::props::outputs(&[
+                ("vpc_id", json!(rt.vpc_id())),
+                ("gateway_id", json!(seen.gateway)),
+                (
+                    "subnet_ids",
+                    ordered_like(subnets, e.props.get("subnet_ids")),
+                ),
+            ])
+        }))
+    }
 
-pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
-    let Some(rt) = describe(c, &t.id, &e.physical_id).await? else {
-        return Ok(());
-    };
-    for (_, assoc) in observe(&rt).subnets {
-        c.ec2
-            .disassociate_route_table()
-            .association_id(assoc)
+    async fn create(c: &Clients, t: &Target, p: &Props) -> Result<Applied, CloudError> {
+        let found = c
+            .ec2
+            .describe_route_tables()
+            .set_filters(Some(owned_filters(t)))
             .send()
             .await
-            .map_err(|err| cloud(&t.id, "DisassociateRouteTable", err))?;
+            .map_err(|e| cloud(&t.id, "DescribeRouteTables", e))?;
+        let existing = found.route_tables().first().cloned();
+        let id = match &existing {
+            Some(rt) => rt.route_table_id().unwrap_or_default().to_string(),
+            None => c
+                .ec2
+                .create_route_table()
+                .vpc_id(p.vpc_id.as_str())
+                .tag_specifications(spec(ResourceType::RouteTable, t, Some(p.name.as_str())))
+                .send()
+                .await
+                .map_err(|e| cloud(&t.id, "CreateRouteTable", e))?
+                .route_table()
+                .and_then(|r| r.route_table_id())
+                .unwrap_or_default()
+                .to_string(),
+        };
+        let have = existing.as_ref().map(observe).unwrap_or_default();
+        converge(c, t, &id, &have, p).await?;
+        applied(&id, &[("id", json!(id))])
     }
-    gone(
-        c.ec2
-            .delete_route_table()
-            .route_table_id(&e.physical_id)
-            .send()
-            .await,
-        NOT_FOUND,
-        &t.id,
-        "DeleteRouteTable",
-    )
+
+    async fn update(c: &Clients, t: &Target, e: &Entry, p: &Props) -> Result<Applied, CloudError> {
+        let rt = describe(c, &t.id, &e.physical_id).await?;
+        let have = rt.as_ref().map(observe).unwrap_or_default();
+        converge(c, t, &e.physical_id, &have, p).await?;
+        Ok(super::props::unchanged(e))
+    }
+
+    async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
+        let Some(rt) = describe(c, &t.id, &e.physical_id).await? else {
+            return Ok(());
+        };
+        for (_, assoc) in observe(&rt).subnets {
+            c.ec2
+                .disassociate_route_table()
+                .association_id(assoc)
+                .send()
+                .await
+                .map_err(|err| cloud(&t.id, "DisassociateRouteTable", err))?;
+        }
+        gone(
+            c.ec2
+                .delete_route_table()
+                .route_table_id(&e.physical_id)
+                .send()
+                .await,
+            NOT_FOUND,
+            &t.id,
+            "DeleteRouteTable",
+        )
+    }
+
+    async fn wait_ready(
+        _c: &Clients,
+        _t: &Target,
+        _a: &Applied,
+        _timeout: Duration,
+    ) -> Result<(), CloudError> {
+        ready_at_once().await
+    }
+
+    async fn live_outputs(_c: &Clients, _id: &str, _e: &Entry) -> Result<Fields, CloudError> {
+        no_live_outputs().await
+    }
+
+    fn plan_note(_change: Change, _e: Option<&Entry>) -> Option<String> {
+        None
+    }
 }

@@ -2,72 +2,42 @@
 
 use super::ec2_tags::{filter, spec};
 use super::error::{cloud, found, gone, own};
+use super::kind::{Change, Fields, Owned, no_live_outputs, ready_at_once};
 use super::props::{applied, ordered_like, s};
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
 use crate::state::Entry;
-use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, SecurityGroup, UserIdGroupPair};
+use aws_sdk_ec2::types::{
+    IpPermission, IpRange, ResourceType, SecurityGroup as SdkSecurityGroup, UserIdGroupPair,
+};
 use serde_json::{Map, Value as Json, json};
+use std::time::Duration;
+
+/// Security group.
+pub struct SecurityGroup;
+
+crate::props! {
+    for SecurityGroup;
+    pub struct Props / Desired {
+        pub vpc_id: String,
+        pub group_name: String,
+        pub description: String,
+        pub ingress: Vec<Rule>,
+    }
+}
+
+crate::props! {
+    /// One ingress rule: a port from a CIDR range or from another group (`self`: this one).
+    pub struct Rule / RuleDesired {
+        pub protocol: String,
+        pub port: i64,
+        pub cidr: Option<String>,
+        pub source_group_id: Option<String>,
+        pub description: Option<String>,
+    }
+}
 
 const NOT_FOUND: &[&str] = &["InvalidGroup.NotFound", "InvalidGroupId.NotFound"];
-
-pub async fn create(c: &Clients, t: &Target, p: &Json) -> Result<Applied, CloudError> {
-    let name = s(p, "group_name");
-    let vpc = s(p, "vpc_id");
-    let found = c
-        .ec2
-        .describe_security_groups()
-        .filters(filter("vpc-id", vpc))
-        .filters(filter("group-name", name))
-        .send()
-        .await
-        .map_err(|e| cloud(&t.id, "DescribeSecurityGroups", e))?;
-    let id = match found.security_groups().first() {
-        Some(g) => {
-            let tags: Vec<(String, String)> = g
-                .tags()
-                .iter()
-                .map(|t| {
-                    (
-                        t.key().unwrap_or_default().into(),
-                        t.value().unwrap_or_default().into(),
-                    )
-                })
-                .collect();
-            if !super::owned_by(&tags, t) {
-                return Err(own(
-                    &t.id,
-                    "CreateSecurityGroup",
-                    format!(
-                        "a security group named {name} already exists in {vpc} and does not belong to stack {}",
-                        t.stack
-                    ),
-                    "rename the group in the stack file, or delete the existing one if it is unused",
-                ));
-            }
-            g.group_id().unwrap_or_default().to_string()
-        }
-        None => c
-            .ec2
-            .create_security_group()
-            .group_name(name)
-            .description(s(p, "description"))
-            .vpc_id(vpc)
-            .tag_specifications(spec(ResourceType::SecurityGroup, t, Some(name)))
-            .send()
-            .await
-            .map_err(|e| cloud(&t.id, "CreateSecurityGroup", e))?
-            .group_id()
-            .unwrap_or_default()
-            .to_string(),
-    };
-    let have = describe(c, &t.id, &id)
-        .await?
-        .map(|g| rules_of(&g))
-        .unwrap_or_default();
-    converge(c, t, &id, &have, &wanted(p, &id)).await?;
-    applied(&id, &[("id", json!(id)), ("name", json!(name))])
-}
 
 /// One ingress rule, normalized: {protocol, port, cidr | source_group_id, description}.
 fn rule(
@@ -95,28 +65,26 @@ fn rule(
 }
 
 /// Desired rules with `self` replaced by the group's own id.
-fn wanted(p: &Json, own_id: &str) -> Vec<Json> {
-    p.get("ingress")
-        .and_then(Json::as_array)
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|mut r| {
-            if r.get("source_group_id").and_then(Json::as_str) == Some("self") {
-                r["source_group_id"] = json!(own_id);
-            }
+fn wanted(p: &Props, own_id: &str) -> Vec<Json> {
+    p.ingress
+        .iter()
+        .map(|r| {
+            let source = match r.source_group_id.as_deref() {
+                Some("self") => Some(own_id),
+                other => other,
+            };
             rule(
-                s(&r, "protocol"),
-                r.get("port").and_then(Json::as_i64).unwrap_or(0),
-                r.get("cidr").and_then(Json::as_str),
-                r.get("source_group_id").and_then(Json::as_str),
-                r.get("description").and_then(Json::as_str),
+                &r.protocol,
+                r.port,
+                r.cidr.as_deref(),
+                source,
+                r.description.as_deref(),
             )
         })
         .collect()
 }
 
-fn rules_of(g: &SecurityGroup) -> Vec<Json> {
+fn rules_of(g: &SdkSecurityGroup) -> Vec<Json> {
     let mut out = Vec::new();
     for perm in g.ip_permissions() {
         let proto = perm.ip_protocol().unwrap_or("tcp");
@@ -195,7 +163,11 @@ async fn converge(
     Ok(())
 }
 
-async fn describe(c: &Clients, id: &str, gid: &str) -> Result<Option<SecurityGroup>, CloudError> {
+async fn describe(
+    c: &Clients,
+    id: &str,
+    gid: &str,
+) -> Result<Option<SdkSecurityGroup>, CloudError> {
     Ok(found(
         c.ec2.describe_security_groups().group_ids(gid).send().await,
         NOT_FOUND,
@@ -205,79 +177,161 @@ async fn describe(c: &Clients, id: &str, gid: &str) -> Result<Option<SecurityGro
     .and_then(|o| o.security_groups().first().cloned()))
 }
 
-pub async fn read(
-    c: &Clients,
-    id: &str,
-    e: &Entry,
-) -> Result<Option<Map<String, Json>>, CloudError> {
-    Ok(describe(c, id, &e.physical_id).await?.map(|g| {
-        // Compare in the applied shape: `self` stands for the group's own id.
-        let gid = g.group_id().unwrap_or_default().to_string();
-        let rules: Vec<Json> = rules_of(&g)
-            .into_iter()
-            .map(|mut r| {
-                if r.get("source_group_id").and_then(Json::as_str) == Some(gid.as_str()) {
-                    r["source_group_id"] = json!("self");
-                }
-                r
-            })
-            .collect();
-        let applied_rules = e.props.get("ingress").map(|a| {
-            Json::Array(
-                a.as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|r| {
-                        rule(
-                            s(r, "protocol"),
-                            r.get("port").and_then(Json::as_i64).unwrap_or(0),
-                            r.get("cidr").and_then(Json::as_str),
-                            r.get("source_group_id").and_then(Json::as_str),
-                            r.get("description").and_then(Json::as_str),
+impl Owned for SecurityGroup {
+    type Props = Props;
+    const LABEL: &'static str = "security group";
+    const REPLACE_ON: &'static [&'static str] = &["vpc_id", "group_name", "description"];
+    const KEEPS_REVISIONS: bool = false;
+
+    async fn read(
+        c: &Clients,
+        id: &str,
+        e: &Entry,
+    ) -> Result<Option<Map<String, Json>>, CloudError> {
+        Ok(describe(c, id, &e.physical_id).await?.map(|g| {
+            // Compare in the applied shape: `self` stands for the group's own id.
+            let gid = g.group_id().unwrap_or_default().to_string();
+            let rules: Vec<Json> = rules_of(&g)
+                .into_iter()
+                .map(|mut r| {
+                    if r.get("source_group_id").and_then(Json::as_str) == Some(gid.as_str()) {
+                        r["source_group_id"] = json!("self");
+                    }
+                    r
+                })
+                .collect();
+            let applied_rules = e.props.get("ingress").map(|a| {
+                Json::Array(
+                    a.as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|r| {
+                            rule(
+                                s(r, "protocol"),
+                                r.get("port").and_then(Json::as_i64).unwrap_or(0),
+                                r.get("cidr").and_then(Json::as_str),
+                                r.get("source_group_id").and_then(Json::as_str),
+                                r.get("description").and_then(Json::as_str),
+                            )
+                        })
+                        .collect(),
+                )
+            });
+            super::props::outputs(&[
+                ("vpc_id", json!(g.vpc_id())),
+                ("group_name", json!(g.group_name())),
+                ("description", json!(g.description())),
+                ("ingress", ordered_like(rules, applied_rules.as_ref())),
+            ])
+        }))
+    }
+
+    async fn create(c: &Clients, t: &Target, p: &Props) -> Result<Applied, CloudError> {
+        let name = p.group_name.as_str();
+        let vpc = p.vpc_id.as_str();
+        let found = c
+            .ec2
+            .describe_security_groups()
+            .filters(filter("vpc-id", vpc))
+            .filters(filter("group-name", name))
+            .send()
+            .await
+            .map_err(|e| cloud(&t.id, "DescribeSecurityGroups", e))?;
+        let id = match found.security_groups().first() {
+            Some(g) => {
+                let tags: Vec<(String, String)> = g
+                    .tags()
+                    .iter()
+                    .map(|t| {
+                        (
+                            t.key().unwrap_or_default().into(),
+                            t.value().unwrap_or_default().into(),
                         )
                     })
-                    .collect(),
-            )
-        });
-        super::props::outputs(&[
-            ("vpc_id", json!(g.vpc_id())),
-            ("group_name", json!(g.group_name())),
-            ("description", json!(g.description())),
-            ("ingress", ordered_like(rules, applied_rules.as_ref())),
-        ])
-    }))
-}
-
-pub async fn update(c: &Clients, t: &Target, e: &Entry, p: &Json) -> Result<Applied, CloudError> {
-    let have = describe(c, &t.id, &e.physical_id)
-        .await?
-        .map(|g| rules_of(&g))
-        .unwrap_or_default();
-    converge(c, t, &e.physical_id, &have, &wanted(p, &e.physical_id)).await?;
-    Ok(super::props::unchanged(e))
-}
-
-pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
-    super::retry::while_in_use(t, "DeleteSecurityGroup", || async {
-        let result = gone(
-            c.ec2
-                .delete_security_group()
-                .group_id(&e.physical_id)
-                .send()
-                .await,
-            NOT_FOUND,
-            &t.id,
-            "DeleteSecurityGroup",
-        );
-        match result {
-            // Say what holds it: usually the interface of a task that is still stopping.
-            Err(mut err) if err.code.as_deref() == Some("DependencyViolation") => {
-                err.message
-                    .push_str(&super::ec2_tags::holders(c, "group-id", &e.physical_id).await);
-                Err(err)
+                    .collect();
+                if !super::owned_by(&tags, t) {
+                    return Err(own(
+                        &t.id,
+                        "CreateSecurityGroup",
+                        format!(
+                            "a security group named {name} already exists in {vpc} and does not belong to stack {}",
+                            t.stack
+                        ),
+                        "rename the group in the stack file, or delete the existing one if it is unused",
+                    ));
+                }
+                g.group_id().unwrap_or_default().to_string()
             }
-            other => other,
-        }
-    })
-    .await
+            None => c
+                .ec2
+                .create_security_group()
+                .group_name(name)
+                .description(p.description.as_str())
+                .vpc_id(vpc)
+                .tag_specifications(spec(ResourceType::SecurityGroup, t, Some(name)))
+                .send()
+                .await
+                .map_err(|e| cloud(&t.id, "CreateSecurityGroup", e))?
+                .group_id()
+                .unwrap_or_default()
+                .to_string(),
+        };
+        let have = describe(c, &t.id, &id)
+            .await?
+            .map(|g| rules_of(&g))
+            .unwrap_or_default();
+        converge(c, t, &id, &have, &wanted(p, &id)).await?;
+        applied(&id, &[("id", json!(id)), ("name", json!(name))])
+    }
+
+    async fn update(c: &Clients, t: &Target, e: &Entry, p: &Props) -> Result<Applied, CloudError> {
+        let have = describe(c, &t.id, &e.physical_id)
+            .await?
+            .map(|g| rules_of(&g))
+            .unwrap_or_default();
+        converge(c, t, &e.physical_id, &have, &wanted(p, &e.physical_id)).await?;
+        Ok(super::props::unchanged(e))
+    }
+
+    async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
+        super::retry::while_in_use(t, "DeleteSecurityGroup", || async {
+            let result = gone(
+                c.ec2
+                    .delete_security_group()
+                    .group_id(&e.physical_id)
+                    .send()
+                    .await,
+                NOT_FOUND,
+                &t.id,
+                "DeleteSecurityGroup",
+            );
+            match result {
+                // Say what holds it: usually the interface of a task that is still stopping.
+                Err(mut err) if err.code.as_deref() == Some("DependencyViolation") => {
+                    err.message
+                        .push_str(&super::ec2_tags::holders(c, "group-id", &e.physical_id).await);
+                    Err(err)
+                }
+                other => other,
+            }
+        })
+        .await
+    }
+
+    async fn wait_ready(
+        _c: &Clients,
+        _t: &Target,
+        _a: &Applied,
+        _timeout: Duration,
+    ) -> Result<(), CloudError> {
+        ready_at_once().await
+    }
+
+    async fn live_outputs(_c: &Clients, _id: &str, _e: &Entry) -> Result<Fields, CloudError> {
+        no_live_outputs().await
+    }
+
+    fn plan_note(_change: Change, _e: Option<&Entry>) -> Option<String> {
+        None
+    }
 }

@@ -2,43 +2,30 @@
 
 use super::ec2_tags::{owned_filters, spec};
 use super::error::{cloud, found, gone};
-use super::props::{applied, b, s};
+use super::kind::{Change, Fields, Owned, no_live_outputs, ready_at_once};
+use super::props::applied;
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
 use crate::state::Entry;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
 use serde_json::{Map, Value as Json, json};
+use std::time::Duration;
+
+/// Subnet.
+pub struct Subnet;
+
+crate::props! {
+    for Subnet;
+    pub struct Props / Desired {
+        pub vpc_id: String,
+        pub cidr: String,
+        pub availability_zone: String,
+        pub map_public_ip_on_launch: bool,
+        pub name: String,
+    }
+}
 
 const NOT_FOUND: &[&str] = &["InvalidSubnetID.NotFound"];
-
-pub async fn create(c: &Clients, t: &Target, p: &Json) -> Result<Applied, CloudError> {
-    let found = c
-        .ec2
-        .describe_subnets()
-        .set_filters(Some(owned_filters(t)))
-        .send()
-        .await
-        .map_err(|e| cloud(&t.id, "DescribeSubnets", e))?;
-    let id = match found.subnets().first().and_then(|v| v.subnet_id()) {
-        Some(id) => id.to_string(),
-        None => c
-            .ec2
-            .create_subnet()
-            .vpc_id(s(p, "vpc_id"))
-            .cidr_block(s(p, "cidr"))
-            .availability_zone(s(p, "availability_zone"))
-            .tag_specifications(spec(ResourceType::Subnet, t, Some(s(p, "name"))))
-            .send()
-            .await
-            .map_err(|e| cloud(&t.id, "CreateSubnet", e))?
-            .subnet()
-            .and_then(|v| v.subnet_id())
-            .unwrap_or_default()
-            .to_string(),
-    };
-    set_public_ip(c, t, &id, b(p, "map_public_ip_on_launch")).await?;
-    applied(&id, &[("id", json!(id))])
-}
 
 async fn set_public_ip(c: &Clients, t: &Target, id: &str, on: bool) -> Result<(), CloudError> {
     c.ec2
@@ -51,59 +38,112 @@ async fn set_public_ip(c: &Clients, t: &Target, id: &str, on: bool) -> Result<()
     Ok(())
 }
 
-pub async fn read(
-    c: &Clients,
-    id: &str,
-    e: &Entry,
-) -> Result<Option<Map<String, Json>>, CloudError> {
-    let Some(out) = found(
-        c.ec2
-            .describe_subnets()
-            .subnet_ids(&e.physical_id)
-            .send()
-            .await,
-        NOT_FOUND,
-        id,
-        "DescribeSubnets",
-    )?
-    else {
-        return Ok(None);
-    };
-    Ok(out.subnets().first().map(|v| {
-        super::props::outputs(&[
-            ("vpc_id", json!(v.vpc_id())),
-            ("cidr", json!(v.cidr_block())),
-            ("availability_zone", json!(v.availability_zone())),
-            (
-                "map_public_ip_on_launch",
-                json!(v.map_public_ip_on_launch()),
-            ),
-        ])
-    }))
-}
+impl Owned for Subnet {
+    type Props = Props;
+    const LABEL: &'static str = "subnet";
+    const REPLACE_ON: &'static [&'static str] = &["vpc_id", "cidr", "availability_zone"];
+    const KEEPS_REVISIONS: bool = false;
 
-pub async fn update(c: &Clients, t: &Target, e: &Entry, p: &Json) -> Result<Applied, CloudError> {
-    set_public_ip(c, t, &e.physical_id, b(p, "map_public_ip_on_launch")).await?;
-    Ok(super::props::unchanged(e))
-}
-
-pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
-    super::retry::while_in_use(t, "DeleteSubnet", || async {
-        let result = gone(
-            c.ec2.delete_subnet().subnet_id(&e.physical_id).send().await,
+    async fn read(
+        c: &Clients,
+        id: &str,
+        e: &Entry,
+    ) -> Result<Option<Map<String, Json>>, CloudError> {
+        let Some(out) = found(
+            c.ec2
+                .describe_subnets()
+                .subnet_ids(&e.physical_id)
+                .send()
+                .await,
             NOT_FOUND,
-            &t.id,
-            "DeleteSubnet",
-        );
-        match result {
-            // Say what holds it: usually the interface of a task that is still stopping.
-            Err(mut err) if err.code.as_deref() == Some("DependencyViolation") => {
-                err.message
-                    .push_str(&super::ec2_tags::holders(c, "subnet-id", &e.physical_id).await);
-                Err(err)
+            id,
+            "DescribeSubnets",
+        )?
+        else {
+            return Ok(None);
+        };
+        Ok(out.subnets().first().map(|v| {
+            super::props::outputs(&[
+                ("vpc_id", json!(v.vpc_id())),
+                ("cidr", json!(v.cidr_block())),
+                ("availability_zone", json!(v.availability_zone())),
+                (
+                    "map_public_ip_on_launch",
+                    json!(v.map_public_ip_on_launch()),
+                ),
+            ])
+        }))
+    }
+
+    async fn create(c: &Clients, t: &Target, p: &Props) -> Result<Applied, CloudError> {
+        let found = c
+            .ec2
+            .describe_subnets()
+            .set_filters(Some(owned_filters(t)))
+            .send()
+            .await
+            .map_err(|e| cloud(&t.id, "DescribeSubnets", e))?;
+        let id = match found.subnets().first().and_then(|v| v.subnet_id()) {
+            Some(id) => id.to_string(),
+            None => c
+                .ec2
+                .create_subnet()
+                .vpc_id(p.vpc_id.as_str())
+                .cidr_block(p.cidr.as_str())
+                .availability_zone(p.availability_zone.as_str())
+                .tag_specifications(spec(ResourceType::Subnet, t, Some(p.name.as_str())))
+                .send()
+                .await
+                .map_err(|e| cloud(&t.id, "CreateSubnet", e))?
+                .subnet()
+                .and_then(|v| v.subnet_id())
+                .unwrap_or_default()
+                .to_string(),
+        };
+        set_public_ip(c, t, &id, p.map_public_ip_on_launch).await?;
+        applied(&id, &[("id", json!(id))])
+    }
+
+    async fn update(c: &Clients, t: &Target, e: &Entry, p: &Props) -> Result<Applied, CloudError> {
+        set_public_ip(c, t, &e.physical_id, p.map_public_ip_on_launch).await?;
+        Ok(super::props::unchanged(e))
+    }
+
+    async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
+        super::retry::while_in_use(t, "DeleteSubnet", || async {
+            let result = gone(
+                c.ec2.delete_subnet().subnet_id(&e.physical_id).send().await,
+                NOT_FOUND,
+                &t.id,
+                "DeleteSubnet",
+            );
+            match result {
+                // Say what holds it: usually the interface of a task that is still stopping.
+                Err(mut err) if err.code.as_deref() == Some("DependencyViolation") => {
+                    err.message
+                        .push_str(&super::ec2_tags::holders(c, "subnet-id", &e.physical_id).await);
+                    Err(err)
+                }
+                other => other,
             }
-            other => other,
-        }
-    })
-    .await
+        })
+        .await
+    }
+
+    async fn wait_ready(
+        _c: &Clients,
+        _t: &Target,
+        _a: &Applied,
+        _timeout: Duration,
+    ) -> Result<(), CloudError> {
+        ready_at_once().await
+    }
+
+    async fn live_outputs(_c: &Clients, _id: &str, _e: &Entry) -> Result<Fields, CloudError> {
+        no_live_outputs().await
+    }
+
+    fn plan_note(_change: Change, _e: Option<&Entry>) -> Option<String> {
+        None
+    }
 }

@@ -4,130 +4,173 @@
 use super::ecs_cluster::ecs_tags;
 use super::ecs_cluster::tags_of;
 use super::error::{cloud, found, is_code};
-use super::props::{applied, opt_s, s};
+use super::kind::{Change, Fields, Owned, no_live_outputs, ready_at_once};
+use super::props::{applied, s};
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
 use crate::state::Entry;
 use aws_sdk_ecs::types::{
     ApplicationProtocol, Compatibility, ContainerDefinition, CpuArchitecture, HostVolumeProperties,
     KeyValuePair, LogConfiguration, LogDriver, MountPoint, NetworkMode, OsFamily, PortMapping,
-    RuntimePlatform, Secret, SortOrder, TaskDefinition, TaskDefinitionField, TaskDefinitionStatus,
-    TransportProtocol, Volume,
+    RuntimePlatform, Secret, SortOrder, TaskDefinition as SdkTaskDefinition, TaskDefinitionField,
+    TaskDefinitionStatus, TransportProtocol, Volume,
 };
+use indexmap::IndexMap;
 use serde_json::{Map, Value as Json, json};
+use std::time::Duration;
 
-fn int(v: &Json, key: &str) -> Option<i32> {
-    v.get(key).and_then(Json::as_i64).map(|n| n as i32)
+/// Task definition.
+pub struct TaskDefinition;
+
+crate::props! {
+    for TaskDefinition;
+    pub struct Props / Desired {
+        pub family: String,
+        /// CPU units and MiB of the whole task, as text (`"256"`), as ECS takes them.
+        pub cpu: Option<String>,
+        pub memory: Option<String>,
+        pub network_mode: String,
+        pub requires_compatibilities: Vec<String>,
+        pub operating_system_family: String,
+        pub cpu_architecture: String,
+        pub execution_role_arn: Option<String>,
+        pub task_role_arn: Option<String>,
+        pub volumes: Option<Vec<HostVolume>>,
+        pub containers: Vec<Container>,
+    }
 }
 
-fn strings(v: &Json, key: &str) -> Option<Vec<String>> {
-    v.get(key).and_then(Json::as_array).map(|a| {
-        a.iter()
-            .filter_map(|x| x.as_str().map(str::to_string))
-            .collect()
-    })
+crate::props! {
+    /// One container of the task.
+    pub struct Container / ContainerDesired {
+        pub name: String,
+        pub image: String,
+        pub essential: bool,
+        pub cpu: Option<i32>,
+        pub memory: Option<i32>,
+        pub memory_reservation: Option<i32>,
+        pub port_mappings: Vec<Port>,
+        /// Values are text, or numbers where a reference resolved to one (a database's port).
+        pub environment: IndexMap<String, Json>,
+        pub secrets: Option<IndexMap<String, Json>>,
+        pub mounts: Option<Vec<Mount>>,
+        pub command: Option<Vec<String>>,
+        pub entry_point: Option<Vec<String>>,
+        pub log_options: IndexMap<String, String>,
+    }
 }
 
-fn container(c: &Json) -> Result<ContainerDefinition, CloudError> {
+crate::props! {
+    /// A container port, and the host port it is published on (bridge mode).
+    pub struct Port / PortDesired {
+        pub container_port: i32,
+        pub host_port: Option<i32>,
+        pub protocol: String,
+        pub app_protocol: Option<String>,
+    }
+}
+
+crate::props! {
+    /// A volume mounted into a container.
+    pub struct Mount / MountDesired {
+        pub volume: String,
+        pub path: String,
+        pub read_only: bool,
+    }
+}
+
+crate::props! {
+    /// A folder on the container instance that outlives the container.
+    pub struct HostVolume / HostVolumeDesired {
+        pub name: String,
+        pub host_path: String,
+    }
+}
+
+/// References such as a database's port resolve to numbers; the environment is text.
+fn text(v: &Json) -> String {
+    v.as_str().map_or_else(|| v.to_string(), str::to_string)
+}
+
+fn container(c: &Container) -> Result<ContainerDefinition, CloudError> {
     let ports = c
-        .get("port_mappings")
-        .and_then(Json::as_array)
-        .cloned()
-        .unwrap_or_default()
+        .port_mappings
         .iter()
         .map(|p| {
-            let port = int(p, "container_port").unwrap_or(0);
-            let proto = s(p, "protocol");
+            let (port, proto) = (p.container_port, p.protocol.as_str());
             PortMapping::builder()
-                .name(format!("{}-{port}-{proto}", s(c, "name")))
+                .name(format!("{}-{port}-{proto}", c.name))
                 .container_port(port)
-                .set_host_port(int(p, "host_port"))
+                .set_host_port(p.host_port)
                 .protocol(TransportProtocol::from(proto))
-                .set_app_protocol(opt_s(p, "app_protocol").map(ApplicationProtocol::from))
+                .set_app_protocol(p.app_protocol.as_deref().map(ApplicationProtocol::from))
                 .build()
         })
         .collect();
-    // References such as a database's port resolve to numbers; the environment is text.
-    let text = |v: &Json| v.as_str().map_or_else(|| v.to_string(), str::to_string);
-    let env = c.get("environment").and_then(Json::as_object).map(|m| {
-        m.iter()
-            .map(|(k, v)| KeyValuePair::builder().name(k).value(text(v)).build())
-            .collect()
-    });
+    let env = c
+        .environment
+        .iter()
+        .map(|(k, v)| KeyValuePair::builder().name(k).value(text(v)).build())
+        .collect();
+    let bug =
+        |what: &str, e: String| super::error::own(&c.name, what, e, "this is a bug in provision");
     let secrets = c
-        .get("secrets")
-        .and_then(Json::as_object)
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| {
-                    Secret::builder()
-                        .name(k)
-                        .value_from(text(v))
-                        .build()
-                        .map_err(|e| {
-                            super::error::own(
-                                s(c, "name"),
-                                "build secret",
-                                e.to_string(),
-                                "this is a bug in provision",
-                            )
-                        })
-                })
-                .collect::<Result<Vec<_>, _>>()
+        .secrets
+        .iter()
+        .flatten()
+        .map(|(k, v)| {
+            Secret::builder()
+                .name(k)
+                .value_from(text(v))
+                .build()
+                .map_err(|e| bug("build secret", e.to_string()))
         })
-        .transpose()?;
-    let mounts = c.get("mounts").and_then(Json::as_array).map(|a| {
+        .collect::<Result<Vec<_>, _>>()?;
+    let mounts = c.mounts.as_ref().map(|a| {
         a.iter()
             .map(|m| {
                 MountPoint::builder()
-                    .source_volume(s(m, "volume"))
-                    .container_path(s(m, "path"))
-                    .read_only(m.get("read_only").and_then(Json::as_bool).unwrap_or(false))
+                    .source_volume(&m.volume)
+                    .container_path(&m.path)
+                    .read_only(m.read_only)
                     .build()
             })
             .collect()
     });
     let mut logs = LogConfiguration::builder().log_driver(LogDriver::Awslogs);
-    if let Some(opts) = c.get("log_options").and_then(Json::as_object) {
-        for (k, v) in opts {
-            logs = logs.options(k, v.as_str().unwrap_or_default());
-        }
+    for (k, v) in &c.log_options {
+        logs = logs.options(k, v);
     }
-    let logs = logs.build().map_err(|e| {
-        super::error::own(
-            s(c, "name"),
-            "build container",
-            e.to_string(),
-            "this is a bug in provision",
-        )
-    })?;
+    let logs = logs
+        .build()
+        .map_err(|e| bug("build container", e.to_string()))?;
     Ok(ContainerDefinition::builder()
-        .name(s(c, "name"))
-        .image(s(c, "image"))
-        .essential(c.get("essential").and_then(Json::as_bool).unwrap_or(true))
-        .set_cpu(int(c, "cpu"))
-        .set_memory(int(c, "memory"))
-        .set_memory_reservation(int(c, "memory_reservation"))
+        .name(&c.name)
+        .image(&c.image)
+        .essential(c.essential)
+        .set_cpu(c.cpu)
+        .set_memory(c.memory)
+        .set_memory_reservation(c.memory_reservation)
         .set_port_mappings(Some(ports))
-        .set_environment(env)
-        .set_secrets(secrets)
+        .set_environment(Some(env))
+        .set_secrets((!secrets.is_empty()).then_some(secrets))
         .set_mount_points(mounts)
-        .set_command(strings(c, "command"))
-        .set_entry_point(strings(c, "entry_point"))
+        .set_command(c.command.clone())
+        .set_entry_point(c.entry_point.clone())
         .log_configuration(logs)
         .build())
 }
 
 /// Host volumes: folders on the container instance that outlive the container.
-fn volumes(p: &Json) -> Option<Vec<Volume>> {
-    p.get("volumes").and_then(Json::as_array).map(|a| {
+fn volumes(p: &Props) -> Option<Vec<Volume>> {
+    p.volumes.as_ref().map(|a| {
         a.iter()
             .map(|v| {
                 Volume::builder()
-                    .name(s(v, "name"))
+                    .name(&v.name)
                     .host(
                         HostVolumeProperties::builder()
-                            .source_path(s(v, "host_path"))
+                            .source_path(&v.host_path)
                             .build(),
                     )
                     .build()
@@ -142,7 +185,7 @@ async fn owned_revisions(
     t: &Target,
     family: &str,
     newest_only: bool,
-) -> Result<Vec<TaskDefinition>, CloudError> {
+) -> Result<Vec<SdkTaskDefinition>, CloudError> {
     let listed = c
         .ecs
         .list_task_definitions()
@@ -171,72 +214,6 @@ async fn owned_revisions(
         }
     }
     Ok(owned)
-}
-
-pub async fn create(c: &Clients, t: &Target, p: &Json) -> Result<Applied, CloudError> {
-    // A run that stopped between registering and recording left this very revision:
-    // use it rather than registering a twin.
-    if let Some(d) = owned_revisions(c, t, s(p, "family"), true)
-        .await?
-        .into_iter()
-        .next()
-    {
-        let seen = Json::Object(super::props::overlay(p, &Json::Object(observe(&d))));
-        if crate::plan::diff::same(Some(&seen), Some(p)) {
-            let arn = d.task_definition_arn().unwrap_or_default();
-            return applied(
-                arn,
-                &[
-                    ("arn", json!(arn)),
-                    ("family", json!(d.family())),
-                    ("revision", json!(d.revision())),
-                ],
-            );
-        }
-    }
-    let containers = p
-        .get("containers")
-        .and_then(Json::as_array)
-        .cloned()
-        .unwrap_or_default()
-        .iter()
-        .map(container)
-        .collect::<Result<Vec<_>, _>>()?;
-    let out = c
-        .ecs
-        .register_task_definition()
-        .family(s(p, "family"))
-        .set_cpu(opt_s(p, "cpu").map(str::to_string))
-        .set_memory(opt_s(p, "memory").map(str::to_string))
-        .network_mode(NetworkMode::from(s(p, "network_mode")))
-        .set_requires_compatibilities(
-            strings(p, "requires_compatibilities")
-                .map(|v| v.iter().map(|x| Compatibility::from(x.as_str())).collect()),
-        )
-        .runtime_platform(
-            RuntimePlatform::builder()
-                .operating_system_family(OsFamily::from(s(p, "operating_system_family")))
-                .cpu_architecture(CpuArchitecture::from(s(p, "cpu_architecture")))
-                .build(),
-        )
-        .set_execution_role_arn(opt_s(p, "execution_role_arn").map(str::to_string))
-        .set_task_role_arn(opt_s(p, "task_role_arn").map(str::to_string))
-        .set_container_definitions(Some(containers))
-        .set_volumes(volumes(p))
-        .set_tags(Some(ecs_tags(t)))
-        .send()
-        .await
-        .map_err(|e| cloud(&t.id, "RegisterTaskDefinition", e))?;
-    let td = out.task_definition();
-    let arn = td.and_then(|d| d.task_definition_arn()).unwrap_or_default();
-    applied(
-        arn,
-        &[
-            ("arn", json!(arn)),
-            ("family", json!(td.and_then(|d| d.family()))),
-            ("revision", json!(td.map(|d| d.revision()))),
-        ],
-    )
 }
 
 fn observe_container(d: &ContainerDefinition) -> Json {
@@ -287,7 +264,7 @@ fn observe_container(d: &ContainerDefinition) -> Json {
 }
 
 /// A registered revision in the shape of the props it was registered from.
-fn observe(d: &TaskDefinition) -> Map<String, Json> {
+fn observe(d: &SdkTaskDefinition) -> Map<String, Json> {
     let compat: Vec<&str> = d
         .requires_compatibilities()
         .iter()
@@ -342,58 +319,153 @@ fn observe(d: &TaskDefinition) -> Map<String, Json> {
     ])
 }
 
-pub async fn read(
-    c: &Clients,
-    id: &str,
-    e: &Entry,
-) -> Result<Option<Map<String, Json>>, CloudError> {
-    let Some(out) = found(
-        c.ecs
-            .describe_task_definition()
-            .task_definition(&e.physical_id)
-            .send()
-            .await,
-        &["ClientException"],
-        id,
-        "DescribeTaskDefinition",
-    )?
-    else {
-        return Ok(None);
-    };
-    let Some(d) = out.task_definition() else {
-        return Ok(None);
-    };
-    if d.status() != Some(&TaskDefinitionStatus::Active) {
-        return Ok(None);
-    }
-    Ok(Some(observe(d)))
-}
+impl Owned for TaskDefinition {
+    type Props = Props;
+    const LABEL: &'static str = "task definition";
+    const REPLACE_ON: &'static [&'static str] = &["family"];
+    // Every change registers a new revision; `down` deregisters them all.
+    const KEEPS_REVISIONS: bool = true;
 
-pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
-    let mut revisions = e.revisions.clone();
-    if !revisions.contains(&e.physical_id) {
-        revisions.push(e.physical_id.clone());
-    }
-    // Revisions registered by a run that was killed before recording them are ours too.
-    for d in owned_revisions(c, t, s(&e.props, "family"), false).await? {
-        let arn = d.task_definition_arn().unwrap_or_default().to_string();
-        if !revisions.contains(&arn) {
-            revisions.push(arn);
+    async fn read(
+        c: &Clients,
+        id: &str,
+        e: &Entry,
+    ) -> Result<Option<Map<String, Json>>, CloudError> {
+        let Some(out) = found(
+            c.ecs
+                .describe_task_definition()
+                .task_definition(&e.physical_id)
+                .send()
+                .await,
+            &["ClientException"],
+            id,
+            "DescribeTaskDefinition",
+        )?
+        else {
+            return Ok(None);
+        };
+        let Some(d) = out.task_definition() else {
+            return Ok(None);
+        };
+        if d.status() != Some(&TaskDefinitionStatus::Active) {
+            return Ok(None);
         }
+        Ok(Some(observe(d)))
     }
-    for arn in revisions {
-        match c
+
+    async fn create(c: &Clients, t: &Target, p: &Props) -> Result<Applied, CloudError> {
+        // A run that stopped between registering and recording left this very revision:
+        // use it rather than registering a twin.
+        if let Some(d) = owned_revisions(c, t, &p.family, true)
+            .await?
+            .into_iter()
+            .next()
+        {
+            let want = serde_json::to_value(p).unwrap_or_default();
+            let seen = Json::Object(super::props::overlay(&want, &Json::Object(observe(&d))));
+            if crate::plan::diff::same(Some(&seen), Some(&want)) {
+                let arn = d.task_definition_arn().unwrap_or_default();
+                return applied(
+                    arn,
+                    &[
+                        ("arn", json!(arn)),
+                        ("family", json!(d.family())),
+                        ("revision", json!(d.revision())),
+                    ],
+                );
+            }
+        }
+        let containers = p
+            .containers
+            .iter()
+            .map(container)
+            .collect::<Result<Vec<_>, _>>()?;
+        let out = c
             .ecs
-            .deregister_task_definition()
-            .task_definition(&arn)
+            .register_task_definition()
+            .family(&p.family)
+            .set_cpu(p.cpu.clone())
+            .set_memory(p.memory.clone())
+            .network_mode(NetworkMode::from(p.network_mode.as_str()))
+            .set_requires_compatibilities(Some(
+                p.requires_compatibilities
+                    .iter()
+                    .map(|x| Compatibility::from(x.as_str()))
+                    .collect(),
+            ))
+            .runtime_platform(
+                RuntimePlatform::builder()
+                    .operating_system_family(OsFamily::from(p.operating_system_family.as_str()))
+                    .cpu_architecture(CpuArchitecture::from(p.cpu_architecture.as_str()))
+                    .build(),
+            )
+            .set_execution_role_arn(p.execution_role_arn.clone())
+            .set_task_role_arn(p.task_role_arn.clone())
+            .set_container_definitions(Some(containers))
+            .set_volumes(volumes(p))
+            .set_tags(Some(ecs_tags(t)))
             .send()
             .await
-        {
-            Ok(_) => {}
-            // Already deregistered (or gone): nothing left to do for this revision.
-            Err(err) if is_code(&err, &["ClientException", "InvalidParameterException"]) => {}
-            Err(err) => return Err(cloud(&t.id, "DeregisterTaskDefinition", err)),
-        }
+            .map_err(|e| cloud(&t.id, "RegisterTaskDefinition", e))?;
+        let td = out.task_definition();
+        let arn = td.and_then(|d| d.task_definition_arn()).unwrap_or_default();
+        applied(
+            arn,
+            &[
+                ("arn", json!(arn)),
+                ("family", json!(td.and_then(|d| d.family()))),
+                ("revision", json!(td.map(|d| d.revision()))),
+            ],
+        )
     }
-    Ok(())
+
+    async fn update(c: &Clients, t: &Target, _e: &Entry, p: &Props) -> Result<Applied, CloudError> {
+        Self::create(c, t, p).await
+    }
+
+    async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
+        let mut revisions = e.revisions.clone();
+        if !revisions.contains(&e.physical_id) {
+            revisions.push(e.physical_id.clone());
+        }
+        // Revisions registered by a run that was killed before recording them are ours too.
+        for d in owned_revisions(c, t, s(&e.props, "family"), false).await? {
+            let arn = d.task_definition_arn().unwrap_or_default().to_string();
+            if !revisions.contains(&arn) {
+                revisions.push(arn);
+            }
+        }
+        for arn in revisions {
+            match c
+                .ecs
+                .deregister_task_definition()
+                .task_definition(&arn)
+                .send()
+                .await
+            {
+                Ok(_) => {}
+                // Already deregistered (or gone): nothing left to do for this revision.
+                Err(err) if is_code(&err, &["ClientException", "InvalidParameterException"]) => {}
+                Err(err) => return Err(cloud(&t.id, "DeregisterTaskDefinition", err)),
+            }
+        }
+        Ok(())
+    }
+
+    async fn wait_ready(
+        _c: &Clients,
+        _t: &Target,
+        _a: &Applied,
+        _timeout: Duration,
+    ) -> Result<(), CloudError> {
+        ready_at_once().await
+    }
+
+    async fn live_outputs(_c: &Clients, _id: &str, _e: &Entry) -> Result<Fields, CloudError> {
+        no_live_outputs().await
+    }
+
+    fn plan_note(change: Change, _e: Option<&Entry>) -> Option<String> {
+        (change == Change::Update).then(|| "registers a new revision".to_string())
+    }
 }

@@ -2,41 +2,28 @@
 
 use super::ec2_tags::{owned_filters, spec};
 use super::error::{cloud, found, gone};
-use super::props::{applied, b, s};
+use super::kind::{Change, Fields, Owned, no_live_outputs, ready_at_once};
+use super::props::applied;
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
 use crate::state::Entry;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType};
 use serde_json::{Map, Value as Json, json};
+use std::time::Duration;
+
+/// VPC.
+pub struct Vpc;
+
+crate::props! {
+    for Vpc;
+    pub struct Props / Desired {
+        pub cidr: String,
+        pub enable_dns_hostnames: bool,
+        pub name: String,
+    }
+}
 
 const NOT_FOUND: &[&str] = &["InvalidVpcID.NotFound"];
-
-pub async fn create(c: &Clients, t: &Target, p: &Json) -> Result<Applied, CloudError> {
-    let found = c
-        .ec2
-        .describe_vpcs()
-        .set_filters(Some(owned_filters(t)))
-        .send()
-        .await
-        .map_err(|e| cloud(&t.id, "DescribeVpcs", e))?;
-    let id = match found.vpcs().first().and_then(|v| v.vpc_id()) {
-        Some(id) => id.to_string(),
-        None => c
-            .ec2
-            .create_vpc()
-            .cidr_block(s(p, "cidr"))
-            .tag_specifications(spec(ResourceType::Vpc, t, Some(s(p, "name"))))
-            .send()
-            .await
-            .map_err(|e| cloud(&t.id, "CreateVpc", e))?
-            .vpc()
-            .and_then(|v| v.vpc_id())
-            .unwrap_or_default()
-            .to_string(),
-    };
-    set_dns_hostnames(c, t, &id, b(p, "enable_dns_hostnames")).await?;
-    applied(&id, &[("id", json!(id))])
-}
 
 async fn set_dns_hostnames(c: &Clients, t: &Target, id: &str, on: bool) -> Result<(), CloudError> {
     c.ec2
@@ -49,39 +36,90 @@ async fn set_dns_hostnames(c: &Clients, t: &Target, id: &str, on: bool) -> Resul
     Ok(())
 }
 
-pub async fn read(
-    c: &Clients,
-    id: &str,
-    e: &Entry,
-) -> Result<Option<Map<String, Json>>, CloudError> {
-    let Some(out) = found(
-        c.ec2.describe_vpcs().vpc_ids(&e.physical_id).send().await,
-        NOT_FOUND,
-        id,
-        "DescribeVpcs",
-    )?
-    else {
-        return Ok(None);
-    };
-    Ok(out
-        .vpcs()
-        .first()
-        .map(|v| super::props::outputs(&[("cidr", json!(v.cidr_block().unwrap_or_default()))])))
-}
+impl Owned for Vpc {
+    type Props = Props;
+    const LABEL: &'static str = "VPC";
+    const REPLACE_ON: &'static [&'static str] = &["cidr"];
+    const KEEPS_REVISIONS: bool = false;
 
-pub async fn update(c: &Clients, t: &Target, e: &Entry, p: &Json) -> Result<Applied, CloudError> {
-    set_dns_hostnames(c, t, &e.physical_id, b(p, "enable_dns_hostnames")).await?;
-    Ok(super::props::unchanged(e))
-}
-
-pub async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
-    super::retry::while_in_use(t, "DeleteVpc", || async {
-        gone(
-            c.ec2.delete_vpc().vpc_id(&e.physical_id).send().await,
+    async fn read(
+        c: &Clients,
+        id: &str,
+        e: &Entry,
+    ) -> Result<Option<Map<String, Json>>, CloudError> {
+        let Some(out) = found(
+            c.ec2.describe_vpcs().vpc_ids(&e.physical_id).send().await,
             NOT_FOUND,
-            &t.id,
-            "DeleteVpc",
-        )
-    })
-    .await
+            id,
+            "DescribeVpcs",
+        )?
+        else {
+            return Ok(None);
+        };
+        Ok(out
+            .vpcs()
+            .first()
+            .map(|v| super::props::outputs(&[("cidr", json!(v.cidr_block().unwrap_or_default()))])))
+    }
+
+    async fn create(c: &Clients, t: &Target, p: &Props) -> Result<Applied, CloudError> {
+        let found = c
+            .ec2
+            .describe_vpcs()
+            .set_filters(Some(owned_filters(t)))
+            .send()
+            .await
+            .map_err(|e| cloud(&t.id, "DescribeVpcs", e))?;
+        let id = match found.vpcs().first().and_then(|v| v.vpc_id()) {
+            Some(id) => id.to_string(),
+            None => c
+                .ec2
+                .create_vpc()
+                .cidr_block(p.cidr.as_str())
+                .tag_specifications(spec(ResourceType::Vpc, t, Some(p.name.as_str())))
+                .send()
+                .await
+                .map_err(|e| cloud(&t.id, "CreateVpc", e))?
+                .vpc()
+                .and_then(|v| v.vpc_id())
+                .unwrap_or_default()
+                .to_string(),
+        };
+        set_dns_hostnames(c, t, &id, p.enable_dns_hostnames).await?;
+        applied(&id, &[("id", json!(id))])
+    }
+
+    async fn update(c: &Clients, t: &Target, e: &Entry, p: &Props) -> Result<Applied, CloudError> {
+        set_dns_hostnames(c, t, &e.physical_id, p.enable_dns_hostnames).await?;
+        Ok(super::props::unchanged(e))
+    }
+
+    async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
+        super::retry::while_in_use(t, "DeleteVpc", || async {
+            gone(
+                c.ec2.delete_vpc().vpc_id(&e.physical_id).send().await,
+                NOT_FOUND,
+                &t.id,
+                "DeleteVpc",
+            )
+        })
+        .await
+    }
+
+    async fn wait_ready(
+        _c: &Clients,
+        _t: &Target,
+        _a: &Applied,
+        _timeout: Duration,
+    ) -> Result<(), CloudError> {
+        ready_at_once().await
+    }
+
+    async fn live_outputs(_c: &Clients, _id: &str, _e: &Entry) -> Result<Fields, CloudError> {
+        no_live_outputs().await
+    }
+
+    fn plan_note(_change: Change, _e: Option<&Entry>) -> Option<String> {
+        None
+    }
 }

@@ -3,6 +3,10 @@
 use super::network::group_ids;
 use super::{CLUSTER, Expanded, Net, role};
 use crate::desired::{Kind, Resource, Value};
+use crate::resources::{
+    autoscaling_group, capacity_provider, cluster_capacity, db_instance, db_subnet_group,
+    instance_profile, launch_template,
+};
 use crate::stack::model::*;
 
 pub const AMI: &str = "lookup.ecs_ami";
@@ -39,9 +43,11 @@ pub fn expand_instances(stack: &str, inst: &Located<Instances>, net: &Net, out: 
         "service-role/AmazonEC2ContainerServiceforEC2Role",
     ));
     out.resources.push(
-        Resource::new(INSTANCE_PROFILE, Kind::InstanceProfile)
-            .with("name", Value::str(format!("{stack}-instance")))
-            .with("role_name", Value::reference(INSTANCE_ROLE, "name")),
+        instance_profile::Desired {
+            name: Value::str(format!("{stack}-instance")),
+            role_name: Value::reference(INSTANCE_ROLE, "name"),
+        }
+        .resource(INSTANCE_PROFILE),
     );
     // The agent joins the cluster named in /etc/ecs/ecs.config (else the `default` one).
     let user_data = Value::Join(vec![
@@ -50,46 +56,41 @@ pub fn expand_instances(stack: &str, inst: &Located<Instances>, net: &Net, out: 
         Value::str(" >> /etc/ecs/ecs.config\n"),
     ]);
     out.resources.push(
-        Resource::new(LAUNCH_TEMPLATE, Kind::LaunchTemplate)
-            .with("name", Value::str(format!("{stack}-instances")))
-            .with("image_id", Value::reference(AMI, "value"))
-            .with("instance_type", Value::str(i.instance_type.value.clone()))
-            .with(
-                "instance_profile_arn",
-                Value::reference(INSTANCE_PROFILE, "arn"),
-            )
-            .with("security_group_ids", group_ids(&i.security_groups))
-            .with("key_name", Value::opt_str(i.key_pair.clone()))
-            .with("user_data", user_data),
+        launch_template::Desired {
+            name: Value::str(format!("{stack}-instances")),
+            image_id: Value::reference(AMI, "value"),
+            instance_type: Value::str(i.instance_type.value.clone()),
+            instance_profile_arn: Value::reference(INSTANCE_PROFILE, "arn"),
+            security_group_ids: group_ids(&i.security_groups),
+            key_name: Value::opt_str(i.key_pair.clone()),
+            user_data,
+        }
+        .resource(LAUNCH_TEMPLATE),
     );
-    let mut asg = Resource::new(ASG, Kind::AutoScalingGroup);
+    let mut asg = autoscaling_group::Desired {
+        name: Value::str(format!("{stack}-instances")),
+        launch_template_id: Value::reference(LAUNCH_TEMPLATE, "id"),
+        min_size: Value::Int(i.min.into()),
+        max_size: Value::Int(i.max.into()),
+        desired_capacity: Value::Int(i.desired.unwrap_or(i.min).into()),
+        subnet_ids: net.subnets(i.subnets.as_ref(), "public"),
+    }
+    .resource(ASG);
     asg.after.extend(net.internet.clone());
+    out.resources.push(asg);
     out.resources.push(
-        asg.with("name", Value::str(format!("{stack}-instances")))
-            .with(
-                "launch_template_id",
-                Value::reference(LAUNCH_TEMPLATE, "id"),
-            )
-            .with("min_size", Value::Int(i.min.into()))
-            .with("max_size", Value::Int(i.max.into()))
-            .with(
-                "desired_capacity",
-                Value::Int(i.desired.unwrap_or(i.min).into()),
-            )
-            .with("subnet_ids", net.subnets(i.subnets.as_ref(), "public")),
+        capacity_provider::Desired {
+            name: Value::str(format!("{stack}-instances")),
+            auto_scaling_group_arn: Value::reference(ASG, "arn"),
+        }
+        .resource(CAPACITY_PROVIDER),
     );
     out.resources.push(
-        Resource::new(CAPACITY_PROVIDER, Kind::CapacityProvider)
-            .with("name", Value::str(format!("{stack}-instances")))
-            .with("auto_scaling_group_arn", Value::reference(ASG, "arn")),
-    );
-    out.resources.push(
-        Resource::new(CLUSTER_CAPACITY, Kind::ClusterCapacityProviders)
-            .with("cluster", Value::reference(CLUSTER, "name"))
-            .with(
-                "capacity_providers",
-                Value::List(vec![Value::reference(CAPACITY_PROVIDER, "name")]),
-            ),
+        cluster_capacity::Desired {
+            cluster: Value::reference(CLUSTER, "name"),
+            capacity_providers: Value::List(vec![Value::reference(CAPACITY_PROVIDER, "name")]),
+        }
+        .resource(CLUSTER_CAPACITY),
     );
 }
 
@@ -105,35 +106,31 @@ pub fn expand_database(
     out.origins
         .insert(format!("db_instance.{name}"), db.referenced);
     out.resources.push(
-        Resource::new(&sng, Kind::DbSubnetGroup)
+        db_subnet_group::Desired {
             // RDS keeps these names in lower case; asking for that avoids a false drift.
-            .with("name", Value::str(format!("{stack}-{name}").to_lowercase()))
-            .with(
-                "description",
-                Value::str(format!("{name} of stack {stack}")),
-            )
-            .with("subnet_ids", net.subnets(d.subnets.as_ref(), "private")),
+            name: Value::str(format!("{stack}-{name}").to_lowercase()),
+            description: Value::str(format!("{name} of stack {stack}")),
+            subnet_ids: net.subnets(d.subnets.as_ref(), "private"),
+        }
+        .resource(&sng),
     );
     out.resources.push(
-        Resource::new(format!("db_instance.{name}"), Kind::DbInstance)
-            .with(
-                "identifier",
-                Value::str(format!("{stack}-{name}").to_lowercase()),
-            )
-            .with("engine", Value::str(d.engine.as_str()))
-            .with("engine_version", Value::opt_str(d.engine_version.clone()))
-            .with("instance_class", Value::str(d.instance_class.value.clone()))
-            .with("storage_gb", Value::Int(d.storage_gb.value.into()))
-            .with("db_name", Value::str(d.db_name.value.clone()))
-            .with("username", Value::str(d.username.value.clone()))
-            .with("subnet_group", Value::reference(&sng, "name"))
-            .with("security_group_ids", group_ids(&d.security_groups))
-            .with("publicly_accessible", Value::Bool(false))
-            .with("final_snapshot", Value::Bool(d.final_snapshot))
-            .with(
-                "backup_retention_days",
-                d.backup_retention_days
-                    .map_or(Value::Null, |b| Value::Int(b.into())),
-            ),
+        db_instance::Desired {
+            identifier: Value::str(format!("{stack}-{name}").to_lowercase()),
+            engine: Value::str(d.engine.as_str()),
+            engine_version: Value::opt_str(d.engine_version.clone()),
+            instance_class: Value::str(d.instance_class.value.clone()),
+            storage_gb: Value::Int(d.storage_gb.value.into()),
+            db_name: Value::str(d.db_name.value.clone()),
+            username: Value::str(d.username.value.clone()),
+            subnet_group: Value::reference(&sng, "name"),
+            security_group_ids: group_ids(&d.security_groups),
+            publicly_accessible: Value::Bool(false),
+            final_snapshot: Value::Bool(d.final_snapshot),
+            backup_retention_days: d
+                .backup_retention_days
+                .map_or(Value::Null, |b| Value::Int(b.into())),
+        }
+        .resource(format!("db_instance.{name}")),
     );
 }

@@ -7,6 +7,7 @@ mod service;
 
 use super::model::*;
 use crate::desired::{Kind, Resource, Value};
+use crate::resources::{ecs_cluster, iam_role};
 use indexmap::IndexMap;
 use serde_saphyr::Location;
 use std::collections::HashMap;
@@ -85,8 +86,12 @@ pub fn expand(file: &StackFile) -> Expanded {
             .cluster
             .as_ref()
             .map_or(stack.to_string(), |c| c.value.clone());
-        out.resources
-            .push(Resource::new(CLUSTER, Kind::EcsCluster).with("name", Value::str(name)));
+        out.resources.push(
+            ecs_cluster::Desired {
+                name: Value::str(name),
+            }
+            .resource(CLUSTER),
+        );
     }
     if let Some(inst) = &file.instances {
         compute::expand_instances(stack, inst, &net, &mut out);
@@ -104,17 +109,16 @@ pub fn expand(file: &StackFile) -> Expanded {
 
 /// An IAM role the stack owns, trusted by one service, with one AWS managed policy.
 pub(crate) fn role(id: &str, name: &str, trusted: &str, managed_policy: &str) -> Resource {
-    Resource::new(id, Kind::IamRole)
-        .with("role_name", Value::str(name))
-        .with("trust_service", Value::str(trusted))
-        .with(
-            "managed_policy_arns",
-            Value::List(vec![Value::Join(vec![
-                Value::str("arn:"),
-                Value::reference(ACCOUNT, "partition"),
-                Value::str(format!(":iam::aws:policy/{managed_policy}")),
-            ])]),
-        )
+    iam_role::Desired {
+        role_name: Value::str(name),
+        trust_service: Value::str(trusted),
+        managed_policy_arns: Value::List(vec![Value::Join(vec![
+            Value::str("arn:"),
+            Value::reference(ACCOUNT, "partition"),
+            Value::str(format!(":iam::aws:policy/{managed_policy}")),
+        ])]),
+    }
+    .resource(id)
 }
 
 pub(crate) fn map(pairs: Vec<(&str, Value)>) -> Value {

@@ -1,7 +1,8 @@
 //! The VPC (default or own), subnets, internet access, and security groups.
 
-use super::{DEFAULT_VPC, Expanded, Net, ZONES, map};
+use super::{DEFAULT_VPC, Expanded, Net, ZONES};
 use crate::desired::{Kind, Ref, Resource, Value};
+use crate::resources::{internet_gateway, route_table, security_group, subnet, vpc};
 use crate::stack::model::*;
 use crate::stack::validate::parse_cidr;
 
@@ -21,10 +22,12 @@ pub fn expand_network(file: &StackFile, stack: &str, out: &mut Expanded) -> Net 
         }
     };
     out.resources.push(
-        Resource::new("vpc", Kind::Vpc)
-            .with("cidr", Value::str(own.cidr.clone()))
-            .with("enable_dns_hostnames", Value::Bool(true))
-            .with("name", Value::str(stack)),
+        vpc::Desired {
+            cidr: Value::str(own.cidr.clone()),
+            enable_dns_hostnames: Value::Bool(true),
+            name: Value::str(stack),
+        }
+        .resource("vpc"),
     );
     out.resources
         .push(Resource::new(ZONES, Kind::AvailabilityZones));
@@ -53,19 +56,18 @@ pub fn expand_network(file: &StackFile, stack: &str, out: &mut Expanded) -> Net 
             let name = format!("{group}-{}", i + 1);
             let id = format!("subnet.{name}");
             out.resources.push(
-                Resource::new(&id, Kind::Subnet)
-                    .with("vpc_id", vpc_id.clone())
-                    .with("cidr", Value::str(carve(offset + u32::from(i))))
-                    .with(
-                        "availability_zone",
-                        Value::Ref(Ref {
-                            resource: ZONES.into(),
-                            attr: "names".into(),
-                            pick: Some(i.into()),
-                        }),
-                    )
-                    .with("map_public_ip_on_launch", Value::Bool(public))
-                    .with("name", Value::str(format!("{stack}-{name}"))),
+                subnet::Desired {
+                    vpc_id: vpc_id.clone(),
+                    cidr: Value::str(carve(offset + u32::from(i))),
+                    availability_zone: Value::Ref(Ref {
+                        resource: ZONES.into(),
+                        attr: "names".into(),
+                        pick: Some(i.into()),
+                    }),
+                    map_public_ip_on_launch: Value::Bool(public),
+                    name: Value::str(format!("{stack}-{name}")),
+                }
+                .resource(&id),
             );
             let entry = (name, Value::reference(&id, "id"));
             if public {
@@ -76,19 +78,20 @@ pub fn expand_network(file: &StackFile, stack: &str, out: &mut Expanded) -> Net 
         }
     }
     out.resources.push(
-        Resource::new("internet_gateway", Kind::InternetGateway)
-            .with("vpc_id", vpc_id.clone())
-            .with("name", Value::str(stack)),
+        internet_gateway::Desired {
+            vpc_id: vpc_id.clone(),
+            name: Value::str(stack),
+        }
+        .resource("internet_gateway"),
     );
     out.resources.push(
-        Resource::new("route_table.public", Kind::RouteTable)
-            .with("vpc_id", vpc_id)
-            .with("gateway_id", Value::reference("internet_gateway", "id"))
-            .with(
-                "subnet_ids",
-                Value::List(net.public.iter().map(|(_, v)| v.clone()).collect()),
-            )
-            .with("name", Value::str(format!("{stack}-public"))),
+        route_table::Desired {
+            vpc_id,
+            gateway_id: Value::reference("internet_gateway", "id"),
+            subnet_ids: Value::List(net.public.iter().map(|(_, v)| v.clone()).collect()),
+            name: Value::str(format!("{stack}-public")),
+        }
+        .resource("route_table.public"),
     );
     net
 }
@@ -109,34 +112,34 @@ pub fn expand_security_groups(file: &StackFile, stack: &str, net: &Net, out: &mu
             .unwrap_or_else(|| format!("{name} of stack {stack}"));
         out.origins.insert(id.clone(), sg.referenced);
         out.resources.push(
-            Resource::new(&id, Kind::SecurityGroup)
-                .with("vpc_id", net.vpc_id.clone())
-                .with("group_name", Value::str(format!("{stack}-{name}")))
-                .with("description", Value::str(desc))
-                .with("ingress", Value::List(rules)),
+            security_group::Desired {
+                vpc_id: net.vpc_id.clone(),
+                group_name: Value::str(format!("{stack}-{name}")),
+                description: Value::str(desc),
+                ingress: Value::List(rules),
+            }
+            .resource(&id),
         );
     }
 }
 
 fn ingress_rule(r: &Ingress, own_group: &str) -> Value {
-    let mut pairs = vec![
-        ("protocol", Value::str(r.protocol.as_str())),
-        ("port", Value::Int(r.port.into())),
-    ];
-    if let Some(c) = &r.cidr {
-        pairs.push(("cidr", Value::str(c.clone())));
-    }
-    if let Some(from) = &r.from {
-        // A group admitting itself refers to its own id, which is no edge in the graph.
-        let source = if from.value == own_group {
+    // A group admitting itself refers to its own id, which is no edge in the graph.
+    let source = r.from.as_ref().map_or(Value::Null, |from| {
+        if from.value == own_group {
             Value::str("self")
         } else {
             Value::reference(&format!("security_group.{}", from.value), "id")
-        };
-        pairs.push(("source_group_id", source));
+        }
+    });
+    security_group::RuleDesired {
+        protocol: Value::str(r.protocol.as_str()),
+        port: Value::Int(r.port.into()),
+        cidr: Value::opt_str(r.cidr.clone()),
+        source_group_id: source,
+        description: Value::opt_str(r.description.clone()),
     }
-    pairs.push(("description", Value::opt_str(r.description.clone())));
-    map(pairs)
+    .value()
 }
 
 pub fn group_ids(groups: &[Located<String>]) -> Value {

@@ -4,20 +4,21 @@ use super::compute::{CAPACITY_PROVIDER, CLUSTER_CAPACITY};
 use super::network::group_ids;
 use super::{ACCOUNT, CLUSTER, EXEC_ROLE, Expanded, Net, map};
 use crate::desired::{Kind, Resource, Value};
+use crate::resources::{ecs_service, log_group, role_policy, task_definition};
 use crate::stack::model::*;
 use crate::stack::reference::{Part, parse};
 
 pub fn expand_service(stack: &str, name: &str, s: &Service, net: &Net, out: &mut Expanded) {
     let log_id = format!("log_group.{name}");
     out.resources.push(
-        Resource::new(&log_id, Kind::LogGroup)
-            .with("name", Value::str(format!("/ecs/{stack}/{name}")))
-            .with(
-                "retention_days",
-                s.log_retention_days
-                    .as_ref()
-                    .map_or(Value::Null, |d| Value::Int(d.value.into())),
-            ),
+        log_group::Desired {
+            name: Value::str(format!("/ecs/{stack}/{name}")),
+            retention_days: s
+                .log_retention_days
+                .as_ref()
+                .map_or(Value::Null, |d| Value::Int(d.value.into())),
+        }
+        .resource(&log_id),
     );
 
     let execution_role = match &s.execution_role {
@@ -39,79 +40,88 @@ pub fn expand_service(stack: &str, name: &str, s: &Service, net: &Net, out: &mut
         .volumes
         .iter()
         .map(|(v, vol)| {
-            map(vec![
-                ("name", Value::str(v)),
-                ("host_path", Value::str(vol.value.host_path.clone())),
-            ])
+            task_definition::HostVolumeDesired {
+                name: Value::str(v),
+                host_path: Value::str(vol.value.host_path.clone()),
+            }
+            .value()
         })
         .collect();
     let td_id = format!("task_definition.{name}");
     out.resources.push(
-        Resource::new(&td_id, Kind::TaskDefinition)
-            .with("family", Value::str(format!("{stack}-{name}")))
-            .with(
-                "cpu",
-                Value::opt_str(s.cpu.as_ref().map(|c| c.value.to_string())),
-            )
-            .with(
-                "memory",
-                Value::opt_str(s.memory.as_ref().map(|m| m.value.to_string())),
-            )
-            .with(
-                "network_mode",
-                Value::str(if fargate { "awsvpc" } else { "bridge" }),
-            )
-            .with(
-                "requires_compatibilities",
-                Value::List(vec![Value::str(if fargate { "FARGATE" } else { "EC2" })]),
-            )
-            .with("operating_system_family", Value::str("LINUX"))
-            .with(
-                "cpu_architecture",
-                Value::str(match s.cpu_architecture {
-                    Architecture::X86_64 => "X86_64",
-                    Architecture::Arm64 => "ARM64",
-                }),
-            )
-            .with("execution_role_arn", execution_role)
-            .with("task_role_arn", task_role)
-            .with(
-                "volumes",
-                if volumes.is_empty() {
-                    Value::Null
-                } else {
-                    Value::List(volumes)
-                },
-            )
-            .with("containers", Value::List(containers)),
+        task_definition::Desired {
+            family: Value::str(format!("{stack}-{name}")),
+            cpu: Value::opt_str(s.cpu.as_ref().map(|c| c.value.to_string())),
+            memory: Value::opt_str(s.memory.as_ref().map(|m| m.value.to_string())),
+            network_mode: Value::str(if fargate { "awsvpc" } else { "bridge" }),
+            requires_compatibilities: Value::List(vec![Value::str(if fargate {
+                "FARGATE"
+            } else {
+                "EC2"
+            })]),
+            operating_system_family: Value::str("LINUX"),
+            cpu_architecture: Value::str(match s.cpu_architecture {
+                Architecture::X86_64 => "X86_64",
+                Architecture::Arm64 => "ARM64",
+            }),
+            execution_role_arn: execution_role,
+            task_role_arn: task_role,
+            volumes: if volumes.is_empty() {
+                Value::Null
+            } else {
+                Value::List(volumes)
+            },
+            containers: Value::List(containers),
+        }
+        .resource(&td_id),
     );
 
-    let mut service = Resource::new(format!("ecs_service.{name}"), Kind::EcsService)
-        .with("name", Value::str(name))
-        .with("cluster", Value::reference(CLUSTER, "arn"))
-        .with("task_definition", Value::reference(&td_id, "arn"))
-        .with("desired_count", Value::Int(s.desired_count.into()));
-    if fargate {
-        service = service
-            .with("launch_type", Value::str("FARGATE"))
-            .with(
-                "platform_version",
-                Value::str(
-                    s.platform_version
-                        .clone()
-                        .unwrap_or_else(|| "LATEST".into()),
-                ),
+    // Fargate services pick their network; EC2 ones go where the capacity provider's
+    // instances are, once it is on the cluster.
+    let mut service = ecs_service::Desired {
+        name: Value::str(name),
+        cluster: Value::reference(CLUSTER, "arn"),
+        task_definition: Value::reference(&td_id, "arn"),
+        desired_count: Value::Int(s.desired_count.into()),
+        launch_type: if fargate {
+            Value::str("FARGATE")
+        } else {
+            Value::Null
+        },
+        platform_version: if fargate {
+            Value::str(
+                s.platform_version
+                    .clone()
+                    .unwrap_or_else(|| "LATEST".into()),
             )
-            .with("subnets", net.subnets(s.subnets.as_ref(), "public"))
-            .with("security_groups", group_ids(&s.security_groups))
-            .with("assign_public_ip", Value::Bool(s.public_ip.value));
+        } else {
+            Value::Null
+        },
+        subnets: if fargate {
+            net.subnets(s.subnets.as_ref(), "public")
+        } else {
+            Value::Null
+        },
+        security_groups: if fargate {
+            group_ids(&s.security_groups)
+        } else {
+            Value::Null
+        },
+        assign_public_ip: if fargate {
+            Value::Bool(s.public_ip.value)
+        } else {
+            Value::Null
+        },
+        capacity_provider: if fargate {
+            Value::Null
+        } else {
+            Value::reference(CAPACITY_PROVIDER, "name")
+        },
+    }
+    .resource(format!("ecs_service.{name}"));
+    if fargate {
         service.after.extend(net.internet.clone());
     } else {
-        // Tasks go where the capacity provider's instances are, once it is on the cluster.
-        service = service.with(
-            "capacity_provider",
-            Value::reference(CAPACITY_PROVIDER, "name"),
-        );
         service.after.push(CLUSTER_CAPACITY.into());
     }
     if let Some(policy) = secrets_policy(stack, name, s) {
@@ -169,16 +179,12 @@ fn secrets_policy(stack: &str, service: &str, s: &Service) -> Option<Resource> {
         ("Statement", Value::List(vec![statement])),
     ]);
     Some(
-        Resource::new(
-            format!("iam_role_policy.{service}_secrets"),
-            Kind::RolePolicy,
-        )
-        .with("role_name", Value::reference(EXEC_ROLE, "name"))
-        .with(
-            "policy_name",
-            Value::str(format!("{stack}-{service}-secrets")),
-        )
-        .with("document", document),
+        role_policy::Desired {
+            role_name: Value::reference(EXEC_ROLE, "name"),
+            policy_name: Value::str(format!("{stack}-{service}-secrets")),
+            document,
+        }
+        .resource(format!("iam_role_policy.{service}_secrets")),
     )
 }
 
@@ -220,15 +226,13 @@ fn container(name: &str, c: &Container, service: &str, log_id: &str) -> Value {
                 _ if p.protocol() == Protocol::Tcp => Some("http".into()),
                 _ => None,
             };
-            map(vec![
-                ("container_port", Value::Int(p.container_port().into())),
-                (
-                    "host_port",
-                    p.host_port().map_or(Value::Null, |h| Value::Int(h.into())),
-                ),
-                ("protocol", Value::str(p.protocol().as_str())),
-                ("app_protocol", Value::opt_str(app)),
-            ])
+            task_definition::PortDesired {
+                container_port: Value::Int(p.container_port().into()),
+                host_port: p.host_port().map_or(Value::Null, |h| Value::Int(h.into())),
+                protocol: Value::str(p.protocol().as_str()),
+                app_protocol: Value::opt_str(app),
+            }
+            .value()
         })
         .collect();
     let sorted = |m: &indexmap::IndexMap<String, Located<String>>| {
@@ -245,11 +249,12 @@ fn container(name: &str, c: &Container, service: &str, log_id: &str) -> Value {
         .mounts
         .iter()
         .map(|m| {
-            map(vec![
-                ("volume", Value::str(m.value.volume.value.clone())),
-                ("path", Value::str(m.value.path.clone())),
-                ("read_only", Value::Bool(m.value.read_only)),
-            ])
+            task_definition::MountDesired {
+                volume: Value::str(m.value.volume.value.clone()),
+                path: Value::str(m.value.path.clone()),
+                read_only: Value::Bool(m.value.read_only),
+            }
+            .value()
         })
         .collect();
     let list = |l: &Option<Vec<String>>| {
@@ -257,40 +262,32 @@ fn container(name: &str, c: &Container, service: &str, log_id: &str) -> Value {
             Value::List(l.iter().map(|s| Value::str(s.clone())).collect())
         })
     };
-    map(vec![
-        ("name", Value::str(name)),
-        ("image", Value::str(c.image.value.clone())),
-        ("essential", Value::Bool(c.essential.unwrap_or(true))),
-        ("cpu", num(c.cpu)),
-        ("memory", num(c.memory)),
-        ("memory_reservation", num(c.memory_reservation)),
-        ("port_mappings", Value::List(ports)),
-        ("environment", sorted(&c.environment)),
-        (
-            "secrets",
-            if c.secrets.is_empty() {
-                Value::Null
-            } else {
-                sorted(&c.secrets)
-            },
-        ),
-        (
-            "mounts",
-            if mounts.is_empty() {
-                Value::Null
-            } else {
-                Value::List(mounts)
-            },
-        ),
-        ("command", list(&c.command)),
-        ("entry_point", list(&c.entry_point)),
-        (
-            "log_options",
-            map(vec![
-                ("awslogs-group", Value::reference(log_id, "name")),
-                ("awslogs-region", Value::reference(ACCOUNT, "region")),
-                ("awslogs-stream-prefix", Value::str(service)),
-            ]),
-        ),
-    ])
+    task_definition::ContainerDesired {
+        name: Value::str(name),
+        image: Value::str(c.image.value.clone()),
+        essential: Value::Bool(c.essential.unwrap_or(true)),
+        cpu: num(c.cpu),
+        memory: num(c.memory),
+        memory_reservation: num(c.memory_reservation),
+        port_mappings: Value::List(ports),
+        environment: sorted(&c.environment),
+        secrets: if c.secrets.is_empty() {
+            Value::Null
+        } else {
+            sorted(&c.secrets)
+        },
+        mounts: if mounts.is_empty() {
+            Value::Null
+        } else {
+            Value::List(mounts)
+        },
+        command: list(&c.command),
+        entry_point: list(&c.entry_point),
+        log_options: map(vec![
+            ("awslogs-group", Value::reference(log_id, "name")),
+            ("awslogs-region", Value::reference(ACCOUNT, "region")),
+            ("awslogs-stream-prefix", Value::str(service)),
+        ]),
+    }
+    .value()
 }

@@ -1,0 +1,188 @@
+//! `kinds!` turns the one-line-per-kind registry in `mod.rs` into the `Kind` enum, its
+//! questions (label, replacement fields, plan notes) and `Provider for Aws`, which sends
+//! each engine call to the kind's type. Nothing here knows a particular kind.
+
+/// Generates `Kind` and the dispatch from `owned { Variant => Type, … } lookups { … }`.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! kinds {
+    (
+        owned { $($o:ident => $ot:ty),* $(,)? }
+        lookups { $($l:ident => $lt:ty),* $(,)? }
+    ) => {
+        /// Every resource kind provision knows, from the registry. Lookups are read, never
+        /// created or deleted.
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
+            serde::Serialize, serde::Deserialize,
+        )]
+        #[serde(rename_all = "snake_case")]
+        pub enum Kind {
+            $($o,)*
+            $($l,)*
+        }
+
+        $(impl $crate::resources::kind::KindOf for $ot {
+            const KIND: Kind = Kind::$o;
+        })*
+
+        impl Kind {
+            pub fn is_lookup(self) -> bool {
+                match self {
+                    $(Kind::$o => false,)*
+                    $(Kind::$l => true,)*
+                }
+            }
+
+            /// How a person calls it.
+            pub fn label(self) -> &'static str {
+                match self {
+                    $(Kind::$o => <$ot as $crate::resources::kind::Owned>::LABEL,)*
+                    $(Kind::$l => <$lt as $crate::resources::kind::Lookup>::LABEL,)*
+                }
+            }
+
+            /// Properties AWS cannot change in place: a change means a new resource.
+            pub fn replace_fields(self) -> &'static [&'static str] {
+                match self {
+                    $(Kind::$o => <$ot as $crate::resources::kind::Owned>::REPLACE_ON,)*
+                    $(Kind::$l => &[],)*
+                }
+            }
+
+            /// Whether an update makes a new identity whose ids are all kept (revisions).
+            pub fn keeps_revisions(self) -> bool {
+                match self {
+                    $(Kind::$o => <$ot as $crate::resources::kind::Owned>::KEEPS_REVISIONS,)*
+                    $(Kind::$l => false,)*
+                }
+            }
+
+            /// What the plan should add about a change, if anything.
+            pub fn plan_note(
+                self,
+                change: $crate::resources::kind::Change,
+                e: Option<&$crate::state::Entry>,
+            ) -> Option<String> {
+                match self {
+                    $(Kind::$o => <$ot as $crate::resources::kind::Owned>::plan_note(change, e),)*
+                    $(Kind::$l => None,)*
+                }
+            }
+
+            /// How the plan tells that a looked-up resource is used, if it should.
+            pub fn used_note(self, outputs: &$crate::resources::kind::Fields) -> Option<String> {
+                match self {
+                    $(Kind::$o => None,)*
+                    $(Kind::$l => <$lt as $crate::resources::kind::Lookup>::used_note(outputs),)*
+                }
+            }
+        }
+
+        impl $crate::provider::Provider for Aws {
+            async fn lookup(
+                &self,
+                id: &str,
+                kind: Kind,
+                props: &serde_json::Value,
+            ) -> Result<$crate::resources::kind::Fields, $crate::provider::CloudError> {
+                use $crate::resources::kind::Lookup;
+                match kind {
+                    $(Kind::$l => <$lt>::lookup(&self.c, id, props).await,)*
+                    $(Kind::$o => Err(error::own(
+                        id,
+                        "lookup",
+                        format!("{} is not a lookup", kind.label()),
+                        "this is a bug in provision",
+                    )),)*
+                }
+            }
+
+            async fn read(
+                &self,
+                id: &str,
+                e: &$crate::state::Entry,
+            ) -> Result<Option<$crate::resources::kind::Fields>, $crate::provider::CloudError> {
+                use $crate::resources::kind::Owned;
+                let observed = match e.kind {
+                    $(Kind::$o => <$ot>::read(&self.c, id, e).await?,)*
+                    $(Kind::$l => None,)*
+                };
+                // What AWS does not report back is taken as last applied.
+                Ok(observed.map(|o| props::overlay(&e.props, &serde_json::Value::Object(o))))
+            }
+
+            async fn create(
+                &self,
+                t: &$crate::provider::Target,
+                p: &serde_json::Value,
+            ) -> Result<$crate::provider::Applied, $crate::provider::CloudError> {
+                use $crate::resources::kind::{Owned, props};
+                match t.kind {
+                    $(Kind::$o => <$ot>::create(&self.c, t, &props::<$ot>(&t.id, p)?).await,)*
+                    $(Kind::$l => Err(not_owned(t)),)*
+                }
+            }
+
+            async fn update(
+                &self,
+                t: &$crate::provider::Target,
+                e: &$crate::state::Entry,
+                p: &serde_json::Value,
+            ) -> Result<$crate::provider::Applied, $crate::provider::CloudError> {
+                use $crate::resources::kind::{Owned, props};
+                match t.kind {
+                    $(Kind::$o => <$ot>::update(&self.c, t, e, &props::<$ot>(&t.id, p)?).await,)*
+                    $(Kind::$l => Err(not_owned(t)),)*
+                }
+            }
+
+            async fn delete(
+                &self,
+                t: &$crate::provider::Target,
+                e: &$crate::state::Entry,
+            ) -> Result<(), $crate::provider::CloudError> {
+                use $crate::resources::kind::Owned;
+                match t.kind {
+                    $(Kind::$o => <$ot>::delete(&self.c, t, e).await,)*
+                    // Lookups are never owned, so never deleted.
+                    $(Kind::$l => Ok(()),)*
+                }
+            }
+
+            async fn live_outputs(
+                &self,
+                id: &str,
+                e: &$crate::state::Entry,
+            ) -> Result<$crate::resources::kind::Fields, $crate::provider::CloudError> {
+                use $crate::resources::kind::Owned;
+                match e.kind {
+                    $(Kind::$o => <$ot>::live_outputs(&self.c, id, e).await,)*
+                    $(Kind::$l => Ok(Default::default()),)*
+                }
+            }
+
+            async fn wait_ready(
+                &self,
+                t: &$crate::provider::Target,
+                a: &$crate::provider::Applied,
+                timeout: std::time::Duration,
+            ) -> Result<(), $crate::provider::CloudError> {
+                use $crate::resources::kind::Owned;
+                match t.kind {
+                    $(Kind::$o => <$ot>::wait_ready(&self.c, t, a, timeout).await,)*
+                    $(Kind::$l => Ok(()),)*
+                }
+            }
+        }
+
+        fn not_owned(t: &$crate::provider::Target) -> $crate::provider::CloudError {
+            error::own(
+                &t.id,
+                "create",
+                format!("{} is looked up, not created", t.kind.label()),
+                "this is a bug in provision",
+            )
+        }
+    };
+}
