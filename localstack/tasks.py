@@ -198,6 +198,15 @@ class Tasks:
                     except MOTO_ERRORS:
                         pass  # already deregistered, or the cluster is gone
 
+    def _reap_interfaces(self, region):
+        """A terminated instance's network interfaces go with it, as on AWS (moto keeps
+        them, so DescribeNetworkInterfaces would show them holding groups and subnets)."""
+        b = self._ec2(region)
+        for eni_id, eni in list(b.enis.items()):
+            inst = getattr(eni, "instance", None)
+            if inst is not None and str(getattr(inst, "state", "")) == "terminated":
+                del b.enis[eni_id]
+
     def _room(self, region, cluster, task_definition, desired):
         """How many of the service's tasks the cluster's container instances can hold."""
         from moto.ecs.models import ecs_backends
@@ -223,6 +232,7 @@ class Tasks:
         now = time.time()
         with self.lock:
             self._agent(region)
+            self._reap_interfaces(region)
             for d in self.deployments.values():
                 due = [(eni, at) for eni, at in d.get("stopping", []) if at <= now]
                 for eni, _ in due:

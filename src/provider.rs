@@ -18,6 +18,9 @@ pub struct Target {
     pub kind: Kind,
     pub tags: Vec<(String, String)>,
     pub progress: Progress,
+    /// The old resource of a replacement, being deleted right after its users moved to
+    /// the new one: AWS may still be letting go of it.
+    pub superseded: bool,
 }
 
 /// The result of a create or an update.

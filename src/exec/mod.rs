@@ -7,9 +7,13 @@ mod step;
 
 pub use schedule::waits_for;
 
+/// How the old resource of a create-first replacement is named in the state until it is
+/// deleted: `security_group.web (old)`.
+pub const OLD: &str = " (old)";
+
 use crate::events::{Emitter, Event};
 use crate::graph::{GraphError, Stop};
-use crate::plan::Plan;
+use crate::plan::{Action, Plan, Step};
 use crate::provider::{CloudError, Provider};
 use crate::state::{StateError, StateWriter};
 use std::collections::{BTreeMap, HashMap};
@@ -84,12 +88,26 @@ pub async fn execute<P: Provider>(
             k.insert(id.clone(), e.outputs.clone());
         }
     }
-    let steps: BTreeMap<String, _> = plan
+    let mut steps: BTreeMap<String, _> = plan
         .steps
         .iter()
         .filter(|s| s.action.is_change())
         .map(|s| (s.id.clone(), s.clone()))
         .collect();
+    // A create-first replacement leaves the old resource to a deletion of its own, after
+    // everything that used it has moved to the new one.
+    let deposed: Vec<Step> = steps
+        .values()
+        .filter(|s| s.action == Action::Replace && s.kind.creates_first())
+        .map(|s| Step {
+            id: format!("{}{OLD}", s.id),
+            kind: s.kind,
+            action: Action::Delete,
+            changes: Vec::new(),
+            reason: None,
+        })
+        .collect();
+    steps.extend(deposed.into_iter().map(|s| (s.id.clone(), s)));
     let order = schedule::graph(plan, &state, &steps);
 
     // Ctrl-C once: start nothing new and let the steps in flight finish; twice: abandon them.

@@ -45,6 +45,18 @@ fn waits(
                     w.insert(other.clone());
                 }
             }
+            // The old one of a replacement goes once its successor exists and whatever
+            // refers to it has been moved over.
+            if let Some(base) = id.strip_suffix(super::OLD) {
+                if steps.contains_key(base) {
+                    w.insert(base.to_string());
+                }
+                for other in plan.graph.dependents_of(base) {
+                    if steps.get(other).is_some_and(|s| s.action != Action::Delete) {
+                        w.insert(other.clone());
+                    }
+                }
+            }
         }
         _ => {
             for d in plan.graph.deps_of(id) {

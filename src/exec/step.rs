@@ -41,6 +41,7 @@ pub async fn run<P: Provider>(
         kind: step.kind,
         tags: opts.tags.clone(),
         progress: opts.events.progress_for(&step.id),
+        superseded: step.id.ends_with(super::OLD),
     };
     let entry = writer.snapshot().resources.get(&step.id).cloned();
     let verb = match step.action {
@@ -56,7 +57,8 @@ pub async fn run<P: Provider>(
         action: step.action.name().to_string(),
     });
 
-    if matches!(step.action, Action::Delete | Action::Replace)
+    let create_first = step.action == Action::Replace && step.kind.creates_first();
+    if (step.action == Action::Delete || (step.action == Action::Replace && !create_first))
         && let Some(e) = &entry
     {
         provider.delete(&target, e).await?;
@@ -92,6 +94,12 @@ pub async fn run<P: Provider>(
     };
     let applied: Applied = match (step.action, &entry) {
         (Action::Update, Some(e)) => provider.update(&target, e, &props).await?,
+        // The new one lives beside the old one for a while: give it a name of its own,
+        // the same on a re-run so a crash here adopts it instead of making a twin.
+        _ if create_first => {
+            let fresh = step.kind.fresh_props(&props, &suffix(&props));
+            provider.create(&target, &fresh).await?
+        }
         _ => provider.create(&target, &props).await?,
     };
     let mut revisions = entry.map(|e| e.revisions).unwrap_or_default();
@@ -107,6 +115,11 @@ pub async fn run<P: Provider>(
         revisions,
     };
     writer.update(|s| {
+        // In the same write: the successor, and the old one kept for its own deletion.
+        if create_first && let Some(old) = s.resources.remove(&step.id) {
+            s.resources
+                .insert(format!("{}{}", step.id, super::OLD), old);
+        }
         s.resources.insert(step.id.clone(), new_entry);
     })?;
     known
@@ -123,4 +136,13 @@ pub async fn run<P: Provider>(
         seconds: started.elapsed().as_secs_f64(),
     });
     Ok(())
+}
+
+/// Four hex digits from the properties (FNV-1a): stable across runs and versions.
+fn suffix(props: &serde_json::Value) -> String {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in props.to_string().bytes() {
+        h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
+    }
+    format!("{:04x}", h & 0xffff)
 }

@@ -46,6 +46,7 @@ pub fn human(plan: &Plan, style: &Style) -> String {
         }
         let note = match step.action {
             Action::Update => step.kind.plan_note(Change::Update, None),
+            Action::Replace => step.kind.plan_note(Change::Replace, None),
             _ => None,
         };
         let what = match note {
@@ -64,17 +65,25 @@ pub fn human(plan: &Plan, style: &Style) -> String {
             let _ = writeln!(out, "        note: {r}");
         }
         for c in &step.changes {
-            let new = c
-                .new
-                .as_ref()
-                .map_or("(known after apply)".to_string(), compact);
-            match (&c.old, step.action) {
-                (_, Action::Create) | (None, _) => {
-                    let _ = writeln!(out, "        {}: {new}", c.path);
+            match (&c.old, &c.new) {
+                (_, None) => {
+                    let _ = writeln!(out, "        {}: {UNKNOWN}", c.path);
                 }
-                (Some(old), _) => {
-                    let _ = writeln!(out, "        {}: {} -> {new}", c.path, compact(old));
+                (Some(old), Some(new)) if step.action != Action::Create && shown(old) => {
+                    if is_scalar(old) && is_scalar(new) {
+                        let _ = writeln!(
+                            out,
+                            "        {}: {} -> {}",
+                            c.path,
+                            compact(old),
+                            compact(new)
+                        );
+                    } else {
+                        field(&mut out, 8, &format!("{} (was)", c.path), old);
+                        field(&mut out, 8, &format!("{} (now)", c.path), new);
+                    }
                 }
+                (_, Some(new)) => field(&mut out, 8, &c.path, new),
             }
         }
     }
@@ -103,6 +112,84 @@ pub fn human(plan: &Plan, style: &Style) -> String {
 /// How a looked-up resource is used, for the ones a reader should know about.
 fn used_lookup(plan: &Plan, id: &str, kind: crate::desired::Kind) -> Option<String> {
     kind.used_note(plan.lookups.get(id)?)
+}
+
+use super::build::UNKNOWN;
+
+/// Whether a value says anything: nulls, empty lists and empty maps are left out.
+fn shown(v: &Json) -> bool {
+    match v {
+        Json::Null => false,
+        Json::Array(a) => !a.is_empty(),
+        Json::Object(m) => !m.is_empty(),
+        _ => true,
+    }
+}
+
+fn is_scalar(v: &Json) -> bool {
+    !matches!(v, Json::Array(_) | Json::Object(_))
+}
+
+/// `key: value`, with maps and lists of maps on their own indented lines, like YAML.
+fn field(out: &mut String, indent: usize, key: &str, v: &Json) {
+    if !shown(v) {
+        return;
+    }
+    let pad = " ".repeat(indent);
+    match v {
+        Json::Object(m) => {
+            let _ = writeln!(out, "{pad}{key}:");
+            for (k, v) in named_first(m) {
+                field(out, indent + 2, k, v);
+            }
+        }
+        Json::String(text) if text.contains('\n') => {
+            // Multi-line text (user data) as a YAML block, each line under the key.
+            let _ = writeln!(out, "{pad}{key}: |");
+            for line in text.lines() {
+                let _ = writeln!(out, "{pad}  {line}");
+            }
+        }
+        Json::Array(items) if items.iter().all(is_scalar) => {
+            let list: Vec<String> = items.iter().map(compact).collect();
+            let _ = writeln!(out, "{pad}{key}: [{}]", list.join(", "));
+        }
+        Json::Array(items) => {
+            let _ = writeln!(out, "{pad}{key}:");
+            for item in items.iter().filter(|i| shown(i)) {
+                item_block(out, indent + 2, item);
+            }
+        }
+        scalar => {
+            let _ = writeln!(out, "{pad}{key}: {}", compact(scalar));
+        }
+    }
+}
+
+/// One element of a list: `- ` before its first line, its other fields aligned under it.
+fn item_block(out: &mut String, indent: usize, item: &Json) {
+    let pad = " ".repeat(indent);
+    match item {
+        Json::Object(m) => {
+            let mut block = String::new();
+            for (k, v) in named_first(m) {
+                field(&mut block, indent + 2, k, v);
+            }
+            // The first line takes the dash in place of its indentation.
+            let first = indent + 2;
+            let block = block.replacen(&" ".repeat(first), &format!("{pad}- "), 1);
+            out.push_str(&block);
+        }
+        other => {
+            let _ = writeln!(out, "{pad}- {}", compact(other));
+        }
+    }
+}
+
+/// A map's entries with `name` first: it says which item of a list this is.
+fn named_first(m: &serde_json::Map<String, Json>) -> impl Iterator<Item = (&String, &Json)> {
+    let name = m.iter().filter(|(k, _)| *k == "name");
+    name.chain(m.iter().filter(|(k, _)| *k != "name"))
 }
 
 fn compact(v: &Json) -> String {

@@ -3,7 +3,7 @@
 
 use super::error::cloud;
 use super::foreign;
-use super::kind::{Change, Fields, Owned, no_live_outputs, ready_at_once};
+use super::kind::{Change, Fields, Owned, Replacement, no_live_outputs, ready_at_once};
 use super::props::{applied, ordered_like};
 use super::wait::{self, Budget, Poll};
 use crate::aws::Clients;
@@ -56,6 +56,7 @@ impl Owned for AutoScalingGroup {
     type Props = Props;
     const LABEL: &'static str = "Auto Scaling group";
     const REPLACE_ON: &'static [&'static str] = &["name"];
+    const REPLACEMENT: Replacement = Replacement::DeleteFirst;
     const KEEPS_REVISIONS: bool = false;
 
     async fn read(
@@ -204,6 +205,8 @@ impl Owned for AutoScalingGroup {
     async fn live_outputs(_c: &Clients, _id: &str, _e: &Entry) -> Result<Fields, CloudError> {
         no_live_outputs().await
     }
+
+    fn fresh_name(_p: &mut Props, _suffix: &str) {}
 
     fn plan_note(_change: Change, _e: Option<&Entry>) -> Option<String> {
         None

@@ -3,7 +3,7 @@
 use super::ecs_cluster::{ecs_tags, tags_of};
 use super::error::{cloud, own};
 use super::foreign;
-use super::kind::{Change, Fields, Owned, no_live_outputs, ready_at_once};
+use super::kind::{Change, Fields, Owned, Replacement, no_live_outputs, ready_at_once};
 use super::props::applied;
 use super::wait::{self, Budget, Poll};
 use crate::aws::Clients;
@@ -51,6 +51,7 @@ impl Owned for CapacityProvider {
     type Props = Props;
     const LABEL: &'static str = "capacity provider";
     const REPLACE_ON: &'static [&'static str] = &["name", "auto_scaling_group_arn"];
+    const REPLACEMENT: Replacement = Replacement::DeleteFirst;
     const KEEPS_REVISIONS: bool = false;
 
     async fn read(
@@ -169,6 +170,8 @@ impl Owned for CapacityProvider {
     async fn live_outputs(_c: &Clients, _id: &str, _e: &Entry) -> Result<Fields, CloudError> {
         no_live_outputs().await
     }
+
+    fn fresh_name(_p: &mut Props, _suffix: &str) {}
 
     fn plan_note(_change: Change, _e: Option<&Entry>) -> Option<String> {
         None

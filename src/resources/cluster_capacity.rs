@@ -2,7 +2,7 @@
 //! detaches them, which ECS requires before the capacity provider can be deleted.
 
 use super::error::{cloud, is_code};
-use super::kind::{Change, Fields, Owned, no_live_outputs, ready_at_once};
+use super::kind::{Change, Fields, Owned, Replacement, no_live_outputs, ready_at_once};
 use super::props::applied;
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
@@ -64,6 +64,7 @@ impl Owned for ClusterCapacityProviders {
     type Props = Props;
     const LABEL: &'static str = "cluster capacity providers";
     const REPLACE_ON: &'static [&'static str] = &["cluster"];
+    const REPLACEMENT: Replacement = Replacement::DeleteFirst;
     const KEEPS_REVISIONS: bool = false;
 
     async fn read(
@@ -113,6 +114,8 @@ impl Owned for ClusterCapacityProviders {
     async fn live_outputs(_c: &Clients, _id: &str, _e: &Entry) -> Result<Fields, CloudError> {
         no_live_outputs().await
     }
+
+    fn fresh_name(_p: &mut Props, _suffix: &str) {}
 
     fn plan_note(_change: Change, _e: Option<&Entry>) -> Option<String> {
         None

@@ -5,7 +5,7 @@
 use super::db_subnet_group::rds_tags;
 use super::error::{cloud, found, own};
 use super::foreign;
-use super::kind::{Change, Fields, Owned, no_live_outputs, ready_at_once};
+use super::kind::{Change, Fields, Owned, Replacement, no_live_outputs, ready_at_once};
 use super::props::{b, opt_s, ordered_like};
 use super::wait::{self, Budget, Poll};
 use crate::aws::Clients;
@@ -123,6 +123,7 @@ impl Owned for DbInstance {
         "username",
         "subnet_group",
     ];
+    const REPLACEMENT: Replacement = Replacement::DeleteFirst;
     const KEEPS_REVISIONS: bool = false;
 
     async fn read(
@@ -291,6 +292,8 @@ impl Owned for DbInstance {
     }
 
     /// Whether the data survives a deletion.
+    fn fresh_name(_p: &mut Props, _suffix: &str) {}
+
     fn plan_note(change: Change, e: Option<&Entry>) -> Option<String> {
         let e = e.filter(|_| change == Change::Delete)?;
         Some(

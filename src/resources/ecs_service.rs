@@ -3,7 +3,7 @@
 
 use super::ecs_cluster::{ecs_tags, tags_of};
 use super::error::{cloud, found, is_code, own};
-use super::kind::{Change, Owned};
+use super::kind::{Change, Owned, Replacement};
 use super::props::{opt_s, ordered_like, s};
 use super::wait::{self, Budget, Poll};
 use crate::aws::Clients;
@@ -211,6 +211,7 @@ impl Owned for EcsService {
     const LABEL: &'static str = "ECS service";
     const REPLACE_ON: &'static [&'static str] =
         &["name", "cluster", "launch_type", "capacity_provider"];
+    const REPLACEMENT: Replacement = Replacement::DeleteFirst;
     const KEEPS_REVISIONS: bool = false;
 
     async fn read(
@@ -613,6 +614,8 @@ impl Owned for EcsService {
             ("private_ips", json!(private)),
         ]))
     }
+
+    fn fresh_name(_p: &mut Props, _suffix: &str) {}
 
     fn plan_note(_change: Change, _e: Option<&Entry>) -> Option<String> {
         None

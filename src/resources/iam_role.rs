@@ -2,7 +2,7 @@
 
 use super::error::{cloud, found, gone, is_code};
 use super::foreign;
-use super::kind::{Change, Fields, Owned, no_live_outputs, ready_at_once};
+use super::kind::{Change, Fields, Owned, Replacement, no_live_outputs, ready_at_once};
 use super::props::{applied, ordered_like};
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
@@ -84,6 +84,7 @@ impl Owned for IamRole {
     type Props = Props;
     const LABEL: &'static str = "IAM role";
     const REPLACE_ON: &'static [&'static str] = &["role_name", "trust_service"];
+    const REPLACEMENT: Replacement = Replacement::DeleteFirst;
     const KEEPS_REVISIONS: bool = false;
 
     async fn read(
@@ -236,6 +237,8 @@ impl Owned for IamRole {
     async fn live_outputs(_c: &Clients, _id: &str, _e: &Entry) -> Result<Fields, CloudError> {
         no_live_outputs().await
     }
+
+    fn fresh_name(_p: &mut Props, _suffix: &str) {}
 
     fn plan_note(_change: Change, _e: Option<&Entry>) -> Option<String> {
         None

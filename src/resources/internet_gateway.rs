@@ -2,7 +2,7 @@
 
 use super::ec2_tags::{owned_filters, spec};
 use super::error::{cloud, found, gone, is_code};
-use super::kind::{Change, Fields, Owned, no_live_outputs, ready_at_once};
+use super::kind::{Change, Fields, Owned, Replacement, no_live_outputs, ready_at_once};
 use super::props::applied;
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
@@ -28,6 +28,7 @@ impl Owned for InternetGateway {
     type Props = Props;
     const LABEL: &'static str = "internet gateway";
     const REPLACE_ON: &'static [&'static str] = &["vpc_id"];
+    const REPLACEMENT: Replacement = Replacement::DeleteFirst;
     const KEEPS_REVISIONS: bool = false;
 
     async fn read(
@@ -165,6 +166,8 @@ impl Owned for InternetGateway {
     async fn live_outputs(_c: &Clients, _id: &str, _e: &Entry) -> Result<Fields, CloudError> {
         no_live_outputs().await
     }
+
+    fn fresh_name(_p: &mut Props, _suffix: &str) {}
 
     fn plan_note(_change: Change, _e: Option<&Entry>) -> Option<String> {
         None

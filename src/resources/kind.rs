@@ -74,6 +74,13 @@ pub trait Owned: Send + Sync + 'static {
     /// (a new revision is registered; whether data survives).
     fn plan_note(action: Change, e: Option<&Entry>) -> Option<String>;
 
+    /// How a replacement goes (see `Replacement`).
+    const REPLACEMENT: Replacement;
+
+    /// For a create-first replacement: gives `p` the fresh name the new resource needs
+    /// where AWS wants names unique (a security group: `<name>-<suffix>`).
+    fn fresh_name(p: &mut Self::Props, suffix: &str);
+
     /// Whether every id an update returns is kept, so `down` removes them all (task
     /// definition revisions); otherwise an update keeps the resource's identity.
     const KEEPS_REVISIONS: bool;
@@ -98,7 +105,18 @@ pub trait Lookup: Send + Sync + 'static {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {
     Update,
+    Replace,
     Delete,
+}
+
+/// How a resource is replaced when a field AWS cannot change in place changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replacement {
+    /// Make the new one first (renamed where AWS needs unique names), move what uses it
+    /// over, then delete the old one: nothing in use is ever deleted.
+    CreateFirst,
+    /// Delete, then create: for kinds AWS cannot hold twice (a subnet's CIDR block).
+    DeleteFirst,
 }
 
 /// Nothing to wait for: ready as soon as AWS answered.

@@ -58,6 +58,30 @@ macro_rules! kinds {
                 }
             }
 
+            /// Whether a replacement makes the new resource before deleting the old one.
+            pub fn creates_first(self) -> bool {
+                match self {
+                    $(Kind::$o => <$ot as $crate::resources::kind::Owned>::REPLACEMENT
+                        == $crate::resources::kind::Replacement::CreateFirst,)*
+                    $(Kind::$l => false,)*
+                }
+            }
+
+            /// `props` as the new resource of a create-first replacement needs them:
+            /// renamed with `suffix` where AWS wants unique names.
+            pub fn fresh_props(self, props: &serde_json::Value, suffix: &str) -> serde_json::Value {
+                fn renamed<K: $crate::resources::kind::Owned>(props: &serde_json::Value, suffix: &str) -> Option<serde_json::Value> {
+                    let mut p: K::Props = serde_json::from_value(props.clone()).ok()?;
+                    K::fresh_name(&mut p, suffix);
+                    serde_json::to_value(p).ok()
+                }
+                let fresh = match self {
+                    $(Kind::$o => renamed::<$ot>(props, suffix),)*
+                    $(Kind::$l => None,)*
+                };
+                fresh.unwrap_or_else(|| props.clone())
+            }
+
             /// What the plan should add about a change, if anything.
             pub fn plan_note(
                 self,

@@ -1,7 +1,7 @@
 //! An inline policy on a role the stack owns (the execution role reading a secret).
 
 use super::error::{cloud, found, gone};
-use super::kind::{Change, Fields, Owned, no_live_outputs, ready_at_once};
+use super::kind::{Change, Fields, Owned, Replacement, no_live_outputs, ready_at_once};
 use super::props::{applied, s};
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
@@ -52,6 +52,7 @@ impl Owned for RolePolicy {
     type Props = Props;
     const LABEL: &'static str = "IAM role policy";
     const REPLACE_ON: &'static [&'static str] = &["role_name", "policy_name"];
+    const REPLACEMENT: Replacement = Replacement::DeleteFirst;
     const KEEPS_REVISIONS: bool = false;
 
     async fn read(
@@ -122,6 +123,8 @@ impl Owned for RolePolicy {
     async fn live_outputs(_c: &Clients, _id: &str, _e: &Entry) -> Result<Fields, CloudError> {
         no_live_outputs().await
     }
+
+    fn fresh_name(_p: &mut Props, _suffix: &str) {}
 
     fn plan_note(_change: Change, _e: Option<&Entry>) -> Option<String> {
         None

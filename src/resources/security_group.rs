@@ -2,8 +2,9 @@
 
 use super::ec2_tags::{filter, spec};
 use super::error::{cloud, found, gone, own};
-use super::kind::{Change, Fields, Owned, no_live_outputs, ready_at_once};
+use super::kind::{Change, Fields, Owned, Replacement, no_live_outputs, ready_at_once};
 use super::props::{applied, ordered_like, s};
+use super::wait::{self, Budget, Poll};
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
 use crate::state::Entry;
@@ -36,6 +37,9 @@ crate::props! {
         pub description: Option<String>,
     }
 }
+
+/// How long a deletion waits for interfaces to let go of the group.
+const RELEASE: Duration = Duration::from_secs(300);
 
 const NOT_FOUND: &[&str] = &["InvalidGroup.NotFound", "InvalidGroupId.NotFound"];
 
@@ -181,6 +185,8 @@ impl Owned for SecurityGroup {
     type Props = Props;
     const LABEL: &'static str = "security group";
     const REPLACE_ON: &'static [&'static str] = &["vpc_id", "group_name", "description"];
+    // Services keep using the old group until they are moved to the new one.
+    const REPLACEMENT: Replacement = Replacement::CreateFirst;
     const KEEPS_REVISIONS: bool = false;
 
     async fn read(
@@ -219,7 +225,8 @@ impl Owned for SecurityGroup {
             });
             super::props::outputs(&[
                 ("vpc_id", json!(g.vpc_id())),
-                ("group_name", json!(g.group_name())),
+                // Not compared: a name cannot change in place, and a replacement's new
+                // group carries a suffix the file does not (see `fresh_name`).
                 ("description", json!(g.description())),
                 ("ingress", ordered_like(rules, applied_rules.as_ref())),
             ])
@@ -294,6 +301,20 @@ impl Owned for SecurityGroup {
     }
 
     async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
+        // The old group of a replacement is held by its former users' interfaces until
+        // their tasks have stopped: wait for that rather than be refused. Past the budget,
+        // the delete's own retries still say what holds it.
+        if t.superseded {
+            let released = || async {
+                let held = super::ec2_tags::holders(c, "group-id", &e.physical_id).await;
+                Ok(if held.is_empty() {
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending(format!("waiting for AWS to release it{held}"))
+                })
+            };
+            let _ = wait::until(t, "DeleteSecurityGroup", Budget::release(RELEASE), released).await;
+        }
         super::retry::while_in_use(t, "DeleteSecurityGroup", || async {
             let result = gone(
                 c.ec2
@@ -331,7 +352,16 @@ impl Owned for SecurityGroup {
         no_live_outputs().await
     }
 
-    fn plan_note(_change: Change, _e: Option<&Entry>) -> Option<String> {
-        None
+    /// Group names are unique in a VPC, and the old group lives on until its users moved.
+    fn fresh_name(p: &mut Props, suffix: &str) {
+        p.group_name = format!("{}-{suffix}", p.group_name);
+    }
+
+    fn plan_note(change: Change, _e: Option<&Entry>) -> Option<String> {
+        (change == Change::Replace).then(|| {
+            "the new group is created first as `<name>-<4 hex>` (names are unique in a VPC), \
+             what uses the old one is moved to it, then the old one is deleted"
+                .to_string()
+        })
     }
 }

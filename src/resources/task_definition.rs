@@ -4,7 +4,7 @@
 use super::ecs_cluster::ecs_tags;
 use super::ecs_cluster::tags_of;
 use super::error::{cloud, found, is_code};
-use super::kind::{Change, Fields, Owned, no_live_outputs, ready_at_once};
+use super::kind::{Change, Fields, Owned, Replacement, no_live_outputs, ready_at_once};
 use super::props::{applied, s};
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
@@ -324,6 +324,7 @@ impl Owned for TaskDefinition {
     const LABEL: &'static str = "task definition";
     const REPLACE_ON: &'static [&'static str] = &["family"];
     // Every change registers a new revision; `down` deregisters them all.
+    const REPLACEMENT: Replacement = Replacement::DeleteFirst;
     const KEEPS_REVISIONS: bool = true;
 
     async fn read(
@@ -464,6 +465,8 @@ impl Owned for TaskDefinition {
     async fn live_outputs(_c: &Clients, _id: &str, _e: &Entry) -> Result<Fields, CloudError> {
         no_live_outputs().await
     }
+
+    fn fresh_name(_p: &mut Props, _suffix: &str) {}
 
     fn plan_note(change: Change, _e: Option<&Entry>) -> Option<String> {
         (change == Change::Update).then(|| "registers a new revision".to_string())

@@ -2,7 +2,7 @@
 
 use super::ec2_tags::{owned_filters, spec};
 use super::error::{cloud, found, gone};
-use super::kind::{Change, Fields, Owned, no_live_outputs, ready_at_once};
+use super::kind::{Change, Fields, Owned, Replacement, no_live_outputs, ready_at_once};
 use super::props::applied;
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
@@ -40,6 +40,7 @@ impl Owned for Vpc {
     type Props = Props;
     const LABEL: &'static str = "VPC";
     const REPLACE_ON: &'static [&'static str] = &["cidr"];
+    const REPLACEMENT: Replacement = Replacement::DeleteFirst;
     const KEEPS_REVISIONS: bool = false;
 
     async fn read(
@@ -118,6 +119,8 @@ impl Owned for Vpc {
     async fn live_outputs(_c: &Clients, _id: &str, _e: &Entry) -> Result<Fields, CloudError> {
         no_live_outputs().await
     }
+
+    fn fresh_name(_p: &mut Props, _suffix: &str) {}
 
     fn plan_note(_change: Change, _e: Option<&Entry>) -> Option<String> {
         None
