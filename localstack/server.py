@@ -26,6 +26,7 @@ from moto.server import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import run_simple
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import patches  # noqa: E402
 import strict  # noqa: E402
 from delays import Delays  # noqa: E402
 from tasks import Tasks  # noqa: E402
@@ -201,6 +202,7 @@ def main():
     owner = os.environ.get("PROVISION_EMULATOR_OWNER_PID")
     if owner:
         threading.Thread(target=_exit_with_owner, args=(int(owner),), daemon=True).start()
+    patches.apply()
     faults = Faults(json.loads(os.environ.get("PROVISION_FAULTS") or "{}"))
     app = Serialized(DomainDispatcherApplication(create_backend_app), faults)
     run_simple(host, port, app, threaded=True)

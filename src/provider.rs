@@ -89,6 +89,14 @@ pub trait Provider: Send + Sync + 'static {
         entry: &Entry,
     ) -> impl Future<Output = Result<(), CloudError>> + Send;
 
+    /// Every resource of `kind` that `stack` owns, found by its tags: for recovery when
+    /// the state is missing.
+    fn discover(
+        &self,
+        kind: Kind,
+        stack: &str,
+    ) -> impl Future<Output = Result<Vec<crate::resources::kind::Found>, CloudError>> + Send;
+
     /// Values that change while the stack runs (a service's task addresses), for `outputs`.
     fn live_outputs(
         &self,

@@ -5,7 +5,7 @@ use super::Error;
 use std::path::PathBuf;
 use std::time::Duration;
 
-const SCRIPTS: [(&str, &str); 11] = [
+const SCRIPTS: [(&str, &str); 12] = [
     ("common.sh", include_str!("../../localstack/common.sh")),
     ("install", include_str!("../../localstack/install")),
     (
@@ -18,6 +18,7 @@ const SCRIPTS: [(&str, &str); 11] = [
     ("server.py", include_str!("../../localstack/server.py")),
     ("faults.py", include_str!("../../localstack/faults.py")),
     ("strict.py", include_str!("../../localstack/strict.py")),
+    ("patches.py", include_str!("../../localstack/patches.py")),
     ("tasks.py", include_str!("../../localstack/tasks.py")),
     ("delays.py", include_str!("../../localstack/delays.py")),
 ];

@@ -3,7 +3,9 @@
 use super::ecs_cluster::{ecs_tags, tags_of};
 use super::error::{cloud, own};
 use super::foreign;
-use super::kind::{Change, Fields, Owned, Replacement, no_live_outputs, ready_at_once};
+use super::kind::{
+    Change, Fields, Found, Owned, Replacement, Retry, no_live_outputs, ready_at_once,
+};
 use super::props::applied;
 use super::wait::{self, Budget, Poll};
 use crate::aws::Clients;
@@ -169,6 +171,32 @@ impl Owned for CapacityProvider {
 
     async fn live_outputs(_c: &Clients, _id: &str, _e: &Entry) -> Result<Fields, CloudError> {
         no_live_outputs().await
+    }
+
+    async fn discover(c: &Clients, stack: &str) -> Result<Vec<Found>, CloudError> {
+        let mut out = Vec::new();
+        let mut token = None;
+        loop {
+            let page = c
+                .ecs
+                .describe_capacity_providers()
+                .include(aws_sdk_ecs::types::CapacityProviderField::Tags)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| cloud(stack, "DescribeCapacityProviders", e))?;
+            for cp in page.capacity_providers() {
+                out.extend(super::found_in(&tags_of(cp.tags()), stack, cp.name()));
+            }
+            token = page.next_token().map(str::to_string);
+            if token.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
+    fn classify(_e: &CloudError) -> Retry {
+        Retry::No
     }
 
     fn fresh_name(_p: &mut Props, _suffix: &str) {}

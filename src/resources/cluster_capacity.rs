@@ -2,7 +2,9 @@
 //! detaches them, which ECS requires before the capacity provider can be deleted.
 
 use super::error::{cloud, is_code};
-use super::kind::{Change, Fields, Owned, Replacement, no_live_outputs, ready_at_once};
+use super::kind::{
+    Change, Fields, Found, Owned, Replacement, Retry, no_live_outputs, ready_at_once,
+};
 use super::props::applied;
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
@@ -113,6 +115,25 @@ impl Owned for ClusterCapacityProviders {
 
     async fn live_outputs(_c: &Clients, _id: &str, _e: &Entry) -> Result<Fields, CloudError> {
         no_live_outputs().await
+    }
+
+    /// Recorded under the cluster's name, for an owned cluster that offers capacity providers.
+    async fn discover(c: &Clients, stack: &str) -> Result<Vec<Found>, CloudError> {
+        Ok(super::ecs_cluster::owned_clusters(c, stack)
+            .await?
+            .iter()
+            .filter(|cl| !cl.capacity_providers().is_empty())
+            .filter_map(|cl| {
+                Some(Found {
+                    id: "cluster_capacity_providers".into(),
+                    physical_id: cl.cluster_name()?.to_string(),
+                })
+            })
+            .collect())
+    }
+
+    fn classify(_e: &CloudError) -> Retry {
+        Retry::No
     }
 
     fn fresh_name(_p: &mut Props, _suffix: &str) {}

@@ -5,7 +5,9 @@
 use super::db_subnet_group::rds_tags;
 use super::error::{cloud, found, own};
 use super::foreign;
-use super::kind::{Change, Fields, Owned, Replacement, no_live_outputs, ready_at_once};
+use super::kind::{
+    Change, Fields, Found, Owned, Replacement, Retry, no_live_outputs, ready_at_once,
+};
 use super::props::{b, opt_s, ordered_like};
 use super::wait::{self, Budget, Poll};
 use crate::aws::Clients;
@@ -292,6 +294,32 @@ impl Owned for DbInstance {
     }
 
     /// Whether the data survives a deletion.
+    async fn discover(c: &Clients, stack: &str) -> Result<Vec<Found>, CloudError> {
+        let mut out = Vec::new();
+        let mut pages = c.rds.describe_db_instances().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| cloud(stack, "DescribeDBInstances", e))?;
+            for db in page.db_instances() {
+                let tags: Vec<(String, String)> = db
+                    .tag_list()
+                    .iter()
+                    .map(|t| {
+                        (
+                            t.key().unwrap_or_default().to_string(),
+                            t.value().unwrap_or_default().to_string(),
+                        )
+                    })
+                    .collect();
+                out.extend(super::found_in(&tags, stack, db.db_instance_identifier()));
+            }
+        }
+        Ok(out)
+    }
+
+    fn classify(_e: &CloudError) -> Retry {
+        Retry::No
+    }
+
     fn fresh_name(_p: &mut Props, _suffix: &str) {}
 
     fn plan_note(change: Change, e: Option<&Entry>) -> Option<String> {

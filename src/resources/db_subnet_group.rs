@@ -2,7 +2,9 @@
 
 use super::error::{cloud, found, gone, own};
 use super::foreign;
-use super::kind::{Change, Fields, Owned, Replacement, no_live_outputs, ready_at_once};
+use super::kind::{
+    Change, Fields, Found, Owned, Replacement, Retry, no_live_outputs, ready_at_once, released_on,
+};
 use super::props::{applied, ordered_like};
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
@@ -150,7 +152,7 @@ impl Owned for DbSubnetGroup {
     }
 
     async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
-        super::retry::while_in_use(t, "DeleteDBSubnetGroup", || async {
+        super::retry::while_in_use::<Self, _, _>(t, "DeleteDBSubnetGroup", || async {
             let r = c
                 .rds
                 .delete_db_subnet_group()
@@ -173,6 +175,49 @@ impl Owned for DbSubnetGroup {
 
     async fn live_outputs(_c: &Clients, _id: &str, _e: &Entry) -> Result<Fields, CloudError> {
         no_live_outputs().await
+    }
+
+    /// DescribeDBSubnetGroups returns no tags: the stack's names (`<stack>-…`, lower case)
+    /// are confirmed by their tags.
+    async fn discover(c: &Clients, stack: &str) -> Result<Vec<Found>, CloudError> {
+        let mut out = Vec::new();
+        let prefix = format!("{}-", stack.to_lowercase());
+        let mut pages = c.rds.describe_db_subnet_groups().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| cloud(stack, "DescribeDBSubnetGroups", e))?;
+            for g in page.db_subnet_groups() {
+                let (Some(name), Some(arn)) = (g.db_subnet_group_name(), g.db_subnet_group_arn())
+                else {
+                    continue;
+                };
+                if !name.starts_with(&prefix) {
+                    continue;
+                }
+                let tags = c
+                    .rds
+                    .list_tags_for_resource()
+                    .resource_name(arn)
+                    .send()
+                    .await
+                    .map_err(|e| cloud(stack, "ListTagsForResource", e))?;
+                let tags: Vec<(String, String)> = tags
+                    .tag_list()
+                    .iter()
+                    .map(|t| {
+                        (
+                            t.key().unwrap_or_default().to_string(),
+                            t.value().unwrap_or_default().to_string(),
+                        )
+                    })
+                    .collect();
+                out.extend(super::found_in(&tags, stack, Some(name)));
+            }
+        }
+        Ok(out)
+    }
+
+    fn classify(e: &CloudError) -> Retry {
+        released_on(e, &["InvalidDBSubnetGroupStateFault"])
     }
 
     fn fresh_name(_p: &mut Props, _suffix: &str) {}

@@ -65,3 +65,46 @@ pub async fn holders(c: &crate::aws::Clients, filter_name: &str, id: &str) -> St
         format!("; in use by network interface {}", held.join(", "))
     }
 }
+
+/// Everything tagged with the stack.
+pub fn stack_filter(stack: &str) -> Filter {
+    filter(&format!("tag:{TAG_STACK}"), stack)
+}
+
+/// EC2 tags as pairs.
+pub fn pairs(tags: &[Tag]) -> Vec<(String, String)> {
+    tags.iter()
+        .map(|t| {
+            (
+                t.key().unwrap_or_default().to_string(),
+                t.value().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// One paginated EC2 describe filtered by the stack's tag, as found resources.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! ec2_discover {
+    ($c:expr, $stack:expr, $op:ident, $opname:literal, $items:ident, $id:ident) => {{
+        let mut out = Vec::new();
+        let mut pages = $c
+            .ec2
+            .$op()
+            .filters($crate::resources::ec2_tags::stack_filter($stack))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| $crate::resources::cloud($stack, $opname, e))?;
+            for r in page.$items() {
+                out.extend($crate::resources::found_in(
+                    &$crate::resources::ec2_tags::pairs(r.tags()),
+                    $stack,
+                    r.$id(),
+                ));
+            }
+        }
+        Ok(out)
+    }};
+}

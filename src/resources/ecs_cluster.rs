@@ -3,7 +3,9 @@
 
 use super::error::{cloud, gone};
 use super::foreign;
-use super::kind::{Change, Fields, Owned, Replacement, no_live_outputs, ready_at_once};
+use super::kind::{
+    Change, Fields, Found, Owned, Replacement, Retry, no_live_outputs, ready_at_once, released_on,
+};
 use super::props::applied;
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
@@ -43,6 +45,36 @@ pub fn ecs_tags(t: &Target) -> Vec<Tag> {
         .into_iter()
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
         .collect()
+}
+
+/// The clusters that carry the stack's tag, with their tags and capacity providers.
+pub async fn owned_clusters(c: &Clients, stack: &str) -> Result<Vec<Cluster>, CloudError> {
+    let mut arns = Vec::new();
+    let mut pages = c.ecs.list_clusters().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| cloud(stack, "ListClusters", e))?;
+        arns.extend(page.cluster_arns().iter().cloned());
+    }
+    let mut owned = Vec::new();
+    // DescribeClusters takes 100 at a time.
+    for chunk in arns.chunks(100) {
+        let got = c
+            .ecs
+            .describe_clusters()
+            .set_clusters(Some(chunk.to_vec()))
+            .include(ClusterField::Tags)
+            .send()
+            .await
+            .map_err(|e| cloud(stack, "DescribeClusters", e))?;
+        owned.extend(
+            got.clusters()
+                .iter()
+                .filter(|cl| cl.status() == Some("ACTIVE"))
+                .filter(|cl| super::found_in(&tags_of(cl.tags()), stack, Some("-")).is_some())
+                .cloned(),
+        );
+    }
+    Ok(owned)
 }
 
 pub fn tags_of(tags: &[Tag]) -> Vec<(String, String)> {
@@ -111,7 +143,7 @@ impl Owned for EcsCluster {
     }
 
     async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
-        super::retry::while_in_use(t, "DeleteCluster", || async {
+        super::retry::while_in_use::<Self, _, _>(t, "DeleteCluster", || async {
             let r = c.ecs.delete_cluster().cluster(&e.physical_id).send().await;
             gone(r, &["ClusterNotFoundException"], &t.id, "DeleteCluster")
         })
@@ -129,6 +161,26 @@ impl Owned for EcsCluster {
 
     async fn live_outputs(_c: &Clients, _id: &str, _e: &Entry) -> Result<Fields, CloudError> {
         no_live_outputs().await
+    }
+
+    async fn discover(c: &Clients, stack: &str) -> Result<Vec<Found>, CloudError> {
+        Ok(owned_clusters(c, stack)
+            .await?
+            .iter()
+            .filter_map(|cl| super::found_in(&tags_of(cl.tags()), stack, cl.cluster_arn()))
+            .collect())
+    }
+
+    fn classify(e: &CloudError) -> Retry {
+        released_on(
+            e,
+            &[
+                // A terminated instance leaves the cluster a little after its group is gone.
+                "ClusterContainsContainerInstancesException",
+                "ClusterContainsTasksException",
+                "ClusterContainsServicesException",
+            ],
+        )
     }
 
     fn fresh_name(_p: &mut Props, _suffix: &str) {}

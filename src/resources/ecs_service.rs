@@ -3,7 +3,7 @@
 
 use super::ecs_cluster::{ecs_tags, tags_of};
 use super::error::{cloud, found, is_code, own};
-use super::kind::{Change, Owned, Replacement};
+use super::kind::{Change, Found, Owned, Replacement, Retry};
 use super::props::{opt_s, ordered_like, s};
 use super::wait::{self, Budget, Poll};
 use crate::aws::Clients;
@@ -613,6 +613,51 @@ impl Owned for EcsService {
             ("public_ips", json!(public)),
             ("private_ips", json!(private)),
         ]))
+    }
+
+    /// The services of the stack's clusters, by their tags.
+    async fn discover(c: &Clients, stack: &str) -> Result<Vec<Found>, CloudError> {
+        let mut out = Vec::new();
+        for cluster in super::ecs_cluster::owned_clusters(c, stack).await? {
+            let Some(cluster) = cluster.cluster_arn() else {
+                continue;
+            };
+            let mut arns = Vec::new();
+            let mut pages = c
+                .ecs
+                .list_services()
+                .cluster(cluster)
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(|e| cloud(stack, "ListServices", e))?;
+                arns.extend(page.service_arns().iter().cloned());
+            }
+            // DescribeServices takes 10 at a time.
+            for chunk in arns.chunks(10) {
+                let got = c
+                    .ecs
+                    .describe_services()
+                    .cluster(cluster)
+                    .set_services(Some(chunk.to_vec()))
+                    .include(ServiceField::Tags)
+                    .send()
+                    .await
+                    .map_err(|e| cloud(stack, "DescribeServices", e))?;
+                for s in got
+                    .services()
+                    .iter()
+                    .filter(|s| s.status() == Some("ACTIVE"))
+                {
+                    out.extend(super::found_in(&tags_of(s.tags()), stack, s.service_arn()));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn classify(_e: &CloudError) -> Retry {
+        Retry::No
     }
 
     fn fresh_name(_p: &mut Props, _suffix: &str) {}

@@ -2,7 +2,9 @@
 
 use super::error::{cloud, found, gone, is_code};
 use super::foreign;
-use super::kind::{Change, Fields, Owned, Replacement, no_live_outputs, ready_at_once};
+use super::kind::{
+    Change, Fields, Found, Owned, Replacement, Retry, no_live_outputs, ready_at_once,
+};
 use super::props::{applied, ordered_like};
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
@@ -236,6 +238,38 @@ impl Owned for IamRole {
 
     async fn live_outputs(_c: &Clients, _id: &str, _e: &Entry) -> Result<Fields, CloudError> {
         no_live_outputs().await
+    }
+
+    /// ListRoles returns no tags: the stack's role names are confirmed by their tags.
+    async fn discover(c: &Clients, stack: &str) -> Result<Vec<Found>, CloudError> {
+        let mut out = Vec::new();
+        let mut pages = c.iam.list_roles().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| cloud(stack, "ListRoles", e))?;
+            for r in page.roles() {
+                if !r.role_name().starts_with(&format!("{stack}-")) {
+                    continue;
+                }
+                let tags = c
+                    .iam
+                    .list_role_tags()
+                    .role_name(r.role_name())
+                    .send()
+                    .await
+                    .map_err(|e| cloud(stack, "ListRoleTags", e))?;
+                let tags: Vec<(String, String)> = tags
+                    .tags()
+                    .iter()
+                    .map(|t| (t.key().to_string(), t.value().to_string()))
+                    .collect();
+                out.extend(super::found_in(&tags, stack, Some(r.role_name())));
+            }
+        }
+        Ok(out)
+    }
+
+    fn classify(_e: &CloudError) -> Retry {
+        Retry::No
     }
 
     fn fresh_name(_p: &mut Props, _suffix: &str) {}

@@ -2,7 +2,9 @@
 
 use super::error::{cloud, found, gone, is_code, own};
 use super::foreign;
-use super::kind::{Change, Fields, Owned, Replacement, no_live_outputs, ready_at_once};
+use super::kind::{
+    Change, Fields, Found, Owned, Replacement, Retry, no_live_outputs, ready_at_once,
+};
 use super::props::applied;
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
@@ -176,6 +178,42 @@ impl Owned for InstanceProfile {
 
     async fn live_outputs(_c: &Clients, _id: &str, _e: &Entry) -> Result<Fields, CloudError> {
         no_live_outputs().await
+    }
+
+    /// ListInstanceProfiles returns no tags: the stack's names are confirmed by their tags
+    /// (GetInstanceProfile has them).
+    async fn discover(c: &Clients, stack: &str) -> Result<Vec<Found>, CloudError> {
+        let mut out = Vec::new();
+        let mut pages = c.iam.list_instance_profiles().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| cloud(stack, "ListInstanceProfiles", e))?;
+            for p in page.instance_profiles() {
+                let name = p.instance_profile_name();
+                if !name.starts_with(&format!("{stack}-")) {
+                    continue;
+                }
+                let got = c
+                    .iam
+                    .get_instance_profile()
+                    .instance_profile_name(name)
+                    .send()
+                    .await
+                    .map_err(|e| cloud(stack, "GetInstanceProfile", e))?;
+                let tags: Vec<(String, String)> = got
+                    .instance_profile()
+                    .map(|p| p.tags())
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|t| (t.key().to_string(), t.value().to_string()))
+                    .collect();
+                out.extend(super::found_in(&tags, stack, Some(name)));
+            }
+        }
+        Ok(out)
+    }
+
+    fn classify(_e: &CloudError) -> Retry {
+        Retry::No
     }
 
     fn fresh_name(_p: &mut Props, _suffix: &str) {}

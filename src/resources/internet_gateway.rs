@@ -2,7 +2,9 @@
 
 use super::ec2_tags::{owned_filters, spec};
 use super::error::{cloud, found, gone, is_code};
-use super::kind::{Change, Fields, Owned, Replacement, no_live_outputs, ready_at_once};
+use super::kind::{
+    Change, Fields, Found, Owned, Replacement, Retry, no_live_outputs, ready_at_once, released_on,
+};
 use super::props::applied;
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
@@ -130,7 +132,7 @@ impl Owned for InternetGateway {
             .collect();
         for vpc in vpcs {
             // Detaching waits on public addresses in the VPC being released.
-            super::retry::while_in_use(t, "DetachInternetGateway", || async {
+            super::retry::while_in_use::<Self, _, _>(t, "DetachInternetGateway", || async {
                 c.ec2
                     .detach_internet_gateway()
                     .internet_gateway_id(id)
@@ -165,6 +167,21 @@ impl Owned for InternetGateway {
 
     async fn live_outputs(_c: &Clients, _id: &str, _e: &Entry) -> Result<Fields, CloudError> {
         no_live_outputs().await
+    }
+
+    async fn discover(c: &Clients, stack: &str) -> Result<Vec<Found>, CloudError> {
+        crate::ec2_discover!(
+            c,
+            stack,
+            describe_internet_gateways,
+            "DescribeInternetGateways",
+            internet_gateways,
+            internet_gateway_id
+        )
+    }
+
+    fn classify(e: &CloudError) -> Retry {
+        released_on(e, super::retry::EC2_IN_USE)
     }
 
     fn fresh_name(_p: &mut Props, _suffix: &str) {}

@@ -74,6 +74,17 @@ pub trait Owned: Send + Sync + 'static {
     /// (a new revision is registered; whether data survives).
     fn plan_note(action: Change, e: Option<&Entry>) -> Option<String>;
 
+    /// Every resource of this kind that `stack` owns, found in AWS by its tags (or, where
+    /// AWS cannot list by tag, by the stack's names confirmed by tags): what recovery and
+    /// adoption start from when the state is missing.
+    fn discover(
+        c: &Clients,
+        stack: &str,
+    ) -> impl Future<Output = Result<Vec<Found>, CloudError>> + Send;
+
+    /// What a refusal from AWS means for this kind: final, or a wait until AWS lets go.
+    fn classify(e: &CloudError) -> Retry;
+
     /// How a replacement goes (see `Replacement`).
     const REPLACEMENT: Replacement;
 
@@ -107,6 +118,33 @@ pub enum Change {
     Update,
     Replace,
     Delete,
+}
+
+/// A resource found in AWS that carries the stack's tags.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Found {
+    /// Its logical id (the `provision:id` tag).
+    pub id: String,
+    /// AWS's id for it, as the state records it.
+    pub physical_id: String,
+}
+
+/// What to do about an error AWS answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// Final: report it.
+    No,
+    /// AWS refuses while something still holds the resource (a task's interface, an
+    /// instance in the cluster): try again until it lets go, within a budget.
+    UntilReleased,
+}
+
+/// `UntilReleased` when AWS answered one of `codes`, else `No`.
+pub fn released_on(e: &CloudError, codes: &[&str]) -> Retry {
+    match e.code.as_deref() {
+        Some(c) if codes.contains(&c) => Retry::UntilReleased,
+        _ => Retry::No,
+    }
 }
 
 /// How a resource is replaced when a field AWS cannot change in place changes.

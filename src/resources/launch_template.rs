@@ -4,7 +4,9 @@
 
 use super::ec2_tags::{owned_filters, spec};
 use super::error::{cloud, found, gone, own};
-use super::kind::{Change, Fields, Owned, Replacement, no_live_outputs, ready_at_once};
+use super::kind::{
+    Change, Fields, Found, Owned, Replacement, Retry, no_live_outputs, ready_at_once,
+};
 use super::props::{applied, ordered_like};
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
@@ -231,6 +233,21 @@ impl Owned for LaunchTemplate {
 
     async fn live_outputs(_c: &Clients, _id: &str, _e: &Entry) -> Result<Fields, CloudError> {
         no_live_outputs().await
+    }
+
+    async fn discover(c: &Clients, stack: &str) -> Result<Vec<Found>, CloudError> {
+        crate::ec2_discover!(
+            c,
+            stack,
+            describe_launch_templates,
+            "DescribeLaunchTemplates",
+            launch_templates,
+            launch_template_id
+        )
+    }
+
+    fn classify(_e: &CloudError) -> Retry {
+        Retry::No
     }
 
     fn fresh_name(_p: &mut Props, _suffix: &str) {}

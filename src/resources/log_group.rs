@@ -2,7 +2,9 @@
 
 use super::error::{cloud, gone};
 use super::foreign;
-use super::kind::{Change, Fields, Owned, Replacement, no_live_outputs, ready_at_once};
+use super::kind::{
+    Change, Fields, Found, Owned, Replacement, Retry, no_live_outputs, ready_at_once,
+};
 use super::props::applied;
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
@@ -188,6 +190,40 @@ impl Owned for LogGroup {
 
     async fn live_outputs(_c: &Clients, _id: &str, _e: &Entry) -> Result<Fields, CloudError> {
         no_live_outputs().await
+    }
+
+    /// The stack's log groups live under `/ecs/<stack>/`; each is confirmed by its tags.
+    async fn discover(c: &Clients, stack: &str) -> Result<Vec<Found>, CloudError> {
+        let mut out = Vec::new();
+        let mut pages = c
+            .logs
+            .describe_log_groups()
+            .log_group_name_prefix(format!("/ecs/{stack}/"))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| cloud(stack, "DescribeLogGroups", e))?;
+            for g in page.log_groups() {
+                let Some(arn) = g.arn() else { continue };
+                let tags = c
+                    .logs
+                    .list_tags_for_resource()
+                    .resource_arn(arn.trim_end_matches(":*"))
+                    .send()
+                    .await
+                    .map_err(|e| cloud(stack, "ListTagsForResource", e))?;
+                let tags: Vec<(String, String)> = tags
+                    .tags()
+                    .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                    .unwrap_or_default();
+                out.extend(super::found_in(&tags, stack, g.log_group_name()));
+            }
+        }
+        Ok(out)
+    }
+
+    fn classify(_e: &CloudError) -> Retry {
+        Retry::No
     }
 
     fn fresh_name(_p: &mut Props, _suffix: &str) {}

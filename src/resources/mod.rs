@@ -2,7 +2,7 @@
 //! `kind::Owned` or `kind::Lookup`, and the registry below, which makes the engine know
 //! them: adding a kind is its file plus one line in `kinds!`.
 
-mod ec2_tags;
+pub(crate) mod ec2_tags;
 mod error;
 pub mod kind;
 mod props;
@@ -74,6 +74,22 @@ pub fn foreign(t: &Target, operation: &str, what: String, hint: &str) -> CloudEr
         ),
         hint,
     )
+}
+
+/// The resource as found, when its tags say `stack` owns it.
+pub fn found_in(
+    tags: &[(String, String)],
+    stack: &str,
+    physical_id: Option<&str>,
+) -> Option<kind::Found> {
+    let get = |k: &str| tags.iter().find(|(a, _)| a == k).map(|(_, v)| v.as_str());
+    if get(TAG_STACK) != Some(stack) {
+        return None;
+    }
+    Some(kind::Found {
+        id: get(TAG_ID)?.to_string(),
+        physical_id: physical_id.filter(|p| !p.is_empty())?.to_string(),
+    })
 }
 
 /// Whether tags read from AWS say the resource is this one of this stack.

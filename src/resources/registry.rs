@@ -27,6 +27,9 @@ macro_rules! kinds {
         })*
 
         impl Kind {
+            /// Every kind the stack can own, in registry order.
+            pub const OWNED: &'static [Kind] = &[$(Kind::$o,)*];
+
             pub fn is_lookup(self) -> bool {
                 match self {
                     $(Kind::$o => false,)*
@@ -171,6 +174,18 @@ macro_rules! kinds {
                     $(Kind::$o => <$ot>::delete(&self.c, t, e).await,)*
                     // Lookups are never owned, so never deleted.
                     $(Kind::$l => Ok(()),)*
+                }
+            }
+
+            async fn discover(
+                &self,
+                kind: Kind,
+                stack: &str,
+            ) -> Result<Vec<$crate::resources::kind::Found>, $crate::provider::CloudError> {
+                use $crate::resources::kind::Owned;
+                match kind {
+                    $(Kind::$o => <$ot>::discover(&self.c, stack).await,)*
+                    $(Kind::$l => Ok(Vec::new()),)*
                 }
             }
 

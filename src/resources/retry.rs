@@ -1,23 +1,23 @@
-//! Retrying deletions that AWS refuses while something is still letting go of the
-//! resource (a Fargate task's network interface detaches minutes after the task stops).
+//! Retrying what AWS refuses while something is still letting go of the resource (a
+//! Fargate task's network interface detaches minutes after the task stopped). Which
+//! refusals those are, each kind says (`Owned::classify`).
 
+use super::kind::{Owned, Retry};
 use super::wait::{self, Budget, Poll};
 use crate::provider::{CloudError, Target};
 use std::future::Future;
 use std::time::Duration;
 
-const IN_USE: &[&str] = &[
-    "DependencyViolation",
-    "InvalidNetworkInterface.InUse",
-    // A terminated instance leaves the cluster a little after the group is gone.
-    "ClusterContainsContainerInstancesException",
-    "ClusterContainsTasksException",
-    "ClusterContainsServicesException",
-    "InvalidDBSubnetGroupStateFault",
-];
+/// EC2's refusals to delete a network resource something still uses.
+pub const EC2_IN_USE: &[&str] = &["DependencyViolation", "InvalidNetworkInterface.InUse"];
+
 const PATIENCE: Duration = Duration::from_secs(300);
 
-pub async fn while_in_use<F, Fut>(t: &Target, op: &str, mut call: F) -> Result<(), CloudError>
+pub async fn while_in_use<K: Owned, F, Fut>(
+    t: &Target,
+    op: &str,
+    mut call: F,
+) -> Result<(), CloudError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<(), CloudError>>,
@@ -27,8 +27,10 @@ where
         async move {
             Ok(match attempt.await {
                 Ok(()) => Poll::Ready(()),
-                Err(e) if e.code.as_deref().is_some_and(|c| IN_USE.contains(&c)) => Poll::Retry(e),
-                Err(e) => Poll::Failed(e),
+                Err(e) => match K::classify(&e) {
+                    Retry::UntilReleased => Poll::Retry(e),
+                    Retry::No => Poll::Failed(e),
+                },
             })
         }
     })

@@ -1,7 +1,9 @@
 //! An inline policy on a role the stack owns (the execution role reading a secret).
 
 use super::error::{cloud, found, gone};
-use super::kind::{Change, Fields, Owned, Replacement, no_live_outputs, ready_at_once};
+use super::kind::{
+    Change, Fields, Found, Owned, Replacement, Retry, no_live_outputs, ready_at_once,
+};
 use super::props::{applied, s};
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
@@ -122,6 +124,39 @@ impl Owned for RolePolicy {
 
     async fn live_outputs(_c: &Clients, _id: &str, _e: &Entry) -> Result<Fields, CloudError> {
         no_live_outputs().await
+    }
+
+    /// Inline policies carry no tags: they are found in the stack's roles, by the names
+    /// the stack gives them (`<stack>-<service>-secrets`).
+    async fn discover(c: &Clients, stack: &str) -> Result<Vec<Found>, CloudError> {
+        let mut out = Vec::new();
+        for role in super::iam_role::IamRole::discover(c, stack).await? {
+            let mut pages = c
+                .iam
+                .list_role_policies()
+                .role_name(&role.physical_id)
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(|e| cloud(stack, "ListRolePolicies", e))?;
+                for name in page.policy_names() {
+                    let service = name
+                        .strip_prefix(&format!("{stack}-"))
+                        .and_then(|n| n.strip_suffix("-secrets"));
+                    if let Some(service) = service {
+                        out.push(Found {
+                            id: format!("iam_role_policy.{service}_secrets"),
+                            physical_id: format!("{}/{name}", role.physical_id),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn classify(_e: &CloudError) -> Retry {
+        Retry::No
     }
 
     fn fresh_name(_p: &mut Props, _suffix: &str) {}

@@ -2,7 +2,9 @@
 
 use super::ec2_tags::{filter, spec};
 use super::error::{cloud, found, gone, own};
-use super::kind::{Change, Fields, Owned, Replacement, no_live_outputs, ready_at_once};
+use super::kind::{
+    Change, Fields, Found, Owned, Replacement, Retry, no_live_outputs, ready_at_once, released_on,
+};
 use super::props::{applied, ordered_like, s};
 use super::wait::{self, Budget, Poll};
 use crate::aws::Clients;
@@ -315,7 +317,7 @@ impl Owned for SecurityGroup {
             };
             let _ = wait::until(t, "DeleteSecurityGroup", Budget::release(RELEASE), released).await;
         }
-        super::retry::while_in_use(t, "DeleteSecurityGroup", || async {
+        super::retry::while_in_use::<Self, _, _>(t, "DeleteSecurityGroup", || async {
             let result = gone(
                 c.ec2
                     .delete_security_group()
@@ -353,6 +355,21 @@ impl Owned for SecurityGroup {
     }
 
     /// Group names are unique in a VPC, and the old group lives on until its users moved.
+    async fn discover(c: &Clients, stack: &str) -> Result<Vec<Found>, CloudError> {
+        crate::ec2_discover!(
+            c,
+            stack,
+            describe_security_groups,
+            "DescribeSecurityGroups",
+            security_groups,
+            group_id
+        )
+    }
+
+    fn classify(e: &CloudError) -> Retry {
+        released_on(e, super::retry::EC2_IN_USE)
+    }
+
     fn fresh_name(p: &mut Props, suffix: &str) {
         p.group_name = format!("{}-{suffix}", p.group_name);
     }

@@ -4,7 +4,9 @@
 use super::ecs_cluster::ecs_tags;
 use super::ecs_cluster::tags_of;
 use super::error::{cloud, found, is_code};
-use super::kind::{Change, Fields, Owned, Replacement, no_live_outputs, ready_at_once};
+use super::kind::{
+    Change, Fields, Found, Owned, Replacement, Retry, no_live_outputs, ready_at_once,
+};
 use super::props::{applied, s};
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
@@ -464,6 +466,55 @@ impl Owned for TaskDefinition {
 
     async fn live_outputs(_c: &Clients, _id: &str, _e: &Entry) -> Result<Fields, CloudError> {
         no_live_outputs().await
+    }
+
+    /// The stack's families (`<stack>-<service>`), their newest ACTIVE revision confirmed
+    /// by its tags.
+    async fn discover(c: &Clients, stack: &str) -> Result<Vec<Found>, CloudError> {
+        let mut out = Vec::new();
+        let mut families = Vec::new();
+        let mut pages = c
+            .ecs
+            .list_task_definition_families()
+            .family_prefix(format!("{stack}-"))
+            .status(aws_sdk_ecs::types::TaskDefinitionFamilyStatus::Active)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| cloud(stack, "ListTaskDefinitionFamilies", e))?;
+            families.extend(page.families().iter().cloned());
+        }
+        for family in families {
+            let newest = c
+                .ecs
+                .list_task_definitions()
+                .family_prefix(&family)
+                .status(TaskDefinitionStatus::Active)
+                .sort(SortOrder::Desc)
+                .max_results(1)
+                .send()
+                .await
+                .map_err(|e| cloud(stack, "ListTaskDefinitions", e))?;
+            let Some(arn) = newest.task_definition_arns().first() else {
+                continue;
+            };
+            let got = c
+                .ecs
+                .describe_task_definition()
+                .task_definition(arn)
+                .include(TaskDefinitionField::Tags)
+                .send()
+                .await
+                .map_err(|e| cloud(stack, "DescribeTaskDefinition", e))?;
+            if got.task_definition().and_then(|d| d.family()) == Some(family.as_str()) {
+                out.extend(super::found_in(&tags_of(got.tags()), stack, Some(arn)));
+            }
+        }
+        Ok(out)
+    }
+
+    fn classify(_e: &CloudError) -> Retry {
+        Retry::No
     }
 
     fn fresh_name(_p: &mut Props, _suffix: &str) {}

@@ -2,7 +2,9 @@
 
 use super::ec2_tags::{owned_filters, spec};
 use super::error::{cloud, found, gone};
-use super::kind::{Change, Fields, Owned, Replacement, no_live_outputs, ready_at_once};
+use super::kind::{
+    Change, Fields, Found, Owned, Replacement, Retry, no_live_outputs, ready_at_once, released_on,
+};
 use super::props::applied;
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
@@ -96,7 +98,7 @@ impl Owned for Vpc {
     }
 
     async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
-        super::retry::while_in_use(t, "DeleteVpc", || async {
+        super::retry::while_in_use::<Self, _, _>(t, "DeleteVpc", || async {
             gone(
                 c.ec2.delete_vpc().vpc_id(&e.physical_id).send().await,
                 NOT_FOUND,
@@ -118,6 +120,14 @@ impl Owned for Vpc {
 
     async fn live_outputs(_c: &Clients, _id: &str, _e: &Entry) -> Result<Fields, CloudError> {
         no_live_outputs().await
+    }
+
+    async fn discover(c: &Clients, stack: &str) -> Result<Vec<Found>, CloudError> {
+        crate::ec2_discover!(c, stack, describe_vpcs, "DescribeVpcs", vpcs, vpc_id)
+    }
+
+    fn classify(e: &CloudError) -> Retry {
+        released_on(e, super::retry::EC2_IN_USE)
     }
 
     fn fresh_name(_p: &mut Props, _suffix: &str) {}

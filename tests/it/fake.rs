@@ -130,6 +130,14 @@ impl Provider for Fake {
         Ok(())
     }
 
+    async fn discover(
+        &self,
+        _kind: Kind,
+        _stack: &str,
+    ) -> Result<Vec<provision::resources::kind::Found>, CloudError> {
+        Ok(Vec::new())
+    }
+
     async fn live_outputs(&self, _id: &str, _e: &Entry) -> Result<Map<String, Json>, CloudError> {
         Ok(Map::new())
     }

@@ -285,7 +285,39 @@ async fn wordpress_on_ec2_instances_with_rds() {
         text(&outputs)
     );
 
+    // Everything the stack owns is found in AWS by its tags alone, one list per kind:
+    // what recovery starts from when the state is lost.
+    let state_path = dir.path().join(format!(".provision/{stack}.state.json"));
+    let recorded: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&state_path).unwrap()).unwrap();
+    let mut want: Vec<(String, String)> = recorded["resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(id, e)| (id.clone(), e["physical_id"].as_str().unwrap().to_string()))
+        .collect();
+    want.sort();
+    let aws = provision::resources::Aws::new(c.clone());
+    let mut found = Vec::new();
+    for kind in provision::desired::Kind::OWNED {
+        use provision::provider::Provider;
+        for f in aws.discover(*kind, stack).await.unwrap() {
+            found.push((f.id, f.physical_id));
+        }
+    }
+    found.sort();
+    assert_eq!(
+        found, want,
+        "discovery finds exactly what the state records"
+    );
+
+    // The password is in no state while the stack is up (read now, not after `down`).
     let password = managed_password(&c, secret_arn).await;
+    let state_while_up = std::fs::read_to_string(&state_path).unwrap();
+    assert!(
+        !state_while_up.contains(&password),
+        "the database password appears in the state"
+    );
     let down = provision(dir.path(), &["down", "--yes"]);
     assert!(down.status.success(), "{}", text(&down));
     assert!(
