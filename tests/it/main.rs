@@ -15,6 +15,7 @@ mod fargate;
 mod faults;
 mod graph;
 mod inputs;
+mod json_output;
 mod leftovers;
 mod plan_snapshots;
 mod real_aws;
