@@ -98,16 +98,7 @@ impl Owned for AutoScalingGroup {
         let name = p.name.as_str();
         match describe(c, &t.id, name).await? {
             Some(g) => {
-                let tags: Vec<(String, String)> = g
-                    .tags()
-                    .iter()
-                    .map(|t| {
-                        (
-                            t.key().unwrap_or_default().into(),
-                            t.value().unwrap_or_default().into(),
-                        )
-                    })
-                    .collect();
+                let tags = crate::tag_pairs!(g.tags());
                 if !super::owned_by(&tags, t) {
                     return Err(foreign(
                         t,
@@ -224,16 +215,7 @@ impl Owned for AutoScalingGroup {
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| cloud(stack, "DescribeAutoScalingGroups", e))?;
             for g in page.auto_scaling_groups() {
-                let tags: Vec<(String, String)> = g
-                    .tags()
-                    .iter()
-                    .map(|t| {
-                        (
-                            t.key().unwrap_or_default().to_string(),
-                            t.value().unwrap_or_default().to_string(),
-                        )
-                    })
-                    .collect();
+                let tags = crate::tag_pairs!(g.tags());
                 out.extend(super::found_in(&tags, stack, g.auto_scaling_group_name()));
             }
         }

@@ -174,16 +174,7 @@ impl Owned for DbInstance {
     async fn create(c: &Clients, t: &Target, p: &Props) -> Result<Applied, CloudError> {
         let ident = p.identifier.as_str();
         if let Some(db) = describe(c, &t.id, ident).await? {
-            let tags: Vec<(String, String)> = db
-                .tag_list()
-                .iter()
-                .map(|t| {
-                    (
-                        t.key().unwrap_or_default().into(),
-                        t.value().unwrap_or_default().into(),
-                    )
-                })
-                .collect();
+            let tags = crate::tag_pairs!(db.tag_list());
             if !super::owned_by(&tags, t) {
                 return Err(foreign(
                     t,
@@ -293,23 +284,13 @@ impl Owned for DbInstance {
         no_live_outputs().await
     }
 
-    /// Whether the data survives a deletion.
     async fn discover(c: &Clients, stack: &str) -> Result<Vec<Found>, CloudError> {
         let mut out = Vec::new();
         let mut pages = c.rds.describe_db_instances().into_paginator().send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| cloud(stack, "DescribeDBInstances", e))?;
             for db in page.db_instances() {
-                let tags: Vec<(String, String)> = db
-                    .tag_list()
-                    .iter()
-                    .map(|t| {
-                        (
-                            t.key().unwrap_or_default().to_string(),
-                            t.value().unwrap_or_default().to_string(),
-                        )
-                    })
-                    .collect();
+                let tags = crate::tag_pairs!(db.tag_list());
                 out.extend(super::found_in(&tags, stack, db.db_instance_identifier()));
             }
         }
@@ -322,6 +303,7 @@ impl Owned for DbInstance {
 
     fn fresh_name(_p: &mut Props, _suffix: &str) {}
 
+    /// Whether the data survives a deletion.
     fn plan_note(change: Change, e: Option<&Entry>) -> Option<String> {
         let e = e.filter(|_| change == Change::Delete)?;
         Some(

@@ -89,16 +89,7 @@ impl Owned for DbSubnetGroup {
                     .send()
                     .await
                     .map_err(|e| cloud(&t.id, "ListTagsForResource", e))?;
-                let tags: Vec<(String, String)> = tags
-                    .tag_list()
-                    .iter()
-                    .map(|t| {
-                        (
-                            t.key().unwrap_or_default().into(),
-                            t.value().unwrap_or_default().into(),
-                        )
-                    })
-                    .collect();
+                let tags = crate::tag_pairs!(tags.tag_list());
                 if !super::owned_by(&tags, t) {
                     return Err(foreign(
                         t,
@@ -200,16 +191,7 @@ impl Owned for DbSubnetGroup {
                     .send()
                     .await
                     .map_err(|e| cloud(stack, "ListTagsForResource", e))?;
-                let tags: Vec<(String, String)> = tags
-                    .tag_list()
-                    .iter()
-                    .map(|t| {
-                        (
-                            t.key().unwrap_or_default().to_string(),
-                            t.value().unwrap_or_default().to_string(),
-                        )
-                    })
-                    .collect();
+                let tags = crate::tag_pairs!(tags.tag_list());
                 out.extend(super::found_in(&tags, stack, Some(name)));
             }
         }

@@ -73,14 +73,7 @@ pub fn stack_filter(stack: &str) -> Filter {
 
 /// EC2 tags as pairs.
 pub fn pairs(tags: &[Tag]) -> Vec<(String, String)> {
-    tags.iter()
-        .map(|t| {
-            (
-                t.key().unwrap_or_default().to_string(),
-                t.value().unwrap_or_default().to_string(),
-            )
-        })
-        .collect()
+    crate::tag_pairs!(tags)
 }
 
 /// One paginated EC2 describe filtered by the stack's tag, as found resources.

@@ -78,14 +78,7 @@ pub async fn owned_clusters(c: &Clients, stack: &str) -> Result<Vec<Cluster>, Cl
 }
 
 pub fn tags_of(tags: &[Tag]) -> Vec<(String, String)> {
-    tags.iter()
-        .map(|t| {
-            (
-                t.key().unwrap_or_default().into(),
-                t.value().unwrap_or_default().into(),
-            )
-        })
-        .collect()
+    crate::tag_pairs!(tags)
 }
 
 impl Owned for EcsCluster {

@@ -76,6 +76,24 @@ pub fn foreign(t: &Target, operation: &str, what: String, hint: &str) -> CloudEr
     )
 }
 
+/// Tags of any SDK whose `Tag` has `key()` and `value()` returning `Option<&str>` (EC2, ECS,
+/// RDS, Auto Scaling), as pairs. The crates' `Tag` types differ, so a macro, not a function.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! tag_pairs {
+    ($tags:expr) => {
+        $tags
+            .iter()
+            .map(|t| {
+                (
+                    t.key().unwrap_or_default().to_string(),
+                    t.value().unwrap_or_default().to_string(),
+                )
+            })
+            .collect::<Vec<(String, String)>>()
+    };
+}
+
 /// The resource as found, when its tags say `stack` owns it.
 pub fn found_in(
     tags: &[(String, String)],

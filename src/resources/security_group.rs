@@ -248,16 +248,7 @@ impl Owned for SecurityGroup {
             .map_err(|e| cloud(&t.id, "DescribeSecurityGroups", e))?;
         let id = match found.security_groups().first() {
             Some(g) => {
-                let tags: Vec<(String, String)> = g
-                    .tags()
-                    .iter()
-                    .map(|t| {
-                        (
-                            t.key().unwrap_or_default().into(),
-                            t.value().unwrap_or_default().into(),
-                        )
-                    })
-                    .collect();
+                let tags = crate::tag_pairs!(g.tags());
                 if !super::owned_by(&tags, t) {
                     return Err(own(
                         &t.id,
