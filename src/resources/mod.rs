@@ -10,30 +10,6 @@ mod registry;
 mod retry;
 mod wait;
 
-pub mod account;
-pub mod autoscaling_group;
-pub mod capacity_provider;
-pub mod cluster_capacity;
-pub mod db_instance;
-pub mod db_subnet_group;
-pub mod default_vpc;
-pub mod ecs_cluster;
-pub mod ecs_service;
-pub mod existing_role;
-pub mod iam_role;
-pub mod instance_profile;
-pub mod internet_gateway;
-pub mod launch_template;
-pub mod log_group;
-pub mod role_policy;
-pub mod route_table;
-pub mod security_group;
-pub mod ssm_parameter;
-pub mod subnet;
-pub mod task_definition;
-pub mod vpc;
-pub mod zones;
-
 pub use error::cloud;
 
 use crate::aws::Clients;
@@ -116,8 +92,9 @@ pub fn owned_by(tags: &[(String, String)], t: &Target) -> bool {
     has(TAG_STACK, &t.stack) && has(TAG_ID, &t.id)
 }
 
-// The registry: one line per kind. `Kind`, its questions and the dispatch of the
-// engine's calls are generated from it (registry.rs).
+// The registry: one line per kind, naming its file and its type. The file's `pub mod`,
+// `Kind`, its questions and the dispatch of the engine's calls are generated from it
+// (registry.rs).
 crate::kinds! {
     owned {
         Vpc => vpc::Vpc,

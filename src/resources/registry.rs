@@ -2,14 +2,18 @@
 //! questions (label, replacement fields, plan notes) and `Provider for Aws`, which sends
 //! each engine call to the kind's type. Nothing here knows a particular kind.
 
-/// Generates `Kind` and the dispatch from `owned { Variant => Type, … } lookups { … }`.
+/// Generates each kind's `pub mod`, `Kind` and the dispatch from
+/// `owned { Variant => module::Type, … } lookups { … }`.
 #[macro_export]
 #[doc(hidden)]
 macro_rules! kinds {
     (
-        owned { $($o:ident => $ot:ty),* $(,)? }
-        lookups { $($l:ident => $lt:ty),* $(,)? }
+        owned { $($o:ident => $om:ident :: $ot:ident),* $(,)? }
+        lookups { $($l:ident => $lm:ident :: $lt:ident),* $(,)? }
     ) => {
+        $(pub mod $om;)*
+        $(pub mod $lm;)*
+
         /// Every resource kind provision knows, from the registry. Lookups are read, never
         /// created or deleted.
         #[derive(
@@ -22,7 +26,7 @@ macro_rules! kinds {
             $($l,)*
         }
 
-        $(impl $crate::resources::kind::KindOf for $ot {
+        $(impl $crate::resources::kind::KindOf for $om::$ot {
             const KIND: Kind = Kind::$o;
         })*
 
@@ -40,15 +44,15 @@ macro_rules! kinds {
             /// How a person calls it.
             pub fn label(self) -> &'static str {
                 match self {
-                    $(Kind::$o => <$ot as $crate::resources::kind::Owned>::LABEL,)*
-                    $(Kind::$l => <$lt as $crate::resources::kind::Lookup>::LABEL,)*
+                    $(Kind::$o => <$om::$ot as $crate::resources::kind::Owned>::LABEL,)*
+                    $(Kind::$l => <$lm::$lt as $crate::resources::kind::Lookup>::LABEL,)*
                 }
             }
 
             /// Properties AWS cannot change in place: a change means a new resource.
             pub fn replace_fields(self) -> &'static [&'static str] {
                 match self {
-                    $(Kind::$o => <$ot as $crate::resources::kind::Owned>::REPLACE_ON,)*
+                    $(Kind::$o => <$om::$ot as $crate::resources::kind::Owned>::REPLACE_ON,)*
                     $(Kind::$l => &[],)*
                 }
             }
@@ -56,7 +60,7 @@ macro_rules! kinds {
             /// Whether an update makes a new identity whose ids are all kept (revisions).
             pub fn keeps_revisions(self) -> bool {
                 match self {
-                    $(Kind::$o => <$ot as $crate::resources::kind::Owned>::KEEPS_REVISIONS,)*
+                    $(Kind::$o => <$om::$ot as $crate::resources::kind::Owned>::KEEPS_REVISIONS,)*
                     $(Kind::$l => false,)*
                 }
             }
@@ -64,7 +68,7 @@ macro_rules! kinds {
             /// Whether a replacement makes the new resource before deleting the old one.
             pub fn creates_first(self) -> bool {
                 match self {
-                    $(Kind::$o => <$ot as $crate::resources::kind::Owned>::REPLACEMENT
+                    $(Kind::$o => <$om::$ot as $crate::resources::kind::Owned>::REPLACEMENT
                         == $crate::resources::kind::Replacement::CreateFirst,)*
                     $(Kind::$l => false,)*
                 }
@@ -79,7 +83,7 @@ macro_rules! kinds {
                     serde_json::to_value(p).ok()
                 }
                 let fresh = match self {
-                    $(Kind::$o => renamed::<$ot>(props, suffix),)*
+                    $(Kind::$o => renamed::<$om::$ot>(props, suffix),)*
                     $(Kind::$l => None,)*
                 };
                 fresh.unwrap_or_else(|| props.clone())
@@ -92,7 +96,7 @@ macro_rules! kinds {
                 e: Option<&$crate::state::Entry>,
             ) -> Option<String> {
                 match self {
-                    $(Kind::$o => <$ot as $crate::resources::kind::Owned>::plan_note(change, e),)*
+                    $(Kind::$o => <$om::$ot as $crate::resources::kind::Owned>::plan_note(change, e),)*
                     $(Kind::$l => None,)*
                 }
             }
@@ -101,7 +105,7 @@ macro_rules! kinds {
             pub fn used_note(self, outputs: &$crate::resources::kind::Fields) -> Option<String> {
                 match self {
                     $(Kind::$o => None,)*
-                    $(Kind::$l => <$lt as $crate::resources::kind::Lookup>::used_note(outputs),)*
+                    $(Kind::$l => <$lm::$lt as $crate::resources::kind::Lookup>::used_note(outputs),)*
                 }
             }
         }
@@ -115,7 +119,7 @@ macro_rules! kinds {
             ) -> Result<$crate::resources::kind::Fields, $crate::provider::CloudError> {
                 use $crate::resources::kind::Lookup;
                 match kind {
-                    $(Kind::$l => <$lt>::lookup(&self.c, id, props).await,)*
+                    $(Kind::$l => <$lm::$lt>::lookup(&self.c, id, props).await,)*
                     $(Kind::$o => Err(error::own(
                         id,
                         "lookup",
@@ -132,7 +136,7 @@ macro_rules! kinds {
             ) -> Result<Option<$crate::resources::kind::Fields>, $crate::provider::CloudError> {
                 use $crate::resources::kind::Owned;
                 let observed = match e.kind {
-                    $(Kind::$o => <$ot>::read(&self.c, id, e).await?,)*
+                    $(Kind::$o => <$om::$ot>::read(&self.c, id, e).await?,)*
                     $(Kind::$l => None,)*
                 };
                 // What AWS does not report back is taken as last applied.
@@ -146,7 +150,7 @@ macro_rules! kinds {
             ) -> Result<$crate::provider::Applied, $crate::provider::CloudError> {
                 use $crate::resources::kind::{Owned, props};
                 match t.kind {
-                    $(Kind::$o => <$ot>::create(&self.c, t, &props::<$ot>(&t.id, p)?).await,)*
+                    $(Kind::$o => <$om::$ot>::create(&self.c, t, &props::<$om::$ot>(&t.id, p)?).await,)*
                     $(Kind::$l => Err(not_owned(t)),)*
                 }
             }
@@ -159,7 +163,7 @@ macro_rules! kinds {
             ) -> Result<$crate::provider::Applied, $crate::provider::CloudError> {
                 use $crate::resources::kind::{Owned, props};
                 match t.kind {
-                    $(Kind::$o => <$ot>::update(&self.c, t, e, &props::<$ot>(&t.id, p)?).await,)*
+                    $(Kind::$o => <$om::$ot>::update(&self.c, t, e, &props::<$om::$ot>(&t.id, p)?).await,)*
                     $(Kind::$l => Err(not_owned(t)),)*
                 }
             }
@@ -171,7 +175,7 @@ macro_rules! kinds {
             ) -> Result<(), $crate::provider::CloudError> {
                 use $crate::resources::kind::Owned;
                 match t.kind {
-                    $(Kind::$o => <$ot>::delete(&self.c, t, e).await,)*
+                    $(Kind::$o => <$om::$ot>::delete(&self.c, t, e).await,)*
                     // Lookups are never owned, so never deleted.
                     $(Kind::$l => Ok(()),)*
                 }
@@ -184,7 +188,7 @@ macro_rules! kinds {
             ) -> Result<Vec<$crate::resources::kind::Found>, $crate::provider::CloudError> {
                 use $crate::resources::kind::Owned;
                 match kind {
-                    $(Kind::$o => <$ot>::discover(&self.c, stack).await,)*
+                    $(Kind::$o => <$om::$ot>::discover(&self.c, stack).await,)*
                     $(Kind::$l => Ok(Vec::new()),)*
                 }
             }
@@ -196,7 +200,7 @@ macro_rules! kinds {
             ) -> Result<$crate::resources::kind::Fields, $crate::provider::CloudError> {
                 use $crate::resources::kind::Owned;
                 match e.kind {
-                    $(Kind::$o => <$ot>::live_outputs(&self.c, id, e).await,)*
+                    $(Kind::$o => <$om::$ot>::live_outputs(&self.c, id, e).await,)*
                     $(Kind::$l => Ok(Default::default()),)*
                 }
             }
@@ -209,7 +213,7 @@ macro_rules! kinds {
             ) -> Result<(), $crate::provider::CloudError> {
                 use $crate::resources::kind::Owned;
                 match t.kind {
-                    $(Kind::$o => <$ot>::wait_ready(&self.c, t, a, timeout).await,)*
+                    $(Kind::$o => <$om::$ot>::wait_ready(&self.c, t, a, timeout).await,)*
                     $(Kind::$l => Ok(()),)*
                 }
             }

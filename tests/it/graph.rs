@@ -57,3 +57,114 @@ fn dependents_are_found_transitively() {
     let deps = graph.all_dependents("vpc");
     assert_eq!(deps.into_iter().collect::<Vec<_>>(), ["service", "subnet"]);
 }
+
+mod walk {
+    use provision::graph::{Graph, GraphError, Stop};
+    use std::sync::{Arc, Mutex};
+
+    fn stop() -> tokio::sync::watch::Receiver<Stop> {
+        let (tx, rx) = tokio::sync::watch::channel(Stop::Run);
+        // The sender lives as long as the test's runtime needs it.
+        std::mem::forget(tx);
+        rx
+    }
+
+    #[tokio::test]
+    async fn each_node_runs_after_its_dependencies_and_a_failure_skips_only_its_dependents() {
+        let mut g = Graph::new();
+        for (a, b) in [
+            ("subnet", "vpc"),
+            ("service", "subnet"),
+            ("service", "sg"),
+            ("sg", "vpc"),
+        ] {
+            g.add_edge(a, b);
+        }
+        g.add_node("role");
+        g.add_edge("policy", "role");
+        let ran = Arc::new(Mutex::new(Vec::new()));
+        let walked = g
+            .walk(2, stop(), |n| {
+                let ran = ran.clone();
+                async move {
+                    ran.lock().unwrap().push(n.clone());
+                    if n == "subnet" {
+                        Err(format!("{n} refused"))
+                    } else {
+                        Ok(())
+                    }
+                }
+            })
+            .await
+            .unwrap();
+        let ran = ran.lock().unwrap().clone();
+        let pos = |x: &str| ran.iter().position(|n| n == x);
+        assert!(
+            pos("vpc") < pos("subnet") && pos("vpc") < pos("sg"),
+            "{ran:?}"
+        );
+        assert!(pos("role") < pos("policy"), "{ran:?}");
+        assert_eq!(
+            pos("service"),
+            None,
+            "a dependent of the failure never runs"
+        );
+        assert_eq!(
+            walked.failed,
+            [("subnet".to_string(), "subnet refused".to_string())]
+        );
+        assert_eq!(
+            walked.skipped,
+            [("service".to_string(), "subnet".to_string())]
+        );
+        let mut done = walked.done.clone();
+        done.sort();
+        assert_eq!(done, ["policy", "role", "sg", "vpc"]);
+    }
+
+    #[tokio::test]
+    async fn a_cycle_is_refused_before_anything_runs() {
+        let mut g = Graph::new();
+        g.add_edge("a", "b");
+        g.add_edge("b", "a");
+        g.add_node("c");
+        let ran = Arc::new(Mutex::new(0));
+        let r = g
+            .walk(4, stop(), |_| {
+                let ran = ran.clone();
+                async move {
+                    *ran.lock().unwrap() += 1;
+                    Ok::<(), ()>(())
+                }
+            })
+            .await;
+        assert!(matches!(r, Err(GraphError::Cycle(_))));
+        assert_eq!(*ran.lock().unwrap(), 0);
+    }
+
+    #[test]
+    fn deletion_order_from_a_state_with_a_cycle_is_an_error_naming_it() {
+        let entry = |deps: &[&str]| provision::state::Entry {
+            kind: provision::desired::Kind::SecurityGroup,
+            physical_id: "sg-1".into(),
+            props: serde_json::json!({}),
+            outputs: Default::default(),
+            deps: deps.iter().map(|d| d.to_string()).collect(),
+            revisions: Vec::new(),
+        };
+        let mut state = provision::state::State::default();
+        state.stack = "demo".into();
+        state
+            .resources
+            .insert("security_group.a".into(), entry(&["security_group.b"]));
+        state
+            .resources
+            .insert("security_group.b".into(), entry(&["security_group.a"]));
+        let err = provision::plan::plan_down("demo", &state).unwrap_err();
+        let said = err.to_string();
+        assert!(
+            said.contains("security_group.a") && said.contains("security_group.b"),
+            "{said}"
+        );
+    }
+}
