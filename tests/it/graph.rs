@@ -152,8 +152,10 @@ mod walk {
             deps: deps.iter().map(|d| d.to_string()).collect(),
             revisions: Vec::new(),
         };
-        let mut state = provision::state::State::default();
-        state.stack = "demo".into();
+        let mut state = provision::state::State {
+            stack: "demo".into(),
+            ..Default::default()
+        };
         state
             .resources
             .insert("security_group.a".into(), entry(&["security_group.b"]));
