@@ -55,6 +55,8 @@ class Tasks:
         self.stop_delay = float(os.environ.get("PROVISION_TASK_STOP_DELAY", "1"))
         # service ARN -> {"since": time of the last deployment, "bad": image that fails, "stopped": [task ARNs]}
         self.deployments = {}
+        # service ARN -> its deploymentCircuitBreaker setting ({"enable": …, "rollback": …})
+        self.breakers = {}
         # (region, EC2 instance id) -> (cluster, container instance ARN): what the "agent" registered
         self.agents = {}
         global CURRENT
@@ -96,12 +98,25 @@ class Tasks:
                     bad = next((i for i in images if BAD_IMAGE in i), None)
                     vpc = (svc.get("networkConfiguration") or {}).get("awsvpcConfiguration") or {}
                     previous = self.deployments.get(svc["serviceArn"], {})
+                    # The circuit breaker as the service was created or last updated with.
+                    asked = (req.get("deploymentConfiguration") or {}).get("deploymentCircuitBreaker")
+                    if asked is not None or action == "CreateService":
+                        self.breakers[svc["serviceArn"]] = asked or {}
+                    breaker = self.breakers.get(svc["serviceArn"], {})
+                    # What a failed deployment rolls back to: the last one whose tasks ran.
+                    good = None
+                    if previous and not previous.get("bad"):
+                        good = {"td": previous.get("td"), "network": previous.get("network")}
                     self.deployments[svc["serviceArn"]] = {
+                        "id": f"ecs-svc/{uuid.uuid4().int % 10**19:019d}",
+                        "td": svc.get("taskDefinition"),
                         "since": time.time(), "bad": bad, "stopped": [], "running": [],
                         "cluster": svc.get("clusterArn"), "region": region, "network": vpc,
                         # The old deployment's tasks still let go of their interfaces.
                         "stopping": previous.get("stopping", []),
                         "halted": req.get("desiredCount") == 0,
+                        "rollback_to": good if breaker.get("rollback") else None,
+                        "failed": None,
                     }
                 self._complete(svc)
             elif action == "DescribeServices":
@@ -115,7 +130,7 @@ class Tasks:
                 cluster = (req.get("cluster") or "default").rsplit("/", 1)[-1]
                 for arn, d in self.deployments.items():
                     same_cluster = (d.get("cluster") or "").rsplit("/", 1)[-1] == cluster
-                    if same_cluster and arn.endswith("/" + name) and d["bad"] and self._started(d):
+                    if same_cluster and arn.endswith("/" + name) and d["stopped"]:
                         doc["taskArns"] = doc.get("taskArns", []) + d["stopped"]
             elif action == "DescribeTasks":
                 wanted = set(req.get("tasks", []))
@@ -251,6 +266,7 @@ class Tasks:
             "clusterArn": d.get("cluster"),
             "lastStatus": "RUNNING",
             "desiredStatus": "RUNNING",
+            "startedBy": d.get("id"),
             "launchType": "FARGATE" if eni else "EC2",
             "attachments": [{"type": "ElasticNetworkInterface", "status": "ATTACHED", "details": details}] if eni else [],
         }
@@ -266,6 +282,8 @@ class Tasks:
         deployments = svc.get("deployments") or [{"status": "PRIMARY", "taskDefinition": svc.get("taskDefinition")}]
         primary = deployments[0]
         primary["status"] = "PRIMARY"
+        primary["id"] = d["id"]
+        primary["taskDefinition"] = d.get("td") or primary.get("taskDefinition")
         if not self._started(d):
             running, state = 0, "IN_PROGRESS"
         elif d["bad"]:
@@ -275,6 +293,9 @@ class Tasks:
                 cluster = (d.get("cluster") or "").rsplit("/", 1)[-1]
                 region = svc["serviceArn"].split(":")[3]
                 d["stopped"] = [f"arn:aws:ecs:{region}:{ACCOUNT}:task/{cluster}/{uuid.uuid4().hex}" for _ in range(max(desired, 1))]
+            if d.get("rollback_to"):
+                self._roll_back(svc, d)
+                return self._complete(svc)
         else:
             running = desired
             if not d["network"].get("subnets"):
@@ -286,11 +307,43 @@ class Tasks:
                 self._start(d, running - len(d["running"]))
         primary.update({"runningCount": running, "desiredCount": desired, "pendingCount": desired - running, "rolloutState": state})
         svc["deployments"] = [primary]
+        # A failed deployment stays listed, ACTIVE and FAILED, until its rollback completes.
+        failed = d.get("failed")
+        if failed and state != "COMPLETED":
+            svc["deployments"].append({
+                "id": failed["id"], "status": "ACTIVE", "taskDefinition": failed["td"],
+                "desiredCount": 0, "runningCount": 0, "pendingCount": 0,
+                "rolloutState": "FAILED", "rolloutStateReason": failed["reason"],
+            })
+        elif failed:
+            d["failed"] = None
         svc["runningCount"] = running
         svc["pendingCount"] = desired - running
 
+    def _roll_back(self, svc, d):
+        """What ECS's circuit breaker does with rollback on: the failed deployment is marked
+        FAILED and a new PRIMARY deployment of the last good task definition starts."""
+        from moto.ecs.models import ecs_backends
+
+        good = d["rollback_to"]
+        cluster = (d.get("cluster") or "").rsplit("/", 1)[-1]
+        name = svc["serviceArn"].rsplit("/", 1)[-1]
+        service = ecs_backends[ACCOUNT][d["region"]].services.get(f"{cluster}:{name}")
+        if service is not None:
+            service.task_definition = good["td"]
+        svc["taskDefinition"] = good["td"]
+        d["failed_image"], d["stopped_by"] = d["bad"], d["id"]
+        d["failed"] = {
+            "id": d["id"], "td": d["td"], "image": d["bad"],
+            "reason": "ECS deployment circuit breaker: tasks failed to start. Rolling back to the last good deployment.",
+        }
+        d.update({
+            "id": f"ecs-svc/{uuid.uuid4().int % 10**19:019d}", "td": good["td"], "bad": None,
+            "since": time.time(), "rollback_to": None, "network": good.get("network") or d["network"],
+        })
+
     def _stopped_task(self, arn, d):
-        image = d["bad"]
+        image = d["bad"] or (d.get("failed") or {}).get("image") or d.get("failed_image", "")
         reason = (
             f"CannotPullContainerError: pull image manifest has been retried 5 time(s): "
             f"failed to resolve ref docker.io/library/{image}: not found"
@@ -301,6 +354,8 @@ class Tasks:
             "lastStatus": "STOPPED",
             "desiredStatus": "STOPPED",
             "stopCode": "TaskFailedToStart",
+            # ECS marks a service's tasks with the deployment that started them.
+            "startedBy": d.get("stopped_by") or d.get("id"),
             "stoppedReason": reason,
             "containers": [{"name": image.split(":")[0].rsplit("/", 1)[-1], "lastStatus": "STOPPED", "reason": reason}],
         }

@@ -40,6 +40,17 @@ pub struct CloudError {
     pub hint: Option<String>,
 }
 
+/// The operations of a deployment that failed or did not settle: `up` exits 3 for them.
+pub const DEPLOYMENT: &str = "deployment";
+pub const WAITING: &str = "waiting for the service";
+
+impl CloudError {
+    /// Whether this is a deployment that failed, was rolled back or did not become stable.
+    pub fn is_deployment(&self) -> bool {
+        self.operation == DEPLOYMENT || self.operation == WAITING
+    }
+}
+
 impl fmt::Display for CloudError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {} failed", self.resource, self.operation)?;

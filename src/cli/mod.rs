@@ -53,6 +53,7 @@ pub fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {e}");
+            let code = e.exit_code();
             if json {
                 render::json_line(&crate::events::Event::Summary {
                     ok: false,
@@ -62,7 +63,22 @@ pub fn main() -> ExitCode {
                     error: Some(e.to_string()),
                 });
             }
-            ExitCode::from(1)
+            ExitCode::from(code)
+        }
+    }
+}
+
+impl Error {
+    /// 3 when a deployment failed, was rolled back or did not become stable in time; 1 for
+    /// every other error.
+    fn exit_code(&self) -> u8 {
+        match self {
+            Error::Exec(crate::exec::ExecError::Failed { failed, .. })
+                if failed.iter().any(|f| f.is_deployment()) =>
+            {
+                3
+            }
+            _ => 1,
         }
     }
 }

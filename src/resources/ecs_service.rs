@@ -37,6 +37,8 @@ crate::props! {
     }
 }
 
+use crate::provider::{DEPLOYMENT, WAITING};
+
 /// How long IAM may take to make a new role usable by ECS.
 const IAM_WINDOW: Duration = Duration::from_secs(120);
 /// How long a deleted service may take to stop its tasks.
@@ -107,6 +109,16 @@ fn outputs_of(svc: &Service, cluster: &str) -> Applied {
             ("arn", json!(arn)),
             ("name", json!(svc.service_name())),
             ("cluster", json!(cluster)),
+            // The deployment this create or update started: the one `up` waits for.
+            (
+                "deployment_id",
+                json!(
+                    svc.deployments()
+                        .iter()
+                        .find(|d| d.status() == Some("PRIMARY"))
+                        .and_then(|d| d.id())
+                ),
+            ),
         ]),
     }
 }
@@ -178,15 +190,19 @@ async fn tasks(
 }
 
 /// Why tasks of the service stopped, for failing fast with AWS's reason.
+/// Only the tasks `deployment` started count, when it is known: stopped tasks stay listed
+/// for an hour, and an earlier deployment's failure is not this one's.
 async fn stopped_reasons(
     c: &Clients,
     id: &str,
     cluster: &str,
     service: &str,
+    deployment: Option<&str>,
 ) -> Result<Vec<String>, CloudError> {
     let stopped = tasks(c, id, cluster, service, DesiredStatus::Stopped).await?;
     Ok(stopped
         .iter()
+        .filter(|t| deployment.is_none() || t.started_by() == deployment)
         .filter_map(|t| {
             let reason = t.stopped_reason()?;
             let container = t.containers().iter().find_map(|c| c.reason());
@@ -447,6 +463,9 @@ impl Owned for EcsService {
         .await
     }
 
+    /// Follows the deployment this step started (its id), not whichever is primary: a
+    /// deployment the circuit breaker failed and rolled back is a failure, though the
+    /// service is stable again on the previous task definition.
     async fn wait_ready(
         c: &Clients,
         t: &Target,
@@ -460,14 +479,15 @@ impl Owned for EcsService {
             .unwrap_or_default()
             .to_string();
         let cluster = cluster.as_str();
+        let ours = a.outputs.get("deployment_id").and_then(Json::as_str);
         let budget = Budget::long(timeout).saying("not stable");
-        wait::until(t, "waiting for the service", budget, || async {
+        wait::until(t, WAITING, budget, || async {
             let svc = describe(c, &t.id, cluster, &a.physical_id)
                 .await?
                 .ok_or_else(|| {
                     own(
                         &t.id,
-                        "waiting for the service",
+                        WAITING,
                         "the service disappeared while waiting",
                         "check the ECS console for who deleted it",
                     )
@@ -476,49 +496,76 @@ impl Owned for EcsService {
                 .deployments()
                 .iter()
                 .find(|d| d.status() == Some("PRIMARY"));
-            let rollout = primary
-                .and_then(|d| d.rollout_state())
-                .map(|r| r.as_str().to_string())
-                .unwrap_or_else(|| "?".into());
+            let mine = match ours {
+                Some(id) => svc.deployments().iter().find(|d| d.id() == Some(id)),
+                None => primary,
+            };
+            let rollout = |d: Option<&aws_sdk_ecs::types::Deployment>| {
+                d.and_then(|d| d.rollout_state())
+                    .map(|r| r.as_str().to_string())
+                    .unwrap_or_else(|| "?".into())
+            };
             let line = format!(
                 "{}/{} tasks running, deployment {} ({} deployments)",
                 svc.running_count(),
                 svc.desired_count(),
-                rollout,
+                rollout(mine),
                 svc.deployments().len()
             );
-            if rollout == "FAILED" {
-                let why = primary
+            let other_primary = primary.filter(|p| ours.is_some() && p.id() != ours);
+            let task_of = |d: Option<&aws_sdk_ecs::types::Deployment>| {
+                d.and_then(|d| d.task_definition())
+                    .map(|td| td.rsplit('/').next().unwrap_or(td).to_string())
+                    .unwrap_or_else(|| "?".into())
+            };
+            // Failed, or gone with another deployment in its place: the circuit breaker's work.
+            if rollout(mine) == "FAILED" || (mine.is_none() && other_primary.is_some()) {
+                let why = mine
                     .and_then(|d| d.rollout_state_reason())
-                    .unwrap_or("the deployment failed");
-                let stopped = stopped_reasons(c, &t.id, cluster, &a.physical_id).await?;
+                    .unwrap_or("the deployment failed")
+                    .trim_end_matches('.')
+                    .to_string();
+                let stopped = stopped_reasons(c, &t.id, cluster, &a.physical_id, ours).await?;
                 let detail = stopped
                     .first()
                     .map(|r| format!("; a task stopped: {r}"))
                     .unwrap_or_default();
+                let what = match other_primary {
+                    Some(p) => format!(
+                        "{} was rolled back to {}",
+                        task_of(mine),
+                        task_of(Some(p))
+                    ),
+                    None => task_of(mine),
+                };
                 return Ok(Poll::Failed(own(
                     &t.id,
-                    "deployment",
-                    format!("{}{detail}", why.trim_end_matches('.')),
+                    DEPLOYMENT,
+                    format!("{what}: {why}{detail}"),
                     "fix the cause (image name, port, memory) and run `provision up` again",
                 )));
             }
-            let done = rollout == "COMPLETED"
-                || (primary.is_some_and(|d| d.rollout_state().is_none())
+            let done = rollout(mine) == "COMPLETED"
+                || (mine.is_some_and(|d| d.rollout_state().is_none())
                     && svc.deployments().len() == 1);
-            if done && svc.running_count() == svc.desired_count() && svc.deployments().len() == 1 {
+            let settled = mine.is_some() && mine.map(|d| d.id()) == primary.map(|d| d.id());
+            if done
+                && settled
+                && svc.running_count() == svc.desired_count()
+                && svc.deployments().len() == 1
+            {
                 t.progress.say(line);
                 return Ok(Poll::Ready(()));
             }
             if svc.running_count() < svc.desired_count() {
-                let stopped = stopped_reasons(c, &t.id, cluster, &a.physical_id).await?;
+                let stopped = stopped_reasons(c, &t.id, cluster, &a.physical_id, ours).await?;
                 if let Some(r) = stopped
                     .iter()
                     .find(|r| HOPELESS.iter().any(|h| r.contains(h)))
                 {
                     return Ok(Poll::Failed(own(
                         &t.id,
-                        "deployment",
+                        DEPLOYMENT,
                         format!("a task stopped: {r}"),
                         "fix the cause (image name, registry access, secrets) and run `provision up` again",
                     )));
@@ -528,6 +575,7 @@ impl Owned for EcsService {
         })
         .await
     }
+
 
     /// The addresses of the running tasks: where to reach the service without a load balancer.
     async fn live_outputs(

@@ -64,7 +64,8 @@ async fn an_image_that_cannot_be_pulled_fails_with_the_tasks_reason() {
     // A timeout far beyond the test's patience: only failing fast can pass.
     let up = provision(dir.path(), &["up", "--yes", "--timeout", "1h"]);
     let said = text(&up);
-    assert_eq!(up.status.code(), Some(1), "{said}");
+    // 3: the deployment failed (CI tells it from other errors).
+    assert_eq!(up.status.code(), Some(3), "{said}");
     assert!(
         said.contains("ecs_service.httpd: deployment failed"),
         "{said}"
@@ -129,11 +130,57 @@ async fn ec2_tasks_run_only_where_container_instances_have_room() {
     std::fs::write(&file, yaml).unwrap();
     let up = provision(dir.path(), &["up", "--yes", "--timeout", "6s"]);
     let said = text(&up);
-    assert_eq!(up.status.code(), Some(1), "{said}");
+    assert_eq!(up.status.code(), Some(3), "not stable in time: {said}");
     assert!(
         said.contains("not stable after 6s: 0/1 tasks running"),
         "{said}"
     );
+    let down = provision(dir.path(), &["down", "--yes"]);
+    assert!(down.status.success(), "{}", text(&down));
+    assert_eq!(leftovers(&c, stack, stack).await, Vec::<String>::new());
+}
+
+/// A deploy that the circuit breaker rolls back leaves the service stable on the previous
+/// task definition: `up` still fails, with exit code 3, and says what happened.
+#[tokio::test]
+async fn a_rolled_back_deployment_fails_with_exit_code_3() {
+    let _shared = CALL_LOG.read().unwrap_or_else(|e| e.into_inner());
+    let c = emulator::clients().await;
+    let stack = "e2e-rollback";
+    let dir = stack_dir("httpd-fargate.yaml", stack);
+    let file = dir.path().join("stack.yaml");
+    let good = std::fs::read_to_string(&file).unwrap();
+    let up = provision(dir.path(), &["up", "--yes", "--timeout", "5m"]);
+    assert!(up.status.success(), "{}", text(&up));
+
+    let bad = good.replace("image: httpd ", "image: httpd-does-not-exist ");
+    std::fs::write(&file, &bad).unwrap();
+    let up = provision(dir.path(), &["up", "--yes", "--timeout", "1h"]);
+    let said = text(&up);
+    assert_eq!(up.status.code(), Some(3), "{said}");
+    assert!(
+        said.contains(&format!("rolled back to {stack}-httpd:1")),
+        "the task definition it went back to is named: {said}"
+    );
+    assert!(said.contains("CannotPullContainerError"), "{said}");
+    let svc = c
+        .ecs
+        .describe_services()
+        .cluster(stack)
+        .services("httpd")
+        .send()
+        .await
+        .unwrap();
+    let td = svc.services()[0].task_definition().unwrap_or_default();
+    assert!(
+        td.ends_with(&format!("{stack}-httpd:1")),
+        "back on revision 1: {td}"
+    );
+
+    // Fixed within the hour: the failed deployment's stopped tasks are not this one's.
+    std::fs::write(&file, &good).unwrap();
+    let up = provision(dir.path(), &["up", "--yes", "--timeout", "5m"]);
+    assert!(up.status.success(), "{}", text(&up));
     let down = provision(dir.path(), &["down", "--yes"]);
     assert!(down.status.success(), "{}", text(&down));
     assert_eq!(leftovers(&c, stack, stack).await, Vec::<String>::new());
