@@ -38,6 +38,10 @@ pub struct Cli {
     /// No colours in the plan.
     #[arg(long, global = true)]
     pub no_color: bool,
+    /// Set a value of the stack file by its dotted path, as if written there (repeatable):
+    /// --set services.web.containers.web.image=httpd:2.4.62
+    #[arg(long = "set", global = true, value_name = "PATH=VALUE")]
+    pub set: Vec<crate::stack::overrides::Set>,
     /// Log every AWS call (service, operation, duration, attempts) to stderr; -vv for the
     /// SDK's own detail. RUST_LOG overrides it.
     #[arg(short = 'v', long = "verbose", global = true, action = clap::ArgAction::Count)]

@@ -16,7 +16,7 @@ pub struct Context {
 
 /// Loads and checks the stack file and its state; no AWS call.
 pub fn load(cli: &Cli) -> Result<Context, Error> {
-    let stack = crate::stack::load(&cli.file)?;
+    let stack = crate::stack::load_with(&cli.file, &cli.set)?;
     let state_path = cli
         .state
         .clone()

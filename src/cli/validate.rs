@@ -1,7 +1,7 @@
 use super::{Cli, Error};
 
 pub fn run(cli: &Cli) -> Result<u8, Error> {
-    let stack = crate::stack::load(&cli.file)?;
+    let stack = crate::stack::load_with(&cli.file, &cli.set)?;
     let owned = stack
         .resources
         .iter()

@@ -4,6 +4,7 @@ pub mod error;
 pub mod expand;
 pub mod fargate;
 pub mod model;
+pub mod overrides;
 pub mod reference;
 pub mod validate;
 
@@ -24,23 +25,45 @@ pub struct Stack {
 }
 
 pub fn load(path: &Path) -> Result<Stack, StackError> {
+    load_with(path, &[])
+}
+
+/// Loads the stack file with `--set` overrides, resolving `${env:…}` from the environment.
+pub fn load_with(path: &Path, sets: &[overrides::Set]) -> Result<Stack, StackError> {
     let text = std::fs::read_to_string(path).map_err(|source| StackError::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    parse(path, &text)
+    parse_with(path, &text, sets, &|name| std::env::var(name).ok())
 }
 
 pub fn parse(path: &Path, text: &str) -> Result<Stack, StackError> {
+    parse_with(path, text, &[], &|name| std::env::var(name).ok())
+}
+
+/// Parses `text` with `sets` applied and `${env:…}` resolved by `env`, then checks it.
+pub fn parse_with(
+    path: &Path,
+    original: &str,
+    sets: &[overrides::Set],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Stack, StackError> {
     let invalid = |problems| StackError::Invalid {
         path: path.to_path_buf(),
         problems,
     };
+    let over = overrides::apply(original, sets, env).map_err(invalid)?;
+    let text = over.text.as_str();
+    let located = |ps: Vec<Problem>| -> Vec<Problem> {
+        ps.into_iter()
+            .map(|p| over.locate(text, original, p))
+            .collect()
+    };
     let file: model::StackFile =
-        serde_saphyr::from_str(text).map_err(|e| invalid(vec![yaml_problem(&e)]))?;
+        serde_saphyr::from_str(text).map_err(|e| invalid(located(vec![yaml_problem(&e)])))?;
     let problems = validate::validate(&file);
     if !problems.is_empty() {
-        return Err(invalid(problems));
+        return Err(invalid(located(problems)));
     }
     let expanded = expand::expand(&file);
     let graph = graph_of(&expanded.resources).map_err(|e| {

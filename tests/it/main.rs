@@ -17,6 +17,7 @@ mod graph;
 mod inputs;
 mod json_output;
 mod leftovers;
+mod overrides;
 mod plan_snapshots;
 mod real_aws;
 mod replace;
