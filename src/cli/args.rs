@@ -62,6 +62,12 @@ pub enum Command {
     Down(DownArgs),
     /// Show the ids, names and ARNs of what the stack created.
     Outputs(OutputsArgs),
+    /// Remove the state's lock left by a run that is gone for good (the id is in the
+    /// message that named the holder).
+    ForceUnlock {
+        /// The lock's id.
+        lock_id: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -149,6 +155,7 @@ impl Cli {
             Command::Up(a) => a.json,
             Command::Down(a) => a.json,
             Command::Outputs(a) => a.json,
+            Command::ForceUnlock { .. } => false,
         }
     }
 }

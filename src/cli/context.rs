@@ -29,6 +29,11 @@ pub fn load(cli: &Cli) -> Result<Context, Error> {
     })
 }
 
+/// Takes the state's lock for `operation` (`plan`, `up`, `down`), held until dropped.
+pub fn lock(ctx: &Context, operation: &str) -> Result<crate::state::lock::Lock, Error> {
+    Ok(crate::state::lock::acquire(&ctx.state_path, operation)?)
+}
+
 pub async fn aws(cli: &Cli) -> Result<Arc<Aws>, Error> {
     let mut settings = crate::aws::Settings {
         region: cli.region.clone(),

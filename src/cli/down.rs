@@ -13,6 +13,7 @@ pub async fn run(cli: &Cli, a: &DownArgs) -> Result<u8, Error> {
         ));
     }
     let ctx = context::load(cli)?;
+    let _lock = context::lock(&ctx, "down")?;
     let plan = crate::plan::plan_down(&ctx.stack.name, &ctx.state)?;
     let started = std::time::Instant::now();
     let events = render::emitter(mode);

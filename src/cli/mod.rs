@@ -8,6 +8,7 @@ mod local;
 mod outputs;
 mod plan;
 mod render;
+mod unlock;
 mod up;
 mod validate;
 
@@ -31,6 +32,8 @@ pub enum Error {
         "{0}\n  hint: the state's recorded dependencies are damaged; restore the state file from a backup"
     )]
     Graph(#[from] crate::graph::GraphError),
+    #[error(transparent)]
+    Lock(#[from] crate::state::lock::LockError),
     #[error("{0}")]
     Usage(String),
 }
@@ -69,8 +72,8 @@ pub fn main() -> ExitCode {
 }
 
 impl Error {
-    /// 3 when a deployment failed, was rolled back or did not become stable in time; 1 for
-    /// every other error.
+    /// 3 when a deployment failed, was rolled back or did not become stable in time; 4
+    /// when another run holds the state's lock; 1 for every other error.
     fn exit_code(&self) -> u8 {
         match self {
             Error::Exec(crate::exec::ExecError::Failed { failed, .. })
@@ -78,6 +81,8 @@ impl Error {
             {
                 3
             }
+            // Another run holds the state: nothing was done, try again later.
+            Error::Lock(crate::state::lock::LockError::Held { .. }) => 4,
             _ => 1,
         }
     }
@@ -111,5 +116,6 @@ async fn run(cli: Cli) -> Result<u8, Error> {
         Command::Up(a) => up::run(&cli, a).await,
         Command::Down(a) => down::run(&cli, a).await,
         Command::Outputs(a) => outputs::run(&cli, a).await,
+        Command::ForceUnlock { lock_id } => unlock::run(&cli, lock_id),
     }
 }

@@ -5,6 +5,7 @@ use super::{Cli, Error, context};
 pub async fn run(cli: &Cli, a: &PlanArgs) -> Result<u8, Error> {
     let mode = Mode::pick(a.json);
     let ctx = context::load(cli)?;
+    let _lock = context::lock(&ctx, "plan")?;
     let aws = context::aws(cli).await?;
     let started = std::time::Instant::now();
     let plan = crate::plan::plan_up(&ctx.stack, &ctx.state, aws, a.parallelism.into()).await?;

@@ -13,6 +13,7 @@ pub async fn run(cli: &Cli, a: &UpArgs) -> Result<u8, Error> {
         ));
     }
     let ctx = context::load(cli)?;
+    let _lock = context::lock(&ctx, "up")?;
     let aws = context::aws(cli).await?;
     let plan =
         crate::plan::plan_up(&ctx.stack, &ctx.state, aws.clone(), a.parallelism.into()).await?;

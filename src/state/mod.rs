@@ -1,6 +1,8 @@
 //! The record of what the stack owns. One writer (`StateWriter`), written after every
 //! step, atomically (temp file, fsync, rename) and readable by the owner only.
 
+pub mod lock;
+
 use crate::desired::Kind;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};

@@ -17,6 +17,7 @@ mod graph;
 mod inputs;
 mod json_output;
 mod leftovers;
+mod locking;
 mod overrides;
 mod plan_snapshots;
 mod real_aws;
