@@ -10,6 +10,9 @@ where
     R: std::fmt::Debug,
 {
     let code = e.code().map(str::to_string);
+    if let Some(err) = no_credentials(resource, operation, &e) {
+        return err;
+    }
     let message = match (&e, e.message()) {
         (_, Some(m)) => m.to_string(),
         (SdkError::DispatchFailure(d), None) => {
@@ -34,6 +37,32 @@ where
         message,
         hint,
     }
+}
+
+/// Missing credentials, said as such (the SDK reports them as a dispatch failure, which
+/// would otherwise read as a network problem).
+fn no_credentials<E, R>(resource: &str, operation: &str, e: &SdkError<E, R>) -> Option<CloudError>
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let mut src: Option<&dyn std::error::Error> = Some(e);
+    while let Some(s) = src {
+        if s.to_string().contains("no credentials found") {
+            return Some(CloudError {
+                resource: resource.to_string(),
+                operation: operation.to_string(),
+                code: None,
+                message: "no AWS credentials were found (tried the environment, the profile, web identity, the container and the instance)".into(),
+                hint: Some(
+                    "give credentials one of the usual ways: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment; a profile from ~/.aws/config with --profile or AWS_PROFILE; SSO with `aws sso login --profile NAME`; in CI, a role through OIDC (on GitHub Actions: aws-actions/configure-aws-credentials); --local uses dummy ones"
+                        .into(),
+                ),
+            });
+        }
+        src = s.source();
+    }
+    None
 }
 
 fn hint_for<E, R>(code: Option<&str>, e: &SdkError<E, R>) -> Option<String> {

@@ -60,3 +60,34 @@ fn a_missing_stack_file_is_explained() {
         text(&out)
     );
 }
+
+#[test]
+fn missing_credentials_are_named_with_the_ways_to_give_them() {
+    let dir = crate::emulator::stack_dir("httpd-fargate.yaml", "e2e-nocreds");
+    let home = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_provision"))
+        .current_dir(dir.path())
+        .env_clear()
+        .env("HOME", home.path())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .args([
+            "--region",
+            "us-east-1",
+            "--endpoint-url",
+            "http://127.0.0.1:9",
+            "plan",
+        ])
+        .output()
+        .unwrap();
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("no AWS credentials were found"), "{said}");
+    assert!(
+        said.contains("OIDC") && said.contains("--profile"),
+        "{said}"
+    );
+    assert!(
+        !said.contains("could not reach"),
+        "not a network problem: {said}"
+    );
+}
