@@ -62,12 +62,29 @@ pub enum Command {
     Down(DownArgs),
     /// Show the ids, names and ARNs of what the stack created.
     Outputs(OutputsArgs),
+    /// Look at the state, or rebuild it from what AWS holds.
+    #[command(subcommand)]
+    State(StateCommand),
     /// Remove the state's lock left by a run that is gone for good (the id is in the
     /// message that named the holder).
     ForceUnlock {
         /// The lock's id.
         lock_id: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// Print what the state records: each resource's id, kind and AWS id.
+    Show {
+        /// The whole state as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the state from what AWS holds: everything tagged with the stack, found by
+    /// one list per kind. For a lost state file; refuses to replace one that records
+    /// resources.
+    Recover,
 }
 
 #[derive(Debug, Args)]
@@ -156,6 +173,7 @@ impl Cli {
             Command::Down(a) => a.json,
             Command::Outputs(a) => a.json,
             Command::ForceUnlock { .. } => false,
+            Command::State(StateCommand::Show { .. } | StateCommand::Recover) => false,
         }
     }
 }

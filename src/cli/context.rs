@@ -29,6 +29,27 @@ pub fn load(cli: &Cli) -> Result<Context, Error> {
     })
 }
 
+/// The state; when there is no state file at all (a fresh CI runner), what the stack owns
+/// is found in AWS by its tags instead, and said so.
+pub async fn state_or_found(
+    ctx: &Context,
+    aws: &std::sync::Arc<crate::resources::Aws>,
+) -> Result<State, Error> {
+    if ctx.state_path.exists() {
+        return Ok(ctx.state.clone());
+    }
+    let found = crate::plan::recover::recover(&ctx.stack, aws.clone()).await?;
+    if !found.resources.is_empty() {
+        eprintln!(
+            "No state at {}: found {} resources of stack {} in AWS by their tags, and using them.",
+            ctx.state_path.display(),
+            found.resources.len(),
+            ctx.stack.name
+        );
+    }
+    Ok(found)
+}
+
 /// Takes the state's lock for `operation` (`plan`, `up`, `down`), held until dropped.
 pub fn lock(ctx: &Context, operation: &str) -> Result<crate::state::lock::Lock, Error> {
     Ok(crate::state::lock::acquire(&ctx.state_path, operation)?)

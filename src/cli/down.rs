@@ -14,7 +14,9 @@ pub async fn run(cli: &Cli, a: &DownArgs) -> Result<u8, Error> {
     }
     let ctx = context::load(cli)?;
     let _lock = context::lock(&ctx, "down")?;
-    let plan = crate::plan::plan_down(&ctx.stack.name, &ctx.state)?;
+    let aws = context::aws(cli).await?;
+    let state = context::state_or_found(&ctx, &aws).await?;
+    let plan = crate::plan::plan_down(&ctx.stack.name, &state)?;
     let started = std::time::Instant::now();
     let events = render::emitter(mode);
     if !plan.has_changes() {
@@ -44,8 +46,7 @@ pub async fn run(cli: &Cli, a: &DownArgs) -> Result<u8, Error> {
     if mode != Mode::Json {
         println!();
     }
-    let aws = context::aws(cli).await?;
-    let writer = Arc::new(StateWriter::new(ctx.state_path.clone(), ctx.state));
+    let writer = Arc::new(StateWriter::new(ctx.state_path.clone(), state));
     let opts = Options {
         parallelism: a.parallelism.into(),
         wait: false,

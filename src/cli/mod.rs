@@ -8,11 +8,12 @@ mod local;
 mod outputs;
 mod plan;
 mod render;
+mod state;
 mod unlock;
 mod up;
 mod validate;
 
-pub use args::{Cli, Command};
+pub use args::{Cli, Command, StateCommand};
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -117,5 +118,7 @@ async fn run(cli: Cli) -> Result<u8, Error> {
         Command::Down(a) => down::run(&cli, a).await,
         Command::Outputs(a) => outputs::run(&cli, a).await,
         Command::ForceUnlock { lock_id } => unlock::run(&cli, lock_id),
+        Command::State(StateCommand::Show { json }) => state::show(&cli, *json),
+        Command::State(StateCommand::Recover) => state::recover(&cli).await,
     }
 }

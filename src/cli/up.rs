@@ -15,8 +15,8 @@ pub async fn run(cli: &Cli, a: &UpArgs) -> Result<u8, Error> {
     let ctx = context::load(cli)?;
     let _lock = context::lock(&ctx, "up")?;
     let aws = context::aws(cli).await?;
-    let plan =
-        crate::plan::plan_up(&ctx.stack, &ctx.state, aws.clone(), a.parallelism.into()).await?;
+    let state = context::state_or_found(&ctx, &aws).await?;
+    let plan = crate::plan::plan_up(&ctx.stack, &state, aws.clone(), a.parallelism.into()).await?;
     let events = render::emitter(mode);
     context::show_plan(cli, mode, &plan, &events);
     let started = std::time::Instant::now();
@@ -34,7 +34,7 @@ pub async fn run(cli: &Cli, a: &UpArgs) -> Result<u8, Error> {
     if mode != Mode::Json {
         println!();
     }
-    let writer = Arc::new(StateWriter::new(ctx.state_path.clone(), ctx.state));
+    let writer = Arc::new(StateWriter::new(ctx.state_path.clone(), state));
     let opts = Options {
         parallelism: a.parallelism.into(),
         wait: !a.no_wait,

@@ -3,6 +3,7 @@
 pub mod action;
 pub mod build;
 pub mod diff;
+pub mod recover;
 pub mod render;
 
 pub use action::Action;

@@ -216,7 +216,14 @@ impl Owned for AutoScalingGroup {
             let page = page.map_err(|e| cloud(stack, "DescribeAutoScalingGroups", e))?;
             for g in page.auto_scaling_groups() {
                 let tags = crate::tag_pairs!(g.tags());
-                out.extend(super::found_in(&tags, stack, g.auto_scaling_group_name()));
+                out.extend(
+                    super::found_in(&tags, stack, g.auto_scaling_group_name()).map(|f| {
+                        f.with(&[
+                            ("arn", json!(g.auto_scaling_group_arn())),
+                            ("name", json!(g.auto_scaling_group_name())),
+                        ])
+                    }),
+                );
             }
         }
         Ok(out)

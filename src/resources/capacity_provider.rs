@@ -186,7 +186,11 @@ impl Owned for CapacityProvider {
                 .await
                 .map_err(|e| cloud(stack, "DescribeCapacityProviders", e))?;
             for cp in page.capacity_providers() {
-                out.extend(super::found_in(&tags_of(cp.tags()), stack, cp.name()));
+                out.extend(
+                    super::found_in(&tags_of(cp.tags()), stack, cp.name()).map(|f| {
+                        f.with(&[("arn", json!(cp.capacity_provider_arn())), ("name", json!(cp.name()))])
+                    }),
+                );
             }
             token = page.next_token().map(str::to_string);
             if token.is_none() {

@@ -124,10 +124,15 @@ impl Owned for ClusterCapacityProviders {
             .iter()
             .filter(|cl| !cl.capacity_providers().is_empty())
             .filter_map(|cl| {
-                Some(Found {
-                    id: "cluster_capacity_providers".into(),
-                    physical_id: cl.cluster_name()?.to_string(),
-                })
+                let name = cl.cluster_name()?;
+                Some(
+                    Found {
+                        id: "cluster_capacity_providers".into(),
+                        physical_id: name.to_string(),
+                        outputs: Default::default(),
+                    }
+                    .with(&[("cluster", json!(name))]),
+                )
             })
             .collect())
     }

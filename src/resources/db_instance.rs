@@ -291,7 +291,12 @@ impl Owned for DbInstance {
             let page = page.map_err(|e| cloud(stack, "DescribeDBInstances", e))?;
             for db in page.db_instances() {
                 let tags = crate::tag_pairs!(db.tag_list());
-                out.extend(super::found_in(&tags, stack, db.db_instance_identifier()));
+                out.extend(
+                    super::found_in(&tags, stack, db.db_instance_identifier()).map(|mut f| {
+                        f.outputs = outputs(db).outputs;
+                        f
+                    }),
+                );
             }
         }
         Ok(out)

@@ -192,7 +192,10 @@ impl Owned for DbSubnetGroup {
                     .await
                     .map_err(|e| cloud(stack, "ListTagsForResource", e))?;
                 let tags = crate::tag_pairs!(tags.tag_list());
-                out.extend(super::found_in(&tags, stack, Some(name)));
+                out.extend(
+                    super::found_in(&tags, stack, Some(name))
+                        .map(|f| f.with(&[("name", json!(name)), ("arn", json!(arn))])),
+                );
             }
         }
         Ok(out)

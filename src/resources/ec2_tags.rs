@@ -80,7 +80,7 @@ pub fn pairs(tags: &[Tag]) -> Vec<(String, String)> {
 #[macro_export]
 #[doc(hidden)]
 macro_rules! ec2_discover {
-    ($c:expr, $stack:expr, $op:ident, $opname:literal, $items:ident, $id:ident) => {{
+    ($c:expr, $stack:expr, $op:ident, $opname:literal, $items:ident, $id:ident, $outputs:expr) => {{
         let mut out = Vec::new();
         let mut pages = $c
             .ec2
@@ -91,11 +91,12 @@ macro_rules! ec2_discover {
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| $crate::resources::cloud($stack, $opname, e))?;
             for r in page.$items() {
-                out.extend($crate::resources::found_in(
+                let found = $crate::resources::found_in(
                     &$crate::resources::ec2_tags::pairs(r.tags()),
                     $stack,
                     r.$id(),
-                ));
+                );
+                out.extend(found.map(|f| f.with(&$outputs(r))));
             }
         }
         Ok(out)

@@ -160,7 +160,11 @@ impl Owned for EcsCluster {
         Ok(owned_clusters(c, stack)
             .await?
             .iter()
-            .filter_map(|cl| super::found_in(&tags_of(cl.tags()), stack, cl.cluster_arn()))
+            .filter_map(|cl| {
+                super::found_in(&tags_of(cl.tags()), stack, cl.cluster_arn()).map(|f| {
+                    f.with(&[("arn", json!(cl.cluster_arn())), ("name", json!(cl.cluster_name()))])
+                })
+            })
             .collect())
     }
 

@@ -697,7 +697,13 @@ impl Owned for EcsService {
                     .iter()
                     .filter(|s| s.status() == Some("ACTIVE"))
                 {
-                    out.extend(super::found_in(&tags_of(s.tags()), stack, s.service_arn()));
+                    out.extend(super::found_in(&tags_of(s.tags()), stack, s.service_arn()).map(|f| {
+                        f.with(&[
+                            ("arn", json!(s.service_arn())),
+                            ("name", json!(s.service_name())),
+                            ("cluster", json!(cluster)),
+                        ])
+                    }));
                 }
             }
         }

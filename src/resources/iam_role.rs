@@ -262,7 +262,10 @@ impl Owned for IamRole {
                     .iter()
                     .map(|t| (t.key().to_string(), t.value().to_string()))
                     .collect();
-                out.extend(super::found_in(&tags, stack, Some(r.role_name())));
+                out.extend(
+                    super::found_in(&tags, stack, Some(r.role_name()))
+                        .map(|f| f.with(&[("arn", json!(r.arn())), ("name", json!(r.role_name()))])),
+                );
             }
         }
         Ok(out)

@@ -206,7 +206,10 @@ impl Owned for InstanceProfile {
                     .iter()
                     .map(|t| (t.key().to_string(), t.value().to_string()))
                     .collect();
-                out.extend(super::found_in(&tags, stack, Some(name)));
+                out.extend(
+                    super::found_in(&tags, stack, Some(name))
+                        .map(|f| f.with(&[("arn", json!(p.arn())), ("name", json!(name))])),
+                );
             }
         }
         Ok(out)

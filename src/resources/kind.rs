@@ -121,12 +121,22 @@ pub enum Change {
 }
 
 /// A resource found in AWS that carries the stack's tags.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Found {
     /// Its logical id (the `provision:id` tag).
     pub id: String,
     /// AWS's id for it, as the state records it.
     pub physical_id: String,
+    /// Its outputs, as its creation would have recorded them: what others refer to.
+    pub outputs: Fields,
+}
+
+impl Found {
+    /// With these outputs.
+    pub fn with(mut self, pairs: &[(&str, Json)]) -> Self {
+        self.outputs = super::props::outputs(pairs);
+        self
+    }
 }
 
 /// What to do about an error AWS answered.

@@ -216,7 +216,10 @@ impl Owned for LogGroup {
                     .tags()
                     .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
                     .unwrap_or_default();
-                out.extend(super::found_in(&tags, stack, g.log_group_name()));
+                out.extend(
+                    super::found_in(&tags, stack, g.log_group_name())
+                        .map(|f| f.with(&[("name", json!(g.log_group_name())), ("arn", json!(arn_of(g)))])),
+                );
             }
         }
         Ok(out)

@@ -83,6 +83,7 @@ pub fn found_in(
     Some(kind::Found {
         id: get(TAG_ID)?.to_string(),
         physical_id: physical_id.filter(|p| !p.is_empty())?.to_string(),
+        outputs: Default::default(),
     })
 }
 

@@ -144,10 +144,14 @@ impl Owned for RolePolicy {
                         .strip_prefix(&format!("{stack}-"))
                         .and_then(|n| n.strip_suffix("-secrets"));
                     if let Some(service) = service {
-                        out.push(Found {
-                            id: format!("iam_role_policy.{service}_secrets"),
-                            physical_id: format!("{}/{name}", role.physical_id),
-                        });
+                        out.push(
+                            Found {
+                                id: format!("iam_role_policy.{service}_secrets"),
+                                physical_id: format!("{}/{name}", role.physical_id),
+                                outputs: Default::default(),
+                            }
+                            .with(&[("name", json!(name))]),
+                        );
                     }
                 }
             }

@@ -353,8 +353,7 @@ impl Owned for SecurityGroup {
             describe_security_groups,
             "DescribeSecurityGroups",
             security_groups,
-            group_id
-        )
+            group_id, |r: &SdkSecurityGroup| [("id", json!(r.group_id())), ("name", json!(r.group_name()))])
     }
 
     fn classify(e: &CloudError) -> Retry {

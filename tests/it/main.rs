@@ -21,6 +21,7 @@ mod locking;
 mod overrides;
 mod plan_snapshots;
 mod real_aws;
+mod recovery;
 mod replace;
 mod resume;
 mod strict;
