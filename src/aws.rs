@@ -69,6 +69,7 @@ pub struct Clients {
     pub autoscaling: aws_sdk_autoscaling::Client,
     pub rds: aws_sdk_rds::Client,
     pub ssm: aws_sdk_ssm::Client,
+    pub s3: aws_sdk_s3::Client,
 }
 
 /// Each client logs its calls through `CallLog`.
@@ -94,6 +95,13 @@ impl Clients {
             autoscaling: client!(aws_sdk_autoscaling, conf),
             rds: client!(aws_sdk_rds, conf),
             ssm: client!(aws_sdk_ssm, conf),
+            // An endpoint of one's own (the emulator) takes the bucket in the path.
+            s3: aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(conf)
+                    .force_path_style(conf.endpoint_url().is_some())
+                    .interceptor(CallLog)
+                    .build(),
+            ),
         }
     }
 }

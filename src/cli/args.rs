@@ -32,9 +32,10 @@ pub struct Cli {
     /// Use the local emulator on 127.0.0.1:$PROVISION_LOCAL_PORT (4566), starting it if nothing answers.
     #[arg(long, global = true)]
     pub local: bool,
-    /// The state file (default: .provision/<stack>.state.json beside the stack file).
-    #[arg(long, global = true)]
-    pub state: Option<PathBuf>,
+    /// Where the state is: a file, or s3://BUCKET/KEY (default: the stack file's `state:`, else
+    /// .provision/<stack>.state.json beside the stack file).
+    #[arg(long, global = true, env = "PROVISION_STATE")]
+    pub state: Option<String>,
     /// No colours in the plan.
     #[arg(long, global = true)]
     pub no_color: bool,

@@ -6,16 +6,23 @@ use crate::state::StateWriter;
 use std::sync::Arc;
 
 pub async fn run(cli: &Cli, a: &DownArgs) -> Result<u8, Error> {
-    let mode = Mode::pick(a.json);
-    if mode == Mode::Json && !a.yes {
+    if Mode::pick(a.json) == Mode::Json && !a.yes {
         return Err(Error::Usage(
             "--json cannot ask for confirmation\n  hint: add --yes to delete".into(),
         ));
     }
-    let ctx = context::load(cli)?;
-    let _lock = context::lock(&ctx, "down")?;
+    let ctx = context::load(cli).await?;
+    // Released however the run ends: success, failure or Ctrl-C.
+    let lock = context::lock(&ctx, "down").await?;
+    let result = locked(cli, a, &ctx).await;
+    lock.release().await;
+    result
+}
+
+async fn locked(cli: &Cli, a: &DownArgs, ctx: &context::Context) -> Result<u8, Error> {
+    let mode = Mode::pick(a.json);
     let aws = context::aws(cli).await?;
-    let state = context::state_or_found(&ctx, &aws).await?;
+    let state = context::state_or_found(ctx, &aws).await?;
     let plan = crate::plan::plan_down(&ctx.stack.name, &state)?;
     let started = std::time::Instant::now();
     let events = render::emitter(mode);
@@ -46,7 +53,7 @@ pub async fn run(cli: &Cli, a: &DownArgs) -> Result<u8, Error> {
     if mode != Mode::Json {
         println!();
     }
-    let writer = Arc::new(StateWriter::new(ctx.state_path.clone(), state));
+    let writer = Arc::new(StateWriter::to(ctx.sink(), state));
     let opts = Options {
         parallelism: a.parallelism.into(),
         wait: false,

@@ -117,8 +117,8 @@ async fn run(cli: Cli) -> Result<u8, Error> {
         Command::Up(a) => up::run(&cli, a).await,
         Command::Down(a) => down::run(&cli, a).await,
         Command::Outputs(a) => outputs::run(&cli, a).await,
-        Command::ForceUnlock { lock_id } => unlock::run(&cli, lock_id),
-        Command::State(StateCommand::Show { json }) => state::show(&cli, *json),
+        Command::ForceUnlock { lock_id } => unlock::run(&cli, lock_id).await,
+        Command::State(StateCommand::Show { json }) => state::show(&cli, *json).await,
         Command::State(StateCommand::Recover) => state::recover(&cli).await,
     }
 }

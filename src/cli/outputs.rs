@@ -4,7 +4,7 @@ use crate::provider::Provider;
 use serde_json::{Map, Value as Json};
 
 pub async fn run(cli: &Cli, a: &OutputsArgs) -> Result<u8, Error> {
-    let ctx = context::load(cli)?;
+    let ctx = context::load(cli).await?;
     if ctx.state.resources.is_empty() {
         return Err(Error::Usage(format!(
             "stack {} has no resources yet (state: {})\n  hint: run `provision up` first",

@@ -2,8 +2,8 @@
 
 use super::{Cli, Error, context};
 
-pub fn show(cli: &Cli, json: bool) -> Result<u8, Error> {
-    let ctx = context::load(cli)?;
+pub async fn show(cli: &Cli, json: bool) -> Result<u8, Error> {
+    let ctx = context::load(cli).await?;
     if json {
         println!(
             "{}",
@@ -38,8 +38,14 @@ pub fn show(cli: &Cli, json: bool) -> Result<u8, Error> {
 }
 
 pub async fn recover(cli: &Cli) -> Result<u8, Error> {
-    let ctx = context::load(cli)?;
-    let _lock = context::lock(&ctx, "state recover")?;
+    let ctx = context::load(cli).await?;
+    let lock = context::lock(&ctx, "state recover").await?;
+    let result = recover_locked(cli, &ctx).await;
+    lock.release().await;
+    result
+}
+
+async fn recover_locked(cli: &Cli, ctx: &context::Context) -> Result<u8, Error> {
     if !ctx.state.resources.is_empty() {
         return Err(Error::Usage(format!(
             "the state {} already records {} resources; recovering would replace it\n  hint: move it away first if it is wrong",
@@ -49,7 +55,7 @@ pub async fn recover(cli: &Cli) -> Result<u8, Error> {
     }
     let aws = context::aws(cli).await?;
     let state = crate::plan::recover::recover(&ctx.stack, aws).await?;
-    crate::state::save(&ctx.state_path, &state)?;
+    ctx.save(&state).await?;
     println!(
         "Recovered {} resources of stack {} into {}.",
         state.resources.len(),

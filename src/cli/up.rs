@@ -12,10 +12,18 @@ pub async fn run(cli: &Cli, a: &UpArgs) -> Result<u8, Error> {
             "--json cannot ask for confirmation\n  hint: add --yes to apply, or use `provision plan --json` to only look".into(),
         ));
     }
-    let ctx = context::load(cli)?;
-    let _lock = context::lock(&ctx, "up")?;
+    let ctx = context::load(cli).await?;
+    // Released however the run ends: success, failure or Ctrl-C.
+    let lock = context::lock(&ctx, "up").await?;
+    let result = locked(cli, a, &ctx).await;
+    lock.release().await;
+    result
+}
+
+async fn locked(cli: &Cli, a: &UpArgs, ctx: &context::Context) -> Result<u8, Error> {
+    let mode = Mode::pick(a.json);
     let aws = context::aws(cli).await?;
-    let state = context::state_or_found(&ctx, &aws).await?;
+    let state = context::state_or_found(ctx, &aws).await?;
     let plan = crate::plan::plan_up(&ctx.stack, &state, aws.clone(), a.parallelism.into()).await?;
     let events = render::emitter(mode);
     context::show_plan(cli, mode, &plan, &events);
@@ -34,7 +42,7 @@ pub async fn run(cli: &Cli, a: &UpArgs) -> Result<u8, Error> {
     if mode != Mode::Json {
         println!();
     }
-    let writer = Arc::new(StateWriter::new(ctx.state_path.clone(), state));
+    let writer = Arc::new(StateWriter::to(ctx.sink(), state));
     let opts = Options {
         parallelism: a.parallelism.into(),
         wait: !a.no_wait,

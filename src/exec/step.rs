@@ -62,9 +62,11 @@ pub async fn run<P: Provider>(
         && let Some(e) = &entry
     {
         provider.delete(&target, e).await?;
-        writer.update(|s| {
-            s.resources.remove(&step.id);
-        })?;
+        writer
+            .update(|s| {
+                s.resources.remove(&step.id);
+            })
+            .await?;
         if step.action == Action::Delete {
             opts.events.emit(Event::Done {
                 id: step.id.clone(),
@@ -114,14 +116,16 @@ pub async fn run<P: Provider>(
         deps: desired.deps().into_iter().collect(),
         revisions,
     };
-    writer.update(|s| {
-        // In the same write: the successor, and the old one kept for its own deletion.
-        if create_first && let Some(old) = s.resources.remove(&step.id) {
-            s.resources
-                .insert(format!("{}{}", step.id, super::OLD), old);
-        }
-        s.resources.insert(step.id.clone(), new_entry);
-    })?;
+    writer
+        .update(|s| {
+            // In the same write: the successor, and the old one kept for its own deletion.
+            if create_first && let Some(old) = s.resources.remove(&step.id) {
+                s.resources
+                    .insert(format!("{}{}", step.id, super::OLD), old);
+            }
+            s.resources.insert(step.id.clone(), new_entry);
+        })
+        .await?;
     known
         .lock()
         .unwrap_or_else(|e| e.into_inner())

@@ -8,6 +8,7 @@ pub mod kind;
 mod props;
 mod registry;
 mod retry;
+pub mod s3_object;
 mod wait;
 
 pub use error::cloud;

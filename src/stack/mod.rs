@@ -20,6 +20,8 @@ pub struct Stack {
     pub path: PathBuf,
     pub name: String,
     pub tags: Vec<(String, String)>,
+    /// Where the file says the state is kept, if it does.
+    pub state: Option<String>,
     pub resources: Vec<Resource>,
     pub graph: Graph,
 }
@@ -90,6 +92,7 @@ pub fn parse_with(
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
+        state: file.state.as_ref().map(|s| s.value.clone()),
         resources: expanded.resources,
         graph,
     })

@@ -28,6 +28,9 @@ pub struct StackFile {
     /// Extra tags put on every resource the stack creates.
     #[serde(default)]
     pub tags: IndexMap<String, String>,
+    /// Where the state is kept: `s3://BUCKET/KEY` (for CI), or a file path.
+    #[serde(default)]
+    pub state: Option<Located<String>>,
 }
 
 #[derive(Debug, Deserialize)]

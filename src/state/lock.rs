@@ -1,7 +1,10 @@
 //! One run at a time per state. Locally: an OS file lock on `<state>.lock` beside the state
 //! file, held for the whole run and released by the OS when the process ends, even by
 //! `kill -9`. The file also says who holds it, so a second run can name the holder.
+//! Remotely (S3): an object `<key>.lock` created only if absent, renewed while the run
+//! lives, so a lock whose run died is visibly stale.
 
+use super::remote::{Cond, Remote, RemoteError};
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
@@ -21,7 +24,14 @@ pub struct Holder {
     /// The CI run's page, when the usual CI variables say where it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ci_run: Option<String>,
+    /// A remote lock's last renewal (seconds since the epoch); none for a local lock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renewed: Option<u64>,
 }
+
+/// How often a remote lock is renewed, and after how long without renewal it looks stale.
+pub const RENEW_EVERY: std::time::Duration = std::time::Duration::from_secs(15);
+pub const STALE_AFTER: u64 = 60;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
@@ -45,6 +55,8 @@ pub enum LockError {
     },
     #[error("there is no lock at {0}")]
     NotLocked(PathBuf),
+    #[error("{0}")]
+    Remote(crate::provider::CloudError),
 }
 
 fn held_message(path: &Path, holder: &Option<Box<Holder>>) -> String {
@@ -56,8 +68,19 @@ fn held_message(path: &Path, holder: &Option<Box<Holder>>) -> String {
                 .as_ref()
                 .map(|u| format!(" ({u})"))
                 .unwrap_or_default();
+            let stale = h
+                .renewed
+                .map(|r| now().saturating_sub(r))
+                .filter(|quiet| *quiet > STALE_AFTER)
+                .map(|quiet| {
+                    format!(
+                        "; it looks stale: not renewed for {}, so that run is probably gone",
+                        age_text(quiet)
+                    )
+                })
+                .unwrap_or_default();
             format!(
-                "the state is locked by {}{ci}, running `{}` for {}, lock id {}\n  hint: wait for it to finish; if that run is gone for good, `provision force-unlock {}` removes the lock ({})",
+                "the state is locked by {}{ci}, running `{}` for {}, lock id {}{stale}\n  hint: wait for it to finish; if that run is gone for good, `provision force-unlock {}` removes the lock ({})",
                 h.who,
                 h.operation,
                 age_text(age),
@@ -142,6 +165,7 @@ pub fn acquire(state: &Path, operation: &str) -> Result<Lock, LockError> {
         operation: operation.to_string(),
         started: now(),
         ci_run: ci_run(),
+        renewed: None,
     };
     let text = serde_json::to_vec(&holder).unwrap_or_default();
     file.set_len(0).map_err(io)?;
@@ -218,4 +242,105 @@ fn ci_run() -> Option<String> {
         return Some(format!("{server}/{repo}/actions/runs/{run}"));
     }
     var("CI_JOB_URL").or_else(|| var("BUILDKITE_BUILD_URL"))
+}
+
+/// A remote lock: renewed in the background until released.
+pub struct RemoteLock {
+    object: std::sync::Arc<dyn Remote>,
+    pub holder: Holder,
+    renewer: tokio::task::JoinHandle<()>,
+}
+
+fn remote_err(e: RemoteError, what: &str) -> LockError {
+    match e {
+        RemoteError::Cloud(c) => LockError::Remote(c),
+        RemoteError::Precondition => LockError::NotLocked(PathBuf::from(what)),
+    }
+}
+
+/// Takes the lock beside the remote `state`, or says who holds it, at once.
+pub async fn acquire_remote(state: &dyn Remote, operation: &str) -> Result<RemoteLock, LockError> {
+    let object: std::sync::Arc<dyn Remote> = state.sibling(".lock").into();
+    let mut holder = Holder {
+        id: new_id(),
+        who: who(),
+        operation: operation.to_string(),
+        started: now(),
+        ci_run: ci_run(),
+        renewed: Some(now()),
+    };
+    let body = serde_json::to_vec(&holder).unwrap_or_default();
+    let etag = match object.put(body, Cond::IfAbsent).await {
+        Ok(etag) => etag,
+        Err(RemoteError::Precondition) => {
+            let found = object
+                .get()
+                .await
+                .ok()
+                .flatten()
+                .and_then(|(b, _)| serde_json::from_slice::<Holder>(&b).ok());
+            return Err(LockError::Held {
+                path: PathBuf::from(object.describe()),
+                holder: found.map(Box::new),
+            });
+        }
+        Err(e) => return Err(remote_err(e, &object.describe())),
+    };
+    let renewer = {
+        let (object, mut holder, mut etag) = (object.clone(), holder.clone(), etag);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(RENEW_EVERY).await;
+                holder.renewed = Some(now());
+                let body = serde_json::to_vec(&holder).unwrap_or_default();
+                match object.put(body, Cond::IfMatch(etag.clone())).await {
+                    Ok(new) => etag = new,
+                    // Someone removed or took it (force-unlock): it is not ours to renew.
+                    Err(RemoteError::Precondition) => return,
+                    // A passing failure: the next renewal tries again.
+                    Err(RemoteError::Cloud(_)) => {}
+                }
+            }
+        })
+    };
+    holder.renewed = None;
+    Ok(RemoteLock {
+        object,
+        holder,
+        renewer,
+    })
+}
+
+impl RemoteLock {
+    /// Stops renewing and removes the lock if it is still this run's.
+    pub async fn release(self) {
+        self.renewer.abort();
+        if let Ok(Some((body, _))) = self.object.get().await
+            && serde_json::from_slice::<Holder>(&body).is_ok_and(|h| h.id == self.holder.id)
+        {
+            let _ = self.object.delete().await;
+        }
+    }
+}
+
+/// Removes the remote lock with this id, whoever holds it.
+pub async fn force_unlock_remote(state: &dyn Remote, id: &str) -> Result<Holder, LockError> {
+    let object = state.sibling(".lock");
+    let what = object.describe();
+    let (body, _) = object
+        .get()
+        .await
+        .map_err(|e| remote_err(e, &what))?
+        .ok_or_else(|| LockError::NotLocked(PathBuf::from(&what)))?;
+    let holder: Holder =
+        serde_json::from_slice(&body).map_err(|_| LockError::NotLocked(PathBuf::from(&what)))?;
+    if holder.id != id {
+        return Err(LockError::OtherId {
+            path: PathBuf::from(what),
+            found: holder.id,
+            asked: id.to_string(),
+        });
+    }
+    object.delete().await.map_err(|e| remote_err(e, &what))?;
+    Ok(holder)
 }

@@ -2,6 +2,7 @@
 //! step, atomically (temp file, fsync, rename) and readable by the owner only.
 
 pub mod lock;
+pub mod remote;
 
 use crate::desired::Kind;
 use serde::{Deserialize, Serialize};
@@ -9,7 +10,7 @@ use serde_json::{Map, Value as Json};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 pub const VERSION: u32 = 1;
 
@@ -57,6 +58,12 @@ pub enum StateError {
         found: String,
         expected: String,
     },
+    #[error(
+        "the state at {at} was changed by another run since this one read it, so it was not overwritten\n  hint: run the command again; it reads the newer state (and check that two runs do not share a state without a lock)"
+    )]
+    Changed { at: String },
+    #[error("{0}")]
+    Remote(crate::provider::CloudError),
     #[error("cannot write the state file {path}: {source}")]
     Write {
         path: PathBuf,
@@ -126,32 +133,108 @@ pub fn save(path: &Path, state: &State) -> Result<(), StateError> {
     Ok(())
 }
 
-/// The one writer of a state file during a run.
+/// Where a run's state goes.
+pub enum Sink {
+    File(PathBuf),
+    Remote {
+        object: Arc<dyn remote::Remote>,
+        /// The ETag last read or written: a write is conditional on it.
+        etag: Option<String>,
+    },
+}
+
+/// The one writer of a state during a run.
 pub struct StateWriter {
-    path: PathBuf,
-    state: Mutex<State>,
+    state: Mutex<(State, u64)>,
+    /// Writes in order; a write older than the last one written is skipped, since the
+    /// newer one holds it.
+    sink: tokio::sync::Mutex<(Sink, u64)>,
 }
 
 impl StateWriter {
     pub fn new(path: PathBuf, state: State) -> Self {
+        Self::to(Sink::File(path), state)
+    }
+
+    pub fn to(sink: Sink, state: State) -> Self {
         StateWriter {
-            path,
-            state: Mutex::new(state),
+            state: Mutex::new((state, 0)),
+            sink: tokio::sync::Mutex::new((sink, 0)),
         }
     }
 
     pub fn snapshot(&self) -> State {
-        self.state.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .0
+            .clone()
     }
 
     /// Applies `f` and writes the result before returning.
-    pub fn update(&self, f: impl FnOnce(&mut State)) -> Result<(), StateError> {
-        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        f(&mut s);
-        save(&self.path, &s)
+    pub async fn update(&self, f: impl FnOnce(&mut State)) -> Result<(), StateError> {
+        let (version, state) = {
+            let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            f(&mut s.0);
+            s.1 += 1;
+            (s.1, s.0.clone())
+        };
+        let mut sink = self.sink.lock().await;
+        if sink.1 >= version {
+            return Ok(());
+        }
+        match &mut sink.0 {
+            Sink::File(path) => save(path, &state)?,
+            Sink::Remote { object, etag } => {
+                let cond = etag
+                    .clone()
+                    .map_or(remote::Cond::IfAbsent, remote::Cond::IfMatch);
+                let body = serde_json::to_vec_pretty(&state).expect("state serializes");
+                let new = object.put(body, cond).await.map_err(|e| match e {
+                    remote::RemoteError::Precondition => StateError::Changed {
+                        at: object.describe(),
+                    },
+                    remote::RemoteError::Cloud(c) => StateError::Remote(c),
+                })?;
+                *etag = Some(new);
+            }
+        }
+        sink.1 = version;
+        Ok(())
     }
+}
 
-    pub fn path(&self) -> &Path {
-        &self.path
+/// The state in `object`, and its ETag (none when there is no state yet).
+pub async fn load_remote(
+    object: &dyn remote::Remote,
+    stack: &str,
+) -> Result<(State, Option<String>), StateError> {
+    let Some((body, etag)) = object.get().await.map_err(|e| match e {
+        remote::RemoteError::Cloud(c) => StateError::Remote(c),
+        remote::RemoteError::Precondition => StateError::Changed {
+            at: object.describe(),
+        },
+    })?
+    else {
+        return Ok((
+            State {
+                version: VERSION,
+                stack: stack.to_string(),
+                resources: BTreeMap::new(),
+            },
+            None,
+        ));
+    };
+    let state: State = serde_json::from_slice(&body).map_err(|source| StateError::Parse {
+        path: PathBuf::from(object.describe()),
+        source,
+    })?;
+    if state.stack != stack {
+        return Err(StateError::OtherStack {
+            path: PathBuf::from(object.describe()),
+            found: state.stack,
+            expected: stack.into(),
+        });
     }
+    Ok((state, Some(etag)))
 }

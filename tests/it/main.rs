@@ -24,6 +24,7 @@ mod real_aws;
 mod recovery;
 mod replace;
 mod resume;
+mod s3_state;
 mod strict;
 mod validate;
 mod validate_wordpress;

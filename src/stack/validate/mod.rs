@@ -28,6 +28,20 @@ pub fn validate(file: &StackFile) -> Vec<Problem> {
         subnet_names: network::subnet_names(file),
     };
     network::check_security_groups(file, &mut v);
+    if let Some(s) = &file.state {
+        let ok = match s.value.strip_prefix("s3://") {
+            Some(rest) => rest
+                .split_once('/')
+                .is_some_and(|(bucket, key)| !bucket.is_empty() && !key.is_empty()),
+            None => !s.value.trim().is_empty() && !s.value.contains("://"),
+        };
+        if !ok {
+            v.push(
+                Problem::at(&s.referenced, format!("`{}` is not a place for the state", s.value))
+                    .hint("write s3://BUCKET/KEY (for example s3://my-team-state/web/prod.json), or a file path"),
+            );
+        }
+    }
     if let Some(c) = &file.cluster {
         check_name(&c.value, &c.referenced, "cluster", 255, &mut v);
     }

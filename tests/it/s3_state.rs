@@ -1,0 +1,133 @@
+//! The state in S3, for CI: conditional writes and a lock object beside it.
+
+use crate::emulator::{self, CALL_LOG, provision, stack_dir, text};
+use crate::leftovers::leftovers;
+use provision::resources::s3_object::S3Object;
+use provision::state::remote::Remote;
+use provision::state::{Sink, State, StateWriter};
+use std::process::Command;
+use std::sync::Arc;
+
+async fn object(c: &provision::aws::Clients, bucket: &str, key: &str) -> Option<serde_json::Value> {
+    let got =
+        c.s3.get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .ok()?;
+    let body = got.body.collect().await.ok()?.into_bytes();
+    serde_json::from_slice(&body).ok()
+}
+
+#[tokio::test]
+async fn a_stack_goes_up_and_down_with_its_state_in_s3() {
+    let _shared = CALL_LOG.read().unwrap_or_else(|e| e.into_inner());
+    let c = emulator::clients().await;
+    let (bucket, stack) = ("provision-state-e2e", "e2e-s3");
+    c.s3.create_bucket().bucket(bucket).send().await.unwrap();
+    let key = format!("{stack}/state.json");
+    let url = format!("s3://{bucket}/{key}");
+    let dir = stack_dir("httpd-fargate.yaml", stack);
+
+    let up = provision(dir.path(), &["--state", &url, "up", "--yes", "--no-wait"]);
+    assert!(up.status.success(), "{}", text(&up));
+    assert!(
+        !dir.path().join(".provision").exists(),
+        "no local state or lock"
+    );
+    let state = object(&c, bucket, &key).await.expect("the state is in S3");
+    assert_eq!(state["resources"].as_object().unwrap().len(), 6, "{state}");
+    assert!(
+        object(&c, bucket, &format!("{key}.lock")).await.is_none(),
+        "the lock is released"
+    );
+
+    // PROVISION_STATE says the same; `state:` in the file too.
+    let plan = Command::new(env!("CARGO_BIN_EXE_provision"))
+        .current_dir(dir.path())
+        .args(["--local", "--no-color", "plan"])
+        .env("PROVISION_LOCAL_PORT", emulator::get().port.to_string())
+        .env("PROVISION_STATE", &url)
+        .output()
+        .unwrap();
+    assert!(text(&plan).contains("No changes"), "{}", text(&plan));
+    let file = dir.path().join("stack.yaml");
+    let yaml = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, format!("{yaml}\nstate: {url}\n")).unwrap();
+    let plan = provision(dir.path(), &["plan"]);
+    assert!(text(&plan).contains("No changes"), "{}", text(&plan));
+
+    // A lock whose run died long ago: reported as stale, removed by its id.
+    let holder = serde_json::json!({
+        "id": "deadbeef0001", "who": "ci@runner-7", "operation": "up",
+        "started": 1_000, "renewed": 1_000,
+    });
+    c.s3.put_object()
+        .bucket(bucket)
+        .key(format!("{key}.lock"))
+        .body(holder.to_string().into_bytes().into())
+        .send()
+        .await
+        .unwrap();
+    let blocked = provision(dir.path(), &["plan"]);
+    let said = text(&blocked);
+    assert_eq!(blocked.status.code(), Some(4), "{said}");
+    assert!(
+        said.contains("ci@runner-7") && said.contains("looks stale"),
+        "{said}"
+    );
+    let unlock = provision(dir.path(), &["force-unlock", "deadbeef0001"]);
+    assert!(unlock.status.success(), "{}", text(&unlock));
+
+    let down = provision(dir.path(), &["down", "--yes"]);
+    assert!(down.status.success(), "{}", text(&down));
+    assert_eq!(leftovers(&c, stack, stack).await, Vec::<String>::new());
+    let state = object(&c, bucket, &key).await.unwrap();
+    assert_eq!(state["resources"].as_object().unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn a_write_from_a_stale_read_never_overwrites_a_newer_state() {
+    let _shared = CALL_LOG.read().unwrap_or_else(|e| e.into_inner());
+    let c = emulator::clients().await;
+    let bucket = "provision-state-cas";
+    c.s3.create_bucket().bucket(bucket).send().await.unwrap();
+    let obj: Arc<dyn Remote> =
+        Arc::new(S3Object::parse(&c, &format!("s3://{bucket}/demo.json")).unwrap());
+    let state = State {
+        stack: "demo".into(),
+        ..Default::default()
+    };
+    // The first write creates the object; a second "first" write finds it there.
+    let first = StateWriter::to(
+        Sink::Remote {
+            object: obj.clone(),
+            etag: None,
+        },
+        state.clone(),
+    );
+    first.update(|_| {}).await.unwrap();
+    let twin = StateWriter::to(
+        Sink::Remote {
+            object: obj.clone(),
+            etag: None,
+        },
+        state.clone(),
+    );
+    let err = twin.update(|_| {}).await.unwrap_err();
+    assert!(err.to_string().contains("changed by another run"), "{err}");
+    // A writer that read an older version is refused too.
+    let (_, etag) = provision::state::load_remote(obj.as_ref(), "demo")
+        .await
+        .unwrap();
+    first.update(|s| s.version = 1).await.unwrap();
+    let stale = StateWriter::to(
+        Sink::Remote {
+            object: obj.clone(),
+            etag,
+        },
+        state,
+    );
+    assert!(stale.update(|_| {}).await.is_err());
+}
