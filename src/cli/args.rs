@@ -96,9 +96,20 @@ pub struct PlanArgs {
     /// One JSON object per line (the plan, then a summary) instead of text.
     #[arg(long)]
     pub json: bool,
+    /// How to print the plan: text, json (as --json) or markdown (for a CI job summary or a
+    /// pull request comment).
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
     /// How many AWS reads run at once.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=100))]
     pub parallelism: u16,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PlanFormat {
+    Text,
+    Json,
+    Markdown,
 }
 
 #[derive(Debug, Args)]
@@ -169,7 +180,7 @@ impl Cli {
     pub fn json(&self) -> bool {
         match &self.command {
             Command::Validate => false,
-            Command::Plan(a) => a.json,
+            Command::Plan(a) => a.json || a.format == PlanFormat::Json,
             Command::Up(a) => a.json,
             Command::Down(a) => a.json,
             Command::Outputs(a) => a.json,

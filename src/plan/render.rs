@@ -199,6 +199,59 @@ fn compact(v: &Json) -> String {
     }
 }
 
+/// The plan for a CI job summary or a pull request: the counts, a table of the changes,
+/// and the full plan in a folded diff block.
+pub fn markdown(plan: &Plan) -> String {
+    let mut out = String::new();
+    let s = summary(plan);
+    let unchanged = plan.count(Action::NoOp);
+    if !plan.has_changes() {
+        let _ = writeln!(
+            out,
+            "### provision: no changes to stack `{}`\n\n{unchanged} resources match the stack file.",
+            plan.stack
+        );
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "### provision: plan for stack `{}`\n\n**{} to create, {} to update, {} to replace, {} to delete**, {unchanged} unchanged.\n",
+        plan.stack, s["create"], s["update"], s["replace"], s["delete"]
+    );
+    let _ = writeln!(
+        out,
+        "| | resource | kind | note |\n| --- | --- | --- | --- |"
+    );
+    for step in plan.steps.iter().filter(|s| s.action.is_change()) {
+        let note = step.reason.clone().unwrap_or_default().replace('|', "\\|");
+        let _ = writeln!(
+            out,
+            "| `{}` | `{}` | {} | {note} |",
+            step.action.symbol().trim(),
+            step.id,
+            step.kind.label()
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n<details><summary>The whole plan</summary>\n\n```diff\n{}```\n\n</details>",
+        human(plan, &Style { color: false })
+            .lines()
+            .map(|l| {
+                // diff colours a line by its first character: only the steps' own lines.
+                let head = l.get(..4).map(str::trim).unwrap_or_default();
+                match head {
+                    "+" => format!("+{}\n", &l[3..]),
+                    "-" => format!("-{}\n", &l[3..]),
+                    "~" | "-/+" => format!("!{}\n", &l[3..]),
+                    _ => format!(" {l}\n"),
+                }
+            })
+            .collect::<String>()
+    );
+    out
+}
+
 pub fn json(plan: &Plan) -> String {
     serde_json::to_string_pretty(plan).expect("plan serializes")
 }

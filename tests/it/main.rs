@@ -5,6 +5,7 @@
 // that read the emulator's request log against the others.
 #![allow(clippy::await_holding_lock)]
 
+mod ci_example;
 mod delays;
 mod destroy_order;
 mod diff;

@@ -48,6 +48,10 @@ async fn snapshots(name: &str, update: (&str, &str), replace: (&str, &str)) {
         .await
         .unwrap();
     insta::assert_snapshot!(format!("{name}-1-create"), shown(&create, &load()));
+    insta::assert_snapshot!(
+        format!("{name}-1-create-markdown"),
+        render::markdown(&create)
+    );
     let opts = Options {
         parallelism: 1,
         wait: false,
