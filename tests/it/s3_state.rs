@@ -131,3 +131,71 @@ async fn a_write_from_a_stale_read_never_overwrites_a_newer_state() {
     );
     assert!(stale.update(|_| {}).await.is_err());
 }
+
+/// A run killed with `kill -9` while it holds the S3 lock: the next run is told who holds
+/// it and how to remove it; after `force-unlock`, `up` converges with no twins.
+#[tokio::test]
+async fn a_killed_run_leaves_a_lock_that_force_unlock_removes() {
+    // Alone: the added latency slows every request.
+    let _alone = CALL_LOG.write().unwrap_or_else(|e| e.into_inner());
+    let c = emulator::clients().await;
+    let (bucket, stack) = ("provision-state-kill", "e2e-s3kill");
+    c.s3.create_bucket().bucket(bucket).send().await.unwrap();
+    let key = format!("{stack}.json");
+    let url = format!("s3://{bucket}/{key}");
+    let dir = stack_dir("httpd-fargate.yaml", stack);
+
+    let faults = crate::emulator::Faults::set(serde_json::json!({"latency_ms": 150}));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_provision"))
+        .current_dir(dir.path())
+        .args(["--local", "--state", &url, "up", "--yes", "--no-wait"])
+        .env("PROVISION_LOCAL_PORT", emulator::get().port.to_string())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let waited = std::time::Instant::now();
+    // Killed once something is recorded: the state and the lock are both in S3.
+    loop {
+        let recorded = object(&c, bucket, &key)
+            .await
+            .is_some_and(|s| !s["resources"].as_object().unwrap().is_empty());
+        if recorded {
+            break;
+        }
+        assert!(
+            waited.elapsed() < std::time::Duration::from_secs(30),
+            "nothing recorded"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    drop(faults);
+
+    let blocked = provision(dir.path(), &["--state", &url, "up", "--yes", "--no-wait"]);
+    let said = text(&blocked);
+    assert_eq!(blocked.status.code(), Some(4), "{said}");
+    let id = said
+        .split("lock id ")
+        .nth(1)
+        .and_then(|rest| rest.get(..12))
+        .expect("the lock's id is named")
+        .to_string();
+    let unlock = provision(dir.path(), &["--state", &url, "force-unlock", &id]);
+    assert!(unlock.status.success(), "{}", text(&unlock));
+
+    let up = provision(dir.path(), &["--state", &url, "up", "--yes", "--no-wait"]);
+    assert!(up.status.success(), "{}", text(&up));
+    let groups = c
+        .ec2
+        .describe_security_groups()
+        .filters(crate::leftovers::tag_filter(stack))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(groups.security_groups().len(), 1, "no twin group");
+    let down = provision(dir.path(), &["--state", &url, "down", "--yes"]);
+    assert!(down.status.success(), "{}", text(&down));
+    assert_eq!(leftovers(&c, stack, stack).await, Vec::<String>::new());
+}
