@@ -80,8 +80,26 @@ async fn a_stack_goes_up_and_down_with_its_state_in_s3() {
     let unlock = provision(dir.path(), &["force-unlock", "deadbeef0001"]);
     assert!(unlock.status.success(), "{}", text(&unlock));
 
+    // The state object lost: found by the stack's tags, nothing to create, all deleted.
+    c.s3.delete_object()
+        .bucket(bucket)
+        .key(&key)
+        .send()
+        .await
+        .unwrap();
+    let plan = provision(dir.path(), &["plan"]);
+    let said = text(&plan);
+    assert!(
+        said.contains("found 6 resources") && said.contains("No changes"),
+        "{said}"
+    );
     let down = provision(dir.path(), &["down", "--yes"]);
     assert!(down.status.success(), "{}", text(&down));
+    assert!(
+        text(&down).contains("6 resources deleted"),
+        "{}",
+        text(&down)
+    );
     assert_eq!(leftovers(&c, stack, stack).await, Vec::<String>::new());
     let state = object(&c, bucket, &key).await.unwrap();
     assert_eq!(state["resources"].as_object().unwrap().len(), 0);
