@@ -101,7 +101,8 @@ fn container(c: &Container) -> Result<ContainerDefinition, CloudError> {
         .map(|p| {
             let (port, proto) = (p.container_port, p.protocol.as_str());
             PortMapping::builder()
-                .name(format!("{}-{port}-{proto}", c.name))
+                // ECS wants port mapping names in lower case.
+                .name(format!("{}-{port}-{proto}", c.name).to_lowercase())
                 .container_port(port)
                 .set_host_port(p.host_port)
                 .protocol(TransportProtocol::from(proto))

@@ -90,7 +90,7 @@ pub fn parse_with(
         tags: file
             .tags
             .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .map(|(k, v)| (k.clone(), v.value.clone()))
             .collect(),
         state: file.state.as_ref().map(|s| s.value.clone()),
         resources: expanded.resources,

@@ -27,7 +27,7 @@ pub struct StackFile {
     pub services: IndexMap<String, Located<Service>>,
     /// Extra tags put on every resource the stack creates.
     #[serde(default)]
-    pub tags: IndexMap<String, String>,
+    pub tags: IndexMap<String, Located<String>>,
     /// Where the state is kept: `s3://BUCKET/KEY` (for CI), or a file path.
     #[serde(default)]
     pub state: Option<Located<String>>,
@@ -139,7 +139,7 @@ fn yes() -> bool {
 #[serde(deny_unknown_fields)]
 pub struct SecurityGroup {
     #[serde(default)]
-    pub description: Option<String>,
+    pub description: Option<Located<String>>,
     #[serde(default)]
     pub ingress: Vec<Located<Ingress>>,
 }

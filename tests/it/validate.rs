@@ -299,3 +299,58 @@ fn garbage_is_an_error_not_a_panic() {
         );
     }
 }
+
+/// AWS's naming rules, checked before any call, each at its place in the file.
+#[test]
+fn aws_naming_rules_are_checked_at_their_place() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "stack: demo",
+            "stack: sg-web",
+            "EC2 refuses group names that start with `sg-`",
+        ),
+        ("stack: demo", "stack: de--mo", "not a usable stack name"),
+        ("stack: demo", "stack: demo-", "not a usable stack name"),
+        (
+            "  web:\n",
+            "  web:\n    description: Café «web»\n",
+            "not a description EC2 accepts",
+        ),
+        (
+            "stack: demo\n",
+            "stack: demo\ntags:\n  aws:team: web\n",
+            "`aws:` prefix",
+        ),
+        (
+            "stack: demo\n",
+            "stack: demo\ntags:\n  provision:id: x\n",
+            "`provision:` prefix",
+        ),
+        (
+            "stack: demo\n",
+            "stack: demo\ntags:\n  team: \"web#1\"\n",
+            "not one every AWS service accepts",
+        ),
+        (
+            "      httpd:\n        image: httpd",
+            "      a-very-long-container-name-that-goes-on-and-on-and-on-forever:\n        image: httpd",
+            "longer than ECS's 64 characters",
+        ),
+    ];
+    for (from, to, says) in cases {
+        let (p, _) = problem(&with(from, to));
+        assert!(p.contains(says), "{to}: {p}");
+        assert!(
+            p.split(':')
+                .next()
+                .is_some_and(|l| l.parse::<u32>().is_ok()),
+            "{to}: the problem has a line: {p}"
+        );
+    }
+    // A team tag with ordinary characters is fine.
+    let ok = with(
+        "stack: demo\n",
+        "stack: demo\ntags:\n  team: web-platform\n",
+    );
+    assert!(stack::parse(std::path::Path::new("stack.yaml"), &ok).is_ok());
+}

@@ -108,7 +108,8 @@ pub fn expand_security_groups(file: &StackFile, stack: &str, net: &Net, out: &mu
         let desc = sg
             .value
             .description
-            .clone()
+            .as_ref()
+            .map(|d| d.value.clone())
             .unwrap_or_else(|| format!("{name} of stack {stack}"));
         out.origins.insert(id.clone(), sg.referenced);
         out.resources.push(

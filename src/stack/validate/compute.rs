@@ -58,13 +58,14 @@ fn identifier_ok(s: &str, max: usize, extra: char) -> bool {
 
 pub fn check_database(name: &str, db: &Located<Database>, scope: &Scope, v: &mut Vec<Problem>) {
     let d = &db.value;
-    if !identifier_ok(name, 30, '-') {
+    // `<stack>-<name>` is the RDS identifier: no `--` and no hyphen at the end.
+    if !identifier_ok(name, 30, '-') || name.contains("--") || name.ends_with('-') {
         v.push(
             Problem::at(
                 &db.referenced,
                 format!("`{name}` is not a usable database name"),
             )
-            .hint("use up to 30 letters, digits and hyphens, starting with a letter"),
+            .hint("use up to 30 letters, digits and single hyphens, starting with a letter and not ending with a hyphen"),
         );
     }
     let class = &d.instance_class;

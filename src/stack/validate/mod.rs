@@ -28,6 +28,7 @@ pub fn validate(file: &StackFile) -> Vec<Problem> {
         subnet_names: network::subnet_names(file),
     };
     network::check_security_groups(file, &mut v);
+    check_tags(file, &mut v);
     if let Some(s) = &file.state {
         let ok = match s.value.strip_prefix("s3://") {
             Some(rest) => rest
@@ -60,15 +61,73 @@ pub fn validate(file: &StackFile) -> Vec<Problem> {
 
 fn check_stack_name(file: &StackFile, v: &mut Vec<Problem>) {
     let name = &file.stack.value;
+    // RDS identifiers, which start with the stack's name, allow no `--` and no hyphen at the end.
     let ok = !name.is_empty()
         && name.len() <= 32
         && name.starts_with(|c: char| c.is_ascii_alphabetic())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && !name.contains("--")
+        && !name.ends_with('-');
     if !ok {
         v.push(
             Problem::at(&file.stack.referenced, format!("`{name}` is not a usable stack name"))
-                .hint("use 1 to 32 letters, digits and hyphens, starting with a letter, e.g. `stack: hello-httpd`; it prefixes the names of what the stack creates"),
+                .hint("use 1 to 32 letters, digits and single hyphens, starting with a letter and not ending with a hyphen, e.g. `stack: hello-httpd`; it prefixes the names of what the stack creates"),
         );
+    }
+    // Security groups are named `<stack>-<name>`, and EC2 refuses names that start with `sg-`.
+    let lower = name.to_ascii_lowercase();
+    if (lower == "sg" || lower.starts_with("sg-")) && !file.security_groups.is_empty() {
+        v.push(
+            Problem::at(
+                &file.stack.referenced,
+                format!("the security groups would be named `{name}-…`, and EC2 refuses group names that start with `sg-`"),
+            )
+            .hint("give the stack another name"),
+        );
+    }
+}
+
+/// Tags as every service the stack uses accepts them (EC2, ECS, IAM, RDS, Auto Scaling).
+fn check_tags(file: &StackFile, v: &mut Vec<Problem>) {
+    let allowed = |s: &str| {
+        s.chars()
+            .all(|c| c.is_alphanumeric() || c == ' ' || "_.:/=+-@".contains(c))
+    };
+    for (key, value) in &file.tags {
+        let at = &value.referenced;
+        let lower = key.to_ascii_lowercase();
+        if lower.starts_with("aws:") || value.value.to_ascii_lowercase().starts_with("aws:") {
+            v.push(
+                Problem::at(
+                    at,
+                    format!("the tag `{key}` uses the `aws:` prefix, which AWS keeps for itself"),
+                )
+                .hint("choose a key and value without `aws:` at the start"),
+            );
+        } else if lower.starts_with("provision:") {
+            v.push(
+                Problem::at(at, format!("the tag `{key}` uses the `provision:` prefix, which marks what the stack owns"))
+                    .hint("choose another key; provision sets provision:stack and provision:id itself"),
+            );
+        }
+        if key.is_empty() || key.chars().count() > 128 || !allowed(key) {
+            v.push(
+                Problem::at(
+                    at,
+                    format!("`{key}` is not a tag key every AWS service accepts"),
+                )
+                .hint("use 1 to 128 letters, digits, spaces and _ . : / = + - @"),
+            );
+        }
+        if value.value.chars().count() > 256 || !allowed(&value.value) {
+            v.push(
+                Problem::at(
+                    at,
+                    format!("the value of tag `{key}` is not one every AWS service accepts"),
+                )
+                .hint("use up to 256 letters, digits, spaces and _ . : / = + - @"),
+            );
+        }
     }
 }
 

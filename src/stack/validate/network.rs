@@ -53,6 +53,20 @@ pub fn subnet_names(file: &StackFile) -> Vec<String> {
 pub fn check_security_groups(file: &StackFile, v: &mut Vec<Problem>) {
     for (name, sg) in &file.security_groups {
         super::check_name(name, &sg.referenced, "security group", 200, v);
+        // EC2's character set for group descriptions.
+        if let Some(d) = &sg.value.description {
+            let ok = !d.value.is_empty()
+                && d.value.len() <= 255
+                && d.value
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || " ._-:/()#,@[]+=&;{}!$*".contains(c));
+            if !ok {
+                v.push(
+                    Problem::at(&d.referenced, format!("`{}` is not a description EC2 accepts", d.value))
+                        .hint("use up to 255 letters, digits, spaces and ._-:/()#,@[]+=&;{}!$* (no accents, no quotes)"),
+                );
+            }
+        }
         for rule in &sg.value.ingress {
             let r = &rule.value;
             if r.port == 0 {

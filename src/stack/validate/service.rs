@@ -192,6 +192,19 @@ fn check_containers(service: &str, s: &Service, scope: &Scope, v: &mut Vec<Probl
             if port == 0 {
                 v.push(Problem::at(&p.referenced, "port 0 is not a port").hint("use 1 to 65535"));
             }
+            // ECS names each port mapping `<container>-<port>-<protocol>`, 64 characters at most.
+            let mapping = format!("{cname}-{port}-{}", p.value.protocol().as_str());
+            if mapping.len() > 64 {
+                v.push(
+                    Problem::at(
+                        &p.referenced,
+                        format!(
+                            "the port mapping name `{mapping}` is longer than ECS's 64 characters"
+                        ),
+                    )
+                    .hint("give the container a shorter name"),
+                );
+            }
             if let Some(host) = p.value.host_port()
                 && fargate
                 && host != port
