@@ -21,6 +21,58 @@ pub struct Target {
     /// The old resource of a replacement, being deleted right after its users moved to
     /// the new one: AWS may still be letting go of it.
     pub superseded: bool,
+    /// Where a create records the id AWS returned before its follow-up calls, so that a
+    /// failure or a crash between them never loses the resource.
+    pub record: Recorder,
+}
+
+type RecordFn = dyn Fn(
+        String,
+        Map<String, Json>,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), CloudError>> + Send>>
+    + Send
+    + Sync;
+
+/// Records a resource as made but not finished (see `Target::record`).
+#[derive(Clone)]
+pub struct Recorder(std::sync::Arc<RecordFn>);
+
+impl Recorder {
+    pub fn new(
+        f: impl Fn(
+            String,
+            Map<String, Json>,
+        ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), CloudError>> + Send>>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Self {
+        Recorder(std::sync::Arc::new(f))
+    }
+
+    /// Records nothing (updates, deletions, tests).
+    pub fn none() -> Self {
+        Recorder::new(|_, _| Box::pin(async { Ok(()) }))
+    }
+
+    /// AWS made `physical_id`; follow-up calls come next.
+    pub async fn created(
+        &self,
+        physical_id: &str,
+        outputs: &[(&str, Json)],
+    ) -> Result<(), CloudError> {
+        let outputs = outputs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        (self.0)(physical_id.to_string(), outputs).await
+    }
+}
+
+impl fmt::Debug for Recorder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Recorder")
+    }
 }
 
 /// The result of a create or an update.

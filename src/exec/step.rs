@@ -4,7 +4,7 @@ use super::{Known, Options};
 use crate::desired::Resource;
 use crate::events::Event;
 use crate::plan::{Action, Step};
-use crate::provider::{Applied, CloudError, Provider, Target};
+use crate::provider::{Applied, CloudError, Provider, Recorder, Target};
 use crate::state::{Entry, StateError, StateWriter};
 use std::sync::Arc;
 use std::time::Instant;
@@ -42,6 +42,7 @@ pub async fn run<P: Provider>(
         tags: opts.tags.clone(),
         progress: opts.events.progress_for(&step.id),
         superseded: step.id.ends_with(super::OLD),
+        record: Recorder::none(),
     };
     let entry = writer.snapshot().resources.get(&step.id).cloned();
     let verb = match step.action {
@@ -94,6 +95,16 @@ pub async fn run<P: Provider>(
             hint: Some("run the command again; if it persists, this is a bug in provision".into()),
         }));
     };
+    // A creation records its id as soon as AWS returns it, before any follow-up call.
+    // (Not the new one of a create-first replacement: the old one holds that place.)
+    let target = if step.action == Action::Update || create_first {
+        target
+    } else {
+        Target {
+            record: recorder(&step.id, step.kind, &props, desired, writer.clone()),
+            ..target
+        }
+    };
     let applied: Applied = match (step.action, &entry) {
         (Action::Update, Some(e)) => provider.update(&target, e, &props).await?,
         // The new one lives beside the old one for a while: give it a name of its own,
@@ -115,6 +126,7 @@ pub async fn run<P: Provider>(
         outputs: applied.outputs.clone(),
         deps: desired.deps().into_iter().collect(),
         revisions,
+        incomplete: false,
     };
     writer
         .update(|s| {
@@ -149,4 +161,44 @@ fn suffix(props: &serde_json::Value) -> String {
         h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
     }
     format!("{:04x}", h & 0xffff)
+}
+
+/// Writes `id` as made but not finished, with what is known of it so far.
+fn recorder(
+    id: &str,
+    kind: crate::desired::Kind,
+    props: &serde_json::Value,
+    desired: &Resource,
+    writer: Arc<StateWriter>,
+) -> Recorder {
+    let (id, props) = (id.to_string(), props.clone());
+    let deps: Vec<String> = desired.deps().into_iter().collect();
+    Recorder::new(move |physical_id, outputs| {
+        let (id, props, deps, writer) = (id.clone(), props.clone(), deps.clone(), writer.clone());
+        Box::pin(async move {
+            let entry = Entry {
+                kind,
+                physical_id,
+                props,
+                outputs,
+                deps,
+                revisions: Vec::new(),
+                incomplete: true,
+            };
+            writer
+                .update(|s| {
+                    s.resources.insert(id.clone(), entry);
+                })
+                .await
+                .map_err(|e| CloudError {
+                    resource: id.clone(),
+                    operation: "recording it".into(),
+                    code: None,
+                    message: e.to_string(),
+                    hint: Some(
+                        "check that the state can be written, then run the command again".into(),
+                    ),
+                })
+        })
+    })
 }

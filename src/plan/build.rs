@@ -107,6 +107,11 @@ pub async fn plan_up<P: Provider>(
         let seen = observed.get(id).cloned().flatten();
         let (action, changes, reason) = match (entry, seen) {
             (None, _) => (Action::Create, creation(r, &lookup), None),
+            (Some(e), Some(_)) if e.incomplete => (
+                Action::Create,
+                creation(r, &lookup),
+                Some("an earlier run made it but did not finish setting it up: it is adopted and finished".to_string()),
+            ),
             (Some(_), None) => (
                 Action::Create,
                 creation(r, &lookup),

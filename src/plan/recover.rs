@@ -87,6 +87,7 @@ pub async fn recover<P: Provider>(stack: &Stack, provider: Arc<P>) -> Result<Sta
                 outputs: f.outputs,
                 deps,
                 revisions,
+                incomplete: false,
             },
         );
     }

@@ -160,6 +160,9 @@ impl Owned for IamRole {
             }
             Err(e) => return Err(cloud(&t.id, "GetRole", e)),
         };
+        t.record
+            .created(name, &[("arn", json!(arn)), ("name", json!(name))])
+            .await?;
         converge_policies(c, t, name, &p.managed_policy_arns.clone()).await?;
         applied(name, &[("arn", json!(arn)), ("name", json!(name))])
     }

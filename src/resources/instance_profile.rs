@@ -133,8 +133,11 @@ impl Owned for InstanceProfile {
                     })?
             }
         };
-        set_role(c, t, &profile, p.role_name.as_str()).await?;
         let arn = profile.arn().to_string();
+        t.record
+            .created(name, &[("arn", json!(arn)), ("name", json!(name))])
+            .await?;
+        set_role(c, t, &profile, p.role_name.as_str()).await?;
         applied(name, &[("arn", json!(arn)), ("name", json!(name))])
     }
 

@@ -90,6 +90,7 @@ impl Owned for InternetGateway {
                 (id, false)
             }
         };
+        t.record.created(&id, &[("id", json!(id))]).await?;
         if !attached {
             c.ec2
                 .attach_internet_gateway()

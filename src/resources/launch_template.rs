@@ -153,6 +153,7 @@ impl Owned for LaunchTemplate {
                 outputs: Map::new(),
                 deps: Vec::new(),
                 revisions: Vec::new(),
+                incomplete: false,
             };
             return Self::update(c, t, &e, p).await;
         }

@@ -179,6 +179,7 @@ impl Owned for RouteTable {
                 .to_string(),
         };
         let have = existing.as_ref().map(observe).unwrap_or_default();
+        t.record.created(&id, &[("id", json!(id))]).await?;
         converge(c, t, &id, &have, p).await?;
         applied(&id, &[("id", json!(id))])
     }

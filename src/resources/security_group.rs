@@ -276,6 +276,9 @@ impl Owned for SecurityGroup {
                 .unwrap_or_default()
                 .to_string(),
         };
+        t.record
+            .created(&id, &[("id", json!(id)), ("name", json!(name))])
+            .await?;
         let have = describe(c, &t.id, &id)
             .await?
             .map(|g| rules_of(&g))

@@ -103,6 +103,7 @@ impl Owned for Subnet {
                 .unwrap_or_default()
                 .to_string(),
         };
+        t.record.created(&id, &[("id", json!(id))]).await?;
         set_public_ip(c, t, &id, p.map_public_ip_on_launch).await?;
         applied(&id, &[("id", json!(id))])
     }

@@ -88,6 +88,7 @@ impl Owned for Vpc {
                 .unwrap_or_default()
                 .to_string(),
         };
+        t.record.created(&id, &[("id", json!(id))]).await?;
         set_dns_hostnames(c, t, &id, p.enable_dns_hostnames).await?;
         applied(&id, &[("id", json!(id))])
     }

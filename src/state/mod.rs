@@ -34,6 +34,10 @@ pub struct Entry {
     /// Task definitions: every revision the stack registered, deregistered by `down`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub revisions: Vec<String>,
+    /// Made, but a follow-up call (an attribute, a rule, an attachment) did not finish:
+    /// `down` deletes it, the next `up` adopts and finishes it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub incomplete: bool,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -196,3 +196,89 @@ async fn ctrl_c_lets_calls_in_flight_finish_saves_state_and_the_next_up_carries_
     assert!(down.status.success(), "{}", text(&down));
     assert_eq!(leftovers(&c, stack, stack).await, Vec::<String>::new());
 }
+
+/// Killed after the VPC was made and while its follow-up call (DNS hostnames) was in
+/// flight: the VPC is already in the state, marked incomplete. `down` deletes it; `up`
+/// adopts and finishes it rather than making another.
+#[tokio::test]
+async fn a_run_killed_between_a_create_and_its_follow_up_loses_nothing() {
+    let _alone = CALL_LOG.write().unwrap_or_else(|e| e.into_inner());
+    let c = emulator::clients().await;
+    for then in ["down", "up"] {
+        let stack = format!("e2e-half-{then}");
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("stack.yaml"),
+            format!(
+                "stack: {stack}\nnetwork:\n  vpc: {{ cidr: 10.9.0.0/16, public_subnets: 1 }}\n"
+            ),
+        )
+        .unwrap();
+        // Change 1 is CreateVpc, change 2 its ModifyVpcAttribute.
+        let faults = Faults::set(json!({"freeze_after_mutations": 2}));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_provision"))
+            .current_dir(dir.path())
+            .args(["--local", "up", "--yes", "--no-wait", "--parallelism", "1"])
+            .env("PROVISION_LOCAL_PORT", emulator::get().port.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        while Faults::status()["frozen"] != json!(true) {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "the follow-up never came"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        drop(faults);
+
+        let state =
+            std::fs::read_to_string(dir.path().join(format!(".provision/{stack}.state.json")))
+                .expect("the state was written before the follow-up call");
+        let state: serde_json::Value = serde_json::from_str(&state).unwrap();
+        assert_eq!(
+            state["resources"]["vpc"]["incomplete"],
+            json!(true),
+            "{state}"
+        );
+
+        if then == "up" {
+            let up = provision(dir.path(), &["up", "--yes", "--no-wait"]);
+            assert!(up.status.success(), "{}", text(&up));
+            assert!(text(&up).contains("adopted and finished"), "{}", text(&up));
+            let vpcs = c
+                .ec2
+                .describe_vpcs()
+                .filters(tag_filter(&stack))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(vpcs.vpcs().len(), 1, "no twin VPC");
+            let dns = c
+                .ec2
+                .describe_vpc_attribute()
+                .vpc_id(vpcs.vpcs()[0].vpc_id().unwrap())
+                .attribute(aws_sdk_ec2::types::VpcAttributeName::EnableDnsHostnames)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                dns.enable_dns_hostnames().and_then(|a| a.value()),
+                Some(true),
+                "the follow-up was finished"
+            );
+        }
+        let down = provision(dir.path(), &["down", "--yes"]);
+        assert!(down.status.success(), "{}", text(&down));
+        assert_eq!(
+            leftovers(&c, &stack, &stack).await,
+            Vec::<String>::new(),
+            "{then}"
+        );
+    }
+}

@@ -151,6 +151,7 @@ mod walk {
             outputs: Default::default(),
             deps: deps.iter().map(|d| d.to_string()).collect(),
             revisions: Vec::new(),
+            incomplete: false,
         };
         let mut state = provision::state::State {
             stack: "demo".into(),
