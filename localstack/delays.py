@@ -1,8 +1,11 @@
-"""AWS's delays, shortened: a new IAM role that ECS cannot assume yet, and an RDS instance
-that is `creating` (with no endpoint) before it is `available`.
+"""AWS's delays, shortened: a new IAM role that ECS cannot assume yet, an RDS instance that
+is `creating` (with no endpoint) before it is `available`, and EC2's eventual consistency:
+a call that follows the create of a VPC, subnet, internet gateway, route table or security
+group may answer NotFound for a moment ("Eventual consistency in the Amazon EC2 API").
 
-Configure with POST /_provision/delays {"iam_window": 3, "rds_creating": 1}, or at start with
-PROVISION_IAM_WINDOW and PROVISION_RDS_CREATING (seconds; defaults 0 and 1).
+Configure with POST /_provision/delays {"iam_window": 3, "rds_creating": 1, "ec2_eventual": 1},
+or at start with PROVISION_IAM_WINDOW, PROVISION_RDS_CREATING and PROVISION_EC2_EVENTUAL
+(seconds; defaults 0, 1 and 0).
 """
 
 import os
@@ -23,6 +26,8 @@ class Delays:
         self.lock = threading.Lock()
         self.iam_window = float(os.environ.get("PROVISION_IAM_WINDOW", "0"))
         self.rds_creating = float(os.environ.get("PROVISION_RDS_CREATING", "1"))
+        self.ec2_eventual = float(os.environ.get("PROVISION_EC2_EVENTUAL", "0"))
+        self.ec2_created = {}  # EC2 id -> when it was created
         self.roles = {}  # role name -> when it was created
         self.databases = {}  # DB identifier -> when it was created
 
@@ -30,7 +35,12 @@ class Delays:
         with self.lock:
             self.iam_window = float(settings.get("iam_window", self.iam_window))
             self.rds_creating = float(settings.get("rds_creating", self.rds_creating))
-            return {"iam_window": self.iam_window, "rds_creating": self.rds_creating}
+            self.ec2_eventual = float(settings.get("ec2_eventual", self.ec2_eventual))
+            return {
+                "iam_window": self.iam_window,
+                "rds_creating": self.rds_creating,
+                "ec2_eventual": self.ec2_eventual,
+            }
 
     def record(self, service, action, p):
         now = time.time()
@@ -41,7 +51,10 @@ class Delays:
                 self.databases[(p.get("DBInstanceIdentifier") or "").lower()] = now
 
     def check(self, service, action, p, region):
-        """ECS's refusal to use a role IAM has not spread yet, or None."""
+        """ECS's refusal to use a role IAM has not spread yet, EC2's NotFound for what was
+        made a moment ago, or None."""
+        if service == "ec2":
+            return self._not_visible_yet(action, p)
         if (service, action) != ("ecs", "CreateService") or not self.iam_window:
             return None
         try:
@@ -62,8 +75,26 @@ class Delays:
             )
         return None
 
+    def _not_visible_yet(self, action, p):
+        follow = FOLLOW_UPS.get(action)
+        if follow is None or not self.ec2_eventual:
+            return None
+        param, code, noun = follow
+        rid = p.get(param)
+        created = self.ec2_created.get(rid)
+        if created is not None and time.time() - created < self.ec2_eventual:
+            return (code, f"The {noun} '{rid}' does not exist", 400)
+        return None
+
     def rewrite(self, service, action, data):
-        """An RDS answer in which young instances are still being created."""
+        """An RDS answer in which young instances are still being created; EC2 ids noted as
+        they are made."""
+        if service == "ec2" and action in CREATES:
+            m = re.search(CREATES[action], data.decode("utf-8", "replace"))
+            if m:
+                with self.lock:
+                    self.ec2_created[m.group(1)] = time.time()
+            return data
         if (service, action) != ("rds", "DescribeDBInstances") or not self.rds_creating:
             return data
         text = data.decode("utf-8", "replace")
@@ -82,3 +113,23 @@ class Delays:
 
         text = re.sub(r"<DBInstance>.*?</DBInstance>", creating, text, flags=re.S)
         return text.encode()
+
+
+# EC2 creates, and where their answer names the new id.
+CREATES = {
+    "CreateVpc": r"<vpcId>(vpc-[0-9a-f]+)</vpcId>",
+    "CreateSubnet": r"<subnetId>(subnet-[0-9a-f]+)</subnetId>",
+    "CreateInternetGateway": r"<internetGatewayId>(igw-[0-9a-f]+)</internetGatewayId>",
+    "CreateRouteTable": r"<routeTableId>(rtb-[0-9a-f]+)</routeTableId>",
+    "CreateSecurityGroup": r"<groupId>(sg-[0-9a-f]+)</groupId>",
+}
+
+# Calls that follow a create: the parameter naming what was made, AWS's code and noun.
+FOLLOW_UPS = {
+    "ModifyVpcAttribute": ("VpcId", "InvalidVpcID.NotFound", "vpc ID"),
+    "ModifySubnetAttribute": ("SubnetId", "InvalidSubnetID.NotFound", "subnet ID"),
+    "AttachInternetGateway": ("InternetGatewayId", "InvalidInternetGatewayID.NotFound", "internetGateway ID"),
+    "CreateRoute": ("RouteTableId", "InvalidRouteTableID.NotFound", "routeTable ID"),
+    "AssociateRouteTable": ("RouteTableId", "InvalidRouteTableID.NotFound", "routeTable ID"),
+    "AuthorizeSecurityGroupIngress": ("GroupId", "InvalidGroup.NotFound", "security group"),
+}

@@ -92,13 +92,16 @@ impl Owned for InternetGateway {
         };
         t.record.created(&id, &[("id", json!(id))]).await?;
         if !attached {
-            c.ec2
-                .attach_internet_gateway()
-                .internet_gateway_id(&id)
-                .vpc_id(p.vpc_id.as_str())
-                .send()
-                .await
-                .map_err(|e| cloud(&t.id, "AttachInternetGateway", e))?;
+            super::retry::until_visible(t, "AttachInternetGateway", || async {
+                c.ec2
+                    .attach_internet_gateway()
+                    .internet_gateway_id(&id)
+                    .vpc_id(p.vpc_id.as_str())
+                    .send()
+                    .await
+                    .map_err(|e| cloud(&t.id, "AttachInternetGateway", e))
+            })
+            .await?;
         }
         applied(&id, &[("id", json!(id))])
     }

@@ -36,3 +36,36 @@ where
     })
     .await
 }
+
+/// How long EC2 may take to make a new resource visible to the calls that follow it.
+const SPREAD: Duration = Duration::from_secs(120);
+
+/// A call that follows the create of what it names, retried while EC2 answers
+/// `Invalid….NotFound`: EC2 is eventually consistent, and a resource made a moment ago
+/// may not be visible yet ("Eventual consistency in the Amazon EC2 API").
+pub async fn until_visible<T, F, Fut>(t: &Target, op: &str, mut call: F) -> Result<T, CloudError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, CloudError>>,
+{
+    wait::until(t, op, Budget::release(SPREAD), || {
+        let attempt = call();
+        async move {
+            Ok(match attempt.await {
+                Ok(v) => Poll::Ready(v),
+                Err(e)
+                    if e.code
+                        .as_deref()
+                        .is_some_and(|c| c.starts_with("Invalid") && c.ends_with(".NotFound")) =>
+                {
+                    Poll::Pending(format!(
+                        "{op}: EC2 does not see what was just made yet ({}); waiting for it to spread",
+                        e.code.as_deref().unwrap_or_default()
+                    ))
+                }
+                Err(e) => Poll::Failed(e),
+            })
+        }
+    })
+    .await
+}

@@ -67,14 +67,17 @@ async fn converge(
     let gw = p.gateway_id.as_str();
     match &have.gateway {
         None => {
-            c.ec2
-                .create_route()
-                .route_table_id(id)
-                .destination_cidr_block(ANYWHERE)
-                .gateway_id(gw)
-                .send()
-                .await
-                .map_err(|e| cloud(&t.id, "CreateRoute", e))?;
+            super::retry::until_visible(t, "CreateRoute", || async {
+                c.ec2
+                    .create_route()
+                    .route_table_id(id)
+                    .destination_cidr_block(ANYWHERE)
+                    .gateway_id(gw)
+                    .send()
+                    .await
+                    .map_err(|e| cloud(&t.id, "CreateRoute", e))
+            })
+            .await?;
         }
         Some(g) if g != gw => {
             c.ec2
@@ -103,13 +106,16 @@ async fn converge(
         .iter()
         .filter(|w| !have.subnets.iter().any(|(s, _)| s == *w))
     {
-        c.ec2
-            .associate_route_table()
-            .route_table_id(id)
-            .subnet_id(subnet)
-            .send()
-            .await
-            .map_err(|e| cloud(&t.id, "AssociateRouteTable", e))?;
+        super::retry::until_visible(t, "AssociateRouteTable", || async {
+            c.ec2
+                .associate_route_table()
+                .route_table_id(id)
+                .subnet_id(subnet)
+                .send()
+                .await
+                .map_err(|e| cloud(&t.id, "AssociateRouteTable", e))
+        })
+        .await?;
     }
     Ok(())
 }

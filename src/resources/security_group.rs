@@ -158,13 +158,16 @@ async fn converge(
             .map_err(|e| cloud(&t.id, "RevokeSecurityGroupIngress", e))?;
     }
     if !grant.is_empty() {
-        c.ec2
-            .authorize_security_group_ingress()
-            .group_id(id)
-            .set_ip_permissions(Some(grant))
-            .send()
-            .await
-            .map_err(|e| cloud(&t.id, "AuthorizeSecurityGroupIngress", e))?;
+        super::retry::until_visible(t, "AuthorizeSecurityGroupIngress", || async {
+            c.ec2
+                .authorize_security_group_ingress()
+                .group_id(id)
+                .set_ip_permissions(Some(grant.clone()))
+                .send()
+                .await
+                .map_err(|e| cloud(&t.id, "AuthorizeSecurityGroupIngress", e))
+        })
+        .await?;
     }
     Ok(())
 }

@@ -30,13 +30,16 @@ crate::props! {
 const NOT_FOUND: &[&str] = &["InvalidSubnetID.NotFound"];
 
 async fn set_public_ip(c: &Clients, t: &Target, id: &str, on: bool) -> Result<(), CloudError> {
-    c.ec2
-        .modify_subnet_attribute()
-        .subnet_id(id)
-        .map_public_ip_on_launch(AttributeBooleanValue::builder().value(on).build())
-        .send()
-        .await
-        .map_err(|e| cloud(&t.id, "ModifySubnetAttribute", e))?;
+    super::retry::until_visible(t, "ModifySubnetAttribute", || async {
+        c.ec2
+            .modify_subnet_attribute()
+            .subnet_id(id)
+            .map_public_ip_on_launch(AttributeBooleanValue::builder().value(on).build())
+            .send()
+            .await
+            .map_err(|e| cloud(&t.id, "ModifySubnetAttribute", e))
+    })
+    .await?;
     Ok(())
 }
 

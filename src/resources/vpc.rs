@@ -28,13 +28,16 @@ crate::props! {
 const NOT_FOUND: &[&str] = &["InvalidVpcID.NotFound"];
 
 async fn set_dns_hostnames(c: &Clients, t: &Target, id: &str, on: bool) -> Result<(), CloudError> {
-    c.ec2
-        .modify_vpc_attribute()
-        .vpc_id(id)
-        .enable_dns_hostnames(AttributeBooleanValue::builder().value(on).build())
-        .send()
-        .await
-        .map_err(|e| cloud(&t.id, "ModifyVpcAttribute", e))?;
+    super::retry::until_visible(t, "ModifyVpcAttribute", || async {
+        c.ec2
+            .modify_vpc_attribute()
+            .vpc_id(id)
+            .enable_dns_hostnames(AttributeBooleanValue::builder().value(on).build())
+            .send()
+            .await
+            .map_err(|e| cloud(&t.id, "ModifyVpcAttribute", e))
+    })
+    .await?;
     Ok(())
 }
 
