@@ -148,7 +148,10 @@ impl Owned for IamRole {
                 c.iam
                     .create_role()
                     .role_name(name)
-                    .assume_role_policy_document(trust(p.trust_service.as_str()))
+                    .assume_role_policy_document(trust(&super::partition::service_principal(
+                        p.trust_service.as_str(),
+                        super::partition::of_region(&c.region),
+                    )))
                     .description(format!("Created by provision for stack {}", t.stack))
                     .set_tags(Some(tags))
                     .send()

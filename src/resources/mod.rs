@@ -5,6 +5,7 @@
 pub(crate) mod ec2_tags;
 mod error;
 pub mod kind;
+pub mod partition;
 mod props;
 mod registry;
 mod retry;

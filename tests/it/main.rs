@@ -20,6 +20,7 @@ mod json_output;
 mod leftovers;
 mod locking;
 mod overrides;
+mod partition;
 mod plan_snapshots;
 mod real_aws;
 mod recovery;
