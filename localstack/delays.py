@@ -3,9 +3,12 @@ is `creating` (with no endpoint) before it is `available`, and EC2's eventual co
 a call that follows the create of a VPC, subnet, internet gateway, route table or security
 group may answer NotFound for a moment ("Eventual consistency in the Amazon EC2 API").
 
-Configure with POST /_provision/delays {"iam_window": 3, "rds_creating": 1, "ec2_eventual": 1},
-or at start with PROVISION_IAM_WINDOW, PROVISION_RDS_CREATING and PROVISION_EC2_EVENTUAL
-(seconds; defaults 0, 1 and 0).
+In a fresh account, ECS's service-linked role exists only some seconds after the first
+cluster: CreateService is refused until then ("Unable to assume the service linked role").
+
+Configure with POST /_provision/delays {"iam_window": 3, "rds_creating": 1, "ec2_eventual": 1,
+"ecs_slr_window": 2}, or at start with PROVISION_IAM_WINDOW, PROVISION_RDS_CREATING,
+PROVISION_EC2_EVENTUAL and PROVISION_ECS_SLR_WINDOW (seconds; defaults 0, 1, 0 and 0).
 """
 
 import os
@@ -28,6 +31,9 @@ class Delays:
         self.rds_creating = float(os.environ.get("PROVISION_RDS_CREATING", "1"))
         self.ec2_eventual = float(os.environ.get("PROVISION_EC2_EVENTUAL", "0"))
         self.ec2_created = {}  # EC2 id -> when it was created
+        # A fresh account: ECS's service-linked role appears this long after the first cluster.
+        self.ecs_slr_window = float(os.environ.get("PROVISION_ECS_SLR_WINDOW", "0"))
+        self.first_cluster = None
         self.roles = {}  # role name -> when it was created
         self.databases = {}  # DB identifier -> when it was created
 
@@ -36,7 +42,12 @@ class Delays:
             self.iam_window = float(settings.get("iam_window", self.iam_window))
             self.rds_creating = float(settings.get("rds_creating", self.rds_creating))
             self.ec2_eventual = float(settings.get("ec2_eventual", self.ec2_eventual))
+            if "ecs_slr_window" in settings:
+                # The account is fresh from now on: no cluster was made in it yet.
+                self.ecs_slr_window = float(settings["ecs_slr_window"])
+                self.first_cluster = None
             return {
+                "ecs_slr_window": self.ecs_slr_window,
                 "iam_window": self.iam_window,
                 "rds_creating": self.rds_creating,
                 "ec2_eventual": self.ec2_eventual,
@@ -45,6 +56,8 @@ class Delays:
     def record(self, service, action, p):
         now = time.time()
         with self.lock:
+            if (service, action) == ("ecs", "CreateCluster") and self.first_cluster is None:
+                self.first_cluster = now
             if (service, action) == ("iam", "CreateRole"):
                 self.roles[p.get("RoleName")] = now
             elif (service, action) == ("rds", "CreateDBInstance"):
@@ -55,6 +68,14 @@ class Delays:
         made a moment ago, or None."""
         if service == "ec2":
             return self._not_visible_yet(action, p)
+        if (service, action) == ("ecs", "CreateService") and self.ecs_slr_window:
+            made = self.first_cluster
+            if made is None or time.time() - made < self.ecs_slr_window:
+                return (
+                    "InvalidParameterException",
+                    "Unable to assume the service linked role. Please verify that the ECS service linked role exists.",
+                    400,
+                )
         if (service, action) != ("ecs", "CreateService") or not self.iam_window:
             return None
         try:

@@ -375,6 +375,18 @@ impl Owned for EcsService {
                             .into(),
                     )
                 }
+                // A fresh account gets ECS's service-linked role with its first cluster, a
+                // little after it (terraform-provider-aws #11417).
+                Err(e)
+                    if is_code(&e, &["InvalidParameterException"])
+                        && e.message()
+                            .is_some_and(|m| m.to_lowercase().contains("service linked role")) =>
+                {
+                    Poll::Pending(
+                        "ECS's service-linked role is not there yet (a new account); waiting for it"
+                            .into(),
+                    )
+                }
                 Err(e) => Poll::Failed(cloud(&t.id, "CreateService", e)),
             })
         })

@@ -60,3 +60,25 @@ async fn ec2_calls_right_after_a_create_wait_for_it_to_be_visible() {
     assert!(down.status.success(), "{}", text(&down));
     assert_eq!(leftovers(&c, stack, stack).await, Vec::<String>::new());
 }
+
+/// A fresh account: ECS's service-linked role appears a little after the first cluster,
+/// and CreateService is refused until then. `up` waits for it and says so.
+#[tokio::test]
+async fn a_fresh_accounts_service_linked_role_is_waited_for() {
+    let _alone = CALL_LOG.write().unwrap_or_else(|e| e.into_inner());
+    let stack = "e2e-fresh";
+    let dir = stack_dir("httpd-fargate.yaml", stack);
+    let delays = Delays::set(serde_json::json!({"ecs_slr_window": 3}));
+    let up = provision(dir.path(), &["up", "--yes", "--no-wait"]);
+    drop(delays);
+    let said = text(&up);
+    assert!(up.status.success(), "{said}");
+    assert!(
+        said.contains("ecs_service.httpd: ECS's service-linked role is not there yet"),
+        "{said}"
+    );
+    let c = emulator::clients().await;
+    let down = provision(dir.path(), &["down", "--yes"]);
+    assert!(down.status.success(), "{}", text(&down));
+    assert_eq!(leftovers(&c, stack, stack).await, Vec::<String>::new());
+}

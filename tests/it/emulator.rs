@@ -196,7 +196,7 @@ impl Drop for Delays {
         http_with(
             "POST",
             "/_provision/delays",
-            r#"{"iam_window": 0, "rds_creating": 1, "ec2_eventual": 0}"#,
+            r#"{"iam_window": 0, "rds_creating": 1, "ec2_eventual": 0, "ecs_slr_window": 0}"#,
         );
     }
 }
