@@ -97,12 +97,6 @@ impl std::fmt::Debug for Emitter {
 pub struct Progress(Arc<dyn Fn(String) + Send + Sync>);
 
 impl Progress {
-    pub fn new(f: impl Fn(String) + Send + Sync + 'static) -> Self {
-        Progress(Arc::new(f))
-    }
-    pub fn silent() -> Self {
-        Progress::new(|_| {})
-    }
     pub fn say(&self, message: impl Into<String>) {
         (self.0)(message.into())
     }

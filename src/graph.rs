@@ -230,30 +230,6 @@ impl Graph {
         Ok(out)
     }
 
-    /// The same graph with every edge turned around: the order to delete in.
-    pub fn reversed(&self) -> Graph {
-        let mut g = Graph::new();
-        for (n, deps) in &self.deps {
-            g.add_node(n);
-            for d in deps {
-                g.add_edge(d, n);
-            }
-        }
-        g
-    }
-
-    /// Only the nodes in `keep`, with the edges among them.
-    pub fn restricted_to(&self, keep: &BTreeSet<String>) -> Graph {
-        let mut g = Graph::new();
-        for (n, deps) in self.deps.iter().filter(|(n, _)| keep.contains(*n)) {
-            g.add_node(n);
-            for d in deps.iter().filter(|d| keep.contains(*d)) {
-                g.add_edge(n, d);
-            }
-        }
-        g
-    }
-
     /// The members of one cycle, first member repeated at the end.
     fn find_cycle(&self) -> Vec<String> {
         // Depth-first search with an explicit path; the graph is known to hold a cycle.

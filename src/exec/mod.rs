@@ -5,8 +5,6 @@
 mod schedule;
 mod step;
 
-pub use schedule::waits_for;
-
 /// How the old resource of a create-first replacement is named in the state until it is
 /// deleted: `security_group.web (old)`.
 pub const OLD: &str = " (old)";

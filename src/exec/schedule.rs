@@ -20,15 +20,6 @@ pub fn graph(plan: &Plan, state: &State, steps: &BTreeMap<String, Step>) -> Grap
     g
 }
 
-pub fn waits_for(
-    plan: &Plan,
-    state: &State,
-    id: &str,
-    steps: &BTreeMap<String, Step>,
-) -> BTreeSet<String> {
-    waits(plan, &state_graph(state), id, steps)
-}
-
 fn waits(
     plan: &Plan,
     recorded: &Graph,

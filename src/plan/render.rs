@@ -251,7 +251,3 @@ pub fn markdown(plan: &Plan) -> String {
     );
     out
 }
-
-pub fn json(plan: &Plan) -> String {
-    serde_json::to_string_pretty(plan).expect("plan serializes")
-}

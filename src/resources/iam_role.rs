@@ -27,6 +27,13 @@ crate::props! {
 
 const NOT_FOUND: &[&str] = &["NoSuchEntity"];
 
+/// IAM tags as pairs (IAM's `Tag` has plain `key()` and `value()`, unlike the others').
+pub(super) fn iam_pairs(tags: &[Tag]) -> Vec<(String, String)> {
+    tags.iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect()
+}
+
 fn trust(service: &str) -> String {
     json!({
         "Version": "2012-10-17",
@@ -122,13 +129,7 @@ impl Owned for IamRole {
         let arn = match c.iam.get_role().role_name(name).send().await {
             Ok(out) => {
                 let role = out.role();
-                let tags: Vec<(String, String)> = role
-                    .map(|r| {
-                        r.tags()
-                            .iter()
-                            .map(|t| (t.key().to_string(), t.value().to_string()))
-                            .collect()
-                    })
+                let tags = role.map(|r| iam_pairs(r.tags()))
                     .unwrap_or_default();
                 if !super::owned_by(&tags, t) {
                     return Err(foreign(
@@ -263,11 +264,7 @@ impl Owned for IamRole {
                     .send()
                     .await
                     .map_err(|e| cloud(stack, "ListRoleTags", e))?;
-                let tags: Vec<(String, String)> = tags
-                    .tags()
-                    .iter()
-                    .map(|t| (t.key().to_string(), t.value().to_string()))
-                    .collect();
+                let tags = iam_pairs(tags.tags());
                 out.extend(
                     super::found_in(&tags, stack, Some(r.role_name()))
                         .map(|f| f.with(&[("arn", json!(r.arn())), ("name", json!(r.role_name()))])),

@@ -94,11 +94,7 @@ impl Owned for InstanceProfile {
         let name = p.name.as_str();
         let profile = match get(c, &t.id, name).await? {
             Some(ip) => {
-                let tags: Vec<(String, String)> = ip
-                    .tags()
-                    .iter()
-                    .map(|t| (t.key().to_string(), t.value().to_string()))
-                    .collect();
+                let tags = super::iam_role::iam_pairs(ip.tags());
                 if !super::owned_by(&tags, t) {
                     return Err(foreign(
                         t,
@@ -195,20 +191,11 @@ impl Owned for InstanceProfile {
                 if !name.starts_with(&format!("{stack}-")) {
                     continue;
                 }
-                let got = c
-                    .iam
-                    .get_instance_profile()
-                    .instance_profile_name(name)
-                    .send()
-                    .await
-                    .map_err(|e| cloud(stack, "GetInstanceProfile", e))?;
-                let tags: Vec<(String, String)> = got
-                    .instance_profile()
-                    .map(|p| p.tags())
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|t| (t.key().to_string(), t.value().to_string()))
-                    .collect();
+                // ListInstanceProfiles returns no tags; GetInstanceProfile does.
+                let tags = get(c, stack, name)
+                    .await?
+                    .map(|ip| super::iam_role::iam_pairs(ip.tags()))
+                    .unwrap_or_default();
                 out.extend(
                     super::found_in(&tags, stack, Some(name))
                         .map(|f| f.with(&[("arn", json!(p.arn())), ("name", json!(name))])),

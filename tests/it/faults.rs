@@ -83,6 +83,33 @@ async fn up_and_down_converge_under_ten_percent_faults() {
     }
 }
 
+/// Runs `up` and kills it with SIGKILL once AWS has applied its `n`th change and before
+/// the tool hears back.
+fn kill_after_change(dir: &std::path::Path, n: u32, extra: &[&str]) {
+    let faults = Faults::set(json!({"freeze_after_mutations": n}));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_provision"))
+        .current_dir(dir)
+        .args(["--local", "up", "--yes", "--no-wait"])
+        .args(extra)
+        .env("PROVISION_LOCAL_PORT", emulator::get().port.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while Faults::status()["frozen"] != json!(true) {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "change {n} never came"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    drop(faults);
+}
+
 #[tokio::test]
 async fn a_killed_up_is_finished_by_the_next_without_twins() {
     let _alone = CALL_LOG.write().unwrap_or_else(|e| e.into_inner());
@@ -91,28 +118,7 @@ async fn a_killed_up_is_finished_by_the_next_without_twins() {
     for n in 1..=8 {
         let stack = format!("e2e-kill-{n}");
         let dir = stack_dir("httpd-fargate.yaml", &stack);
-        let faults = Faults::set(json!({"freeze_after_mutations": n}));
-        let mut child = Command::new(env!("CARGO_BIN_EXE_provision"))
-            .current_dir(dir.path())
-            .args(["--local", "up", "--yes", "--no-wait"])
-            .env("PROVISION_LOCAL_PORT", emulator::get().port.to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        // Kill it while AWS has done the nth change and the tool has not heard back.
-        let started = Instant::now();
-        while Faults::status()["frozen"] != json!(true) {
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "call {n} never came"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        child.kill().unwrap();
-        child.wait().unwrap();
-        drop(faults);
+        kill_after_change(dir.path(), n, &[]);
 
         let up = provision(dir.path(), &["up", "--yes", "--no-wait"]);
         assert!(
@@ -215,27 +221,7 @@ async fn a_run_killed_between_a_create_and_its_follow_up_loses_nothing() {
         )
         .unwrap();
         // Change 1 is CreateVpc, change 2 its ModifyVpcAttribute.
-        let faults = Faults::set(json!({"freeze_after_mutations": 2}));
-        let mut child = Command::new(env!("CARGO_BIN_EXE_provision"))
-            .current_dir(dir.path())
-            .args(["--local", "up", "--yes", "--no-wait", "--parallelism", "1"])
-            .env("PROVISION_LOCAL_PORT", emulator::get().port.to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let started = Instant::now();
-        while Faults::status()["frozen"] != json!(true) {
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "the follow-up never came"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        child.kill().unwrap();
-        child.wait().unwrap();
-        drop(faults);
+        kill_after_change(dir.path(), 2, &["--parallelism", "1"]);
 
         let state =
             std::fs::read_to_string(dir.path().join(format!(".provision/{stack}.state.json")))
