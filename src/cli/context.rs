@@ -19,6 +19,8 @@ pub struct Context {
     pub state_exists: bool,
     /// The state's object when it is kept in S3, and the ETag it was read at.
     remote: Option<(Arc<dyn Remote>, Option<String>)>,
+    /// The clients, when reading the state already needed them.
+    clients: Option<Arc<Aws>>,
 }
 
 /// Where the state is: `--state` or PROVISION_STATE, else the file's `state:`, else
@@ -53,6 +55,7 @@ pub async fn load(cli: &Cli) -> Result<Context, Error> {
             state,
             state_exists: etag.is_some(),
             remote: Some((object, etag)),
+            clients: Some(aws),
         });
     }
     let state_path = PathBuf::from(at);
@@ -63,10 +66,19 @@ pub async fn load(cli: &Cli) -> Result<Context, Error> {
         state_path,
         state,
         remote: None,
+        clients: None,
     })
 }
 
 impl Context {
+    /// The AWS clients: the ones reading the state made, or new ones.
+    pub async fn aws(&self, cli: &Cli) -> Result<Arc<Aws>, Error> {
+        match &self.clients {
+            Some(aws) => Ok(aws.clone()),
+            None => aws(cli).await,
+        }
+    }
+
     /// Where this run writes the state.
     pub fn sink(&self) -> Sink {
         match &self.remote {

@@ -21,7 +21,7 @@ pub async fn run(cli: &Cli, a: &DownArgs) -> Result<u8, Error> {
 
 async fn locked(cli: &Cli, a: &DownArgs, ctx: &context::Context) -> Result<u8, Error> {
     let mode = Mode::pick(a.json);
-    let aws = context::aws(cli).await?;
+    let aws = ctx.aws(cli).await?;
     let state = context::state_or_found(ctx, &aws).await?;
     let plan = crate::plan::plan_down(&ctx.stack.name, &state)?;
     let started = std::time::Instant::now();

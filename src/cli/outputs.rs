@@ -18,7 +18,7 @@ pub async fn run(cli: &Cli, a: &OutputsArgs) -> Result<u8, Error> {
     }
     if !a.offline {
         // Task addresses change with every deployment, so they are read now, not stored.
-        let aws = context::aws(cli).await?;
+        let aws = ctx.aws(cli).await?;
         for (id, e) in &ctx.state.resources {
             let live = aws.live_outputs(id, e).await?;
             if let Some(Json::Object(m)) = all.get_mut(id) {

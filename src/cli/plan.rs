@@ -13,7 +13,7 @@ pub async fn run(cli: &Cli, a: &PlanArgs) -> Result<u8, Error> {
 
 async fn locked(cli: &Cli, a: &PlanArgs, ctx: &context::Context) -> Result<u8, Error> {
     let mode = Mode::pick(a.json || a.format == PlanFormat::Json);
-    let aws = context::aws(cli).await?;
+    let aws = ctx.aws(cli).await?;
     let started = std::time::Instant::now();
     let state = context::state_or_found(ctx, &aws).await?;
     let plan = crate::plan::plan_up(&ctx.stack, &state, aws, a.parallelism.into()).await?;

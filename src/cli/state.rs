@@ -53,7 +53,7 @@ async fn recover_locked(cli: &Cli, ctx: &context::Context) -> Result<u8, Error> 
             ctx.state.resources.len()
         )));
     }
-    let aws = context::aws(cli).await?;
+    let aws = ctx.aws(cli).await?;
     let state = crate::plan::recover::recover(&ctx.stack, aws).await?;
     ctx.save(&state).await?;
     println!(

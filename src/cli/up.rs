@@ -22,7 +22,7 @@ pub async fn run(cli: &Cli, a: &UpArgs) -> Result<u8, Error> {
 
 async fn locked(cli: &Cli, a: &UpArgs, ctx: &context::Context) -> Result<u8, Error> {
     let mode = Mode::pick(a.json);
-    let aws = context::aws(cli).await?;
+    let aws = ctx.aws(cli).await?;
     let state = context::state_or_found(ctx, &aws).await?;
     let plan = crate::plan::plan_up(&ctx.stack, &state, aws.clone(), a.parallelism.into()).await?;
     let events = render::emitter(mode);
