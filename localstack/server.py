@@ -43,6 +43,7 @@ class Serialized:
         self.faults = faults
         self.tasks = Tasks()
         self.delays = Delays()
+        self.tasks.init_refusal = self.delays.secret_refusal
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")

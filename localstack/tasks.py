@@ -53,12 +53,16 @@ class Tasks:
         self.lock = threading.Lock()
         self.start_delay = float(os.environ.get("PROVISION_TASK_START_DELAY", "2"))
         self.stop_delay = float(os.environ.get("PROVISION_TASK_STOP_DELAY", "1"))
-        # service ARN -> {"since": time of the last deployment, "bad": image that fails, "stopped": [task ARNs]}
+        # service ARN -> {"since": time of the last deployment, "bad": image that fails,
+        # "stopped": [stopped tasks as DescribeTasks shows them, of this and earlier deployments]}
         self.deployments = {}
         # service ARN -> its deploymentCircuitBreaker setting ({"enable": …, "rollback": …})
         self.breakers = {}
         # (region, EC2 instance id) -> (cluster, container instance ARN): what the "agent" registered
         self.agents = {}
+        # (region, task definition ARN) -> why its tasks cannot initialize yet, or None: the
+        # delays' fresh-account window on an execution role's new secret policy.
+        self.init_refusal = None
         global CURRENT
         CURRENT = self
 
@@ -110,7 +114,9 @@ class Tasks:
                     self.deployments[svc["serviceArn"]] = {
                         "id": f"ecs-svc/{uuid.uuid4().int % 10**19:019d}",
                         "td": svc.get("taskDefinition"),
-                        "since": time.time(), "bad": bad, "stopped": [], "running": [],
+                        "since": time.time(), "bad": bad, "running": [],
+                        # ECS lists stopped tasks for an hour, whichever deployment started them.
+                        "stopped": previous.get("stopped", [])[-50:],
                         "cluster": svc.get("clusterArn"), "region": region, "network": vpc,
                         # The old deployment's tasks still let go of their interfaces.
                         "stopping": previous.get("stopping", []),
@@ -131,7 +137,7 @@ class Tasks:
                 for arn, d in self.deployments.items():
                     same_cluster = (d.get("cluster") or "").rsplit("/", 1)[-1] == cluster
                     if same_cluster and arn.endswith("/" + name) and d["stopped"]:
-                        doc["taskArns"] = doc.get("taskArns", []) + d["stopped"]
+                        doc["taskArns"] = doc.get("taskArns", []) + [t["taskArn"] for t in d["stopped"]]
             elif action == "DescribeTasks":
                 wanted = set(req.get("tasks", []))
                 for d in self.deployments.values():
@@ -140,9 +146,9 @@ class Tasks:
                             doc.setdefault("tasks", []).append(self._running_task(task, eni, host, d))
                             doc["failures"] = [f for f in doc.get("failures", []) if f.get("arn") != task]
                     for task in d["stopped"]:
-                        if task in wanted:
-                            doc.setdefault("tasks", []).append(self._stopped_task(task, d))
-                            doc["failures"] = [f for f in doc.get("failures", []) if f.get("arn") != task]
+                        if task["taskArn"] in wanted:
+                            doc.setdefault("tasks", []).append(task)
+                            doc["failures"] = [f for f in doc.get("failures", []) if f.get("arn") != task["taskArn"]]
         return json.dumps(doc).encode()
 
     def _of_service(self, req):
@@ -289,13 +295,23 @@ class Tasks:
         elif d["bad"]:
             running, state = 0, "FAILED"
             primary["rolloutStateReason"] = "ECS deployment circuit breaker: tasks failed to start."
-            if not d["stopped"]:
-                cluster = (d.get("cluster") or "").rsplit("/", 1)[-1]
-                region = svc["serviceArn"].split(":")[3]
-                d["stopped"] = [f"arn:aws:ecs:{region}:{ACCOUNT}:task/{cluster}/{uuid.uuid4().hex}" for _ in range(max(desired, 1))]
+            if not any(t["startedBy"] == d["id"] for t in d["stopped"]):
+                image = d["bad"]
+                reason = (
+                    f"CannotPullContainerError: pull image manifest has been retried 5 time(s): "
+                    f"failed to resolve ref docker.io/library/{image}: not found"
+                )
+                for _ in range(max(desired, 1)):
+                    self._stopped(d, reason, image.split(":")[0].rsplit("/", 1)[-1])
             if d.get("rollback_to"):
                 self._roll_back(svc, d)
                 return self._complete(svc)
+        elif self.init_refusal and (reason := self.init_refusal(d["region"], d.get("td"))):
+            # ECS keeps trying: a task stops about every second until the permission spreads.
+            running, state = 0, "IN_PROGRESS"
+            if time.time() - d.get("last_init_stop", 0) >= 1:
+                d["last_init_stop"] = time.time()
+                self._stopped(d, reason, "app")
         else:
             running = desired
             if not d["network"].get("subnets"):
@@ -332,7 +348,6 @@ class Tasks:
         if service is not None:
             service.task_definition = good["td"]
         svc["taskDefinition"] = good["td"]
-        d["failed_image"], d["stopped_by"] = d["bad"], d["id"]
         d["failed"] = {
             "id": d["id"], "td": d["td"], "image": d["bad"],
             "reason": "ECS deployment circuit breaker: tasks failed to start. Rolling back to the last good deployment.",
@@ -342,20 +357,18 @@ class Tasks:
             "since": time.time(), "rollback_to": None, "network": good.get("network") or d["network"],
         })
 
-    def _stopped_task(self, arn, d):
-        image = d["bad"] or (d.get("failed") or {}).get("image") or d.get("failed_image", "")
-        reason = (
-            f"CannotPullContainerError: pull image manifest has been retried 5 time(s): "
-            f"failed to resolve ref docker.io/library/{image}: not found"
-        )
-        return {
-            "taskArn": arn,
+    def _stopped(self, d, reason, container):
+        """A task of the deployment that stopped, kept listed as ECS keeps it."""
+        cluster = (d.get("cluster") or "").rsplit("/", 1)[-1]
+        d["stopped"].append({
+            "taskArn": f"arn:aws:ecs:{d['region']}:{ACCOUNT}:task/{cluster}/{uuid.uuid4().hex}",
             "clusterArn": d.get("cluster"),
             "lastStatus": "STOPPED",
             "desiredStatus": "STOPPED",
             "stopCode": "TaskFailedToStart",
             # ECS marks a service's tasks with the deployment that started them.
-            "startedBy": d.get("stopped_by") or d.get("id"),
+            "startedBy": d.get("id"),
             "stoppedReason": reason,
-            "containers": [{"name": image.split(":")[0].rsplit("/", 1)[-1], "lastStatus": "STOPPED", "reason": reason}],
-        }
+            "stoppedAt": time.time(),
+            "containers": [{"name": container, "lastStatus": "STOPPED", "reason": reason}],
+        })

@@ -54,6 +54,16 @@ fn template(p: &Props) -> LaunchTemplateSpecification {
         .build()
 }
 
+/// How long IAM may take to make a new instance profile usable by Auto Scaling.
+const PROFILE_SPREAD: Duration = Duration::from_secs(180);
+
+/// Auto Scaling's refusal of an instance profile IAM has not spread yet
+/// (terraform-provider-aws #29866): it exists, it is just not visible there yet.
+fn profile_not_spread(e: &CloudError) -> bool {
+    e.code.as_deref() == Some("ValidationError")
+        && e.message.contains("Invalid IAM Instance Profile")
+}
+
 impl Owned for AutoScalingGroup {
     type Props = Props;
     const LABEL: &'static str = "Auto Scaling group";
@@ -121,18 +131,28 @@ impl Owned for AutoScalingGroup {
                             .build()
                     })
                     .collect();
-                c.autoscaling
-                    .create_auto_scaling_group()
-                    .auto_scaling_group_name(name)
-                    .launch_template(template(p))
-                    .min_size(p.min_size as i32)
-                    .max_size(p.max_size as i32)
-                    .desired_capacity(p.desired_capacity as i32)
-                    .vpc_zone_identifier(p.subnet_ids.clone().join(","))
-                    .set_tags(Some(tags))
-                    .send()
-                    .await
-                    .map_err(|e| cloud(&t.id, "CreateAutoScalingGroup", e))?;
+                // A new instance profile reaches Auto Scaling minutes after IAM made it.
+                wait::until(t, "CreateAutoScalingGroup", Budget::release(PROFILE_SPREAD), || async {
+                    let sent = c
+                        .autoscaling
+                        .create_auto_scaling_group()
+                        .auto_scaling_group_name(name)
+                        .launch_template(template(p))
+                        .min_size(p.min_size as i32)
+                        .max_size(p.max_size as i32)
+                        .desired_capacity(p.desired_capacity as i32)
+                        .vpc_zone_identifier(p.subnet_ids.clone().join(","))
+                        .set_tags(Some(tags.clone()))
+                        .send()
+                        .await
+                        .map_err(|e| cloud(&t.id, "CreateAutoScalingGroup", e));
+                    Ok(match sent {
+                        Ok(_) => Poll::Ready(()),
+                        Err(e) if profile_not_spread(&e) => Poll::Spreading(e),
+                        Err(e) => Poll::Failed(e),
+                    })
+                })
+                .await?;
             }
         }
         let arn = describe(c, &t.id, name)

@@ -45,8 +45,39 @@ async fn describe(
     Ok(out
         .capacity_providers()
         .iter()
-        .find(|cp| cp.status().map(|s| s.as_str()) == Some("ACTIVE"))
+        .find(|cp| live(cp))
         .cloned())
+}
+
+/// Not deleted: a deleted capacity provider stays listed, INACTIVE, for a while.
+fn live(cp: &SdkCapacityProvider) -> bool {
+    cp.status().is_some_and(|s| s.as_str() != "INACTIVE")
+}
+
+/// Polls until the capacity provider is ACTIVE: only then may a cluster use it.
+async fn wait_active(c: &Clients, t: &Target, name: &str) -> Result<SdkCapacityProvider, CloudError> {
+    let budget = Budget::new(
+        Duration::from_secs(300),
+        Duration::from_millis(500),
+        Duration::from_secs(5),
+    )
+    .saying("not ACTIVE");
+    wait::until(t, "waiting for the capacity provider", budget, || async {
+        Ok(match describe(c, &t.id, name).await? {
+            Some(cp) if cp.status().map(|s| s.as_str()) == Some("ACTIVE") => Poll::Ready(cp),
+            Some(cp) => Poll::Pending(format!(
+                "capacity provider {}; a cluster can use it only once ACTIVE",
+                cp.status().map(|s| s.as_str()).unwrap_or("?")
+            )),
+            None => Poll::Failed(own(
+                &t.id,
+                "waiting for the capacity provider",
+                "it disappeared while being made",
+                "run `provision up` again",
+            )),
+        })
+    })
+    .await
 }
 
 impl Owned for CapacityProvider {
@@ -120,6 +151,15 @@ impl Owned for CapacityProvider {
                     })?
             }
         };
+        let cp = if cp.status().map(|s| s.as_str()) == Some("ACTIVE") {
+            cp
+        } else {
+            let arn = cp.capacity_provider_arn().unwrap_or_default();
+            t.record
+                .created(name, &[("arn", json!(arn)), ("name", json!(name))])
+                .await?;
+            wait_active(c, t, name).await?
+        };
         let arn = cp.capacity_provider_arn().unwrap_or_default();
         applied(name, &[("arn", json!(arn)), ("name", json!(name))])
     }
@@ -185,7 +225,7 @@ impl Owned for CapacityProvider {
                 .send()
                 .await
                 .map_err(|e| cloud(stack, "DescribeCapacityProviders", e))?;
-            for cp in page.capacity_providers() {
+            for cp in page.capacity_providers().iter().filter(|cp| live(cp)) {
                 out.extend(
                     super::found_in(&tags_of(cp.tags()), stack, cp.name()).map(|f| {
                         f.with(&[("arn", json!(cp.capacity_provider_arn())), ("name", json!(cp.name()))])

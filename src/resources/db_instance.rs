@@ -13,7 +13,7 @@ use super::wait::{self, Budget, Poll};
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
 use crate::state::Entry;
-use aws_sdk_rds::types::DbInstance as SdkDbInstance;
+use aws_sdk_rds::types::{DbInstance as SdkDbInstance, PendingModifiedValues};
 use serde_json::{Map, Value as Json, json};
 use std::time::Duration;
 
@@ -73,21 +73,43 @@ fn outputs(db: &SdkDbInstance) -> Applied {
     }
 }
 
-/// Polls until the instance is `available`, reporting each new status.
-async fn wait_available(c: &Clients, t: &Target, ident: &str) -> Result<SdkDbInstance, CloudError> {
+/// What a wait on the instance waits for.
+#[derive(Clone, Copy, PartialEq)]
+enum Until {
+    /// `available` with an endpoint: made, or free to take a snapshot or a modification.
+    Available,
+    /// Available with no modification pending: a modify has really been applied.
+    NothingPending,
+}
+
+/// Polls until the instance is as `until` asks, reporting each new status.
+async fn wait_until(
+    c: &Clients,
+    t: &Target,
+    ident: &str,
+    until: Until,
+) -> Result<SdkDbInstance, CloudError> {
     let budget = Budget::new(PATIENCE, Duration::from_secs(2), Duration::from_secs(30))
         .saying("still not available");
-    wait::until(t, "creating the database", budget, || async {
+    let what = match until {
+        Until::Available => "waiting for the database to be available",
+        Until::NothingPending => "waiting for the modification to be applied",
+    };
+    wait::until(t, what, budget, || async {
         let db = describe(c, &t.id, ident).await?.ok_or_else(|| {
             own(
                 &t.id,
-                "waiting for the database",
-                "the instance disappeared while being created",
+                what,
+                "the instance disappeared while waiting",
                 "look at the RDS console's events",
             )
         })?;
         let status = db.db_instance_status().unwrap_or("?").to_string();
-        if status == "available" && db.endpoint().and_then(|e| e.address()).is_some() {
+        let pending = db
+            .pending_modified_values()
+            .is_some_and(|p| *p != PendingModifiedValues::builder().build());
+        let available = status == "available" && db.endpoint().and_then(|e| e.address()).is_some();
+        if available && !(until == Until::NothingPending && pending) {
             return Ok(Poll::Ready(db));
         }
         if matches!(
@@ -96,14 +118,85 @@ async fn wait_available(c: &Clients, t: &Target, ident: &str) -> Result<SdkDbIns
         ) {
             return Ok(Poll::Failed(own(
                 &t.id,
-                "creating the database",
+                what,
                 format!("the instance is {status}"),
                 "look at the RDS console's events for the reason",
             )));
         }
-        Ok(Poll::Pending(status))
+        Ok(Poll::Pending(if available {
+            "available, with a modification still pending".into()
+        } else {
+            status
+        }))
     })
     .await
+}
+
+/// Whether a running version satisfies the asked one: "8.0" is met by "8.0.39", the minor
+/// upgrades AWS applies on its own.
+fn version_meets(have: &str, want: &str) -> bool {
+    have == want || have.starts_with(&format!("{want}."))
+}
+
+/// The fields a modification sends: those where the live instance differs from the file.
+#[derive(Default)]
+struct Changes {
+    instance_class: Option<String>,
+    storage_gb: Option<i32>,
+    engine_version: Option<String>,
+    security_group_ids: Option<Vec<String>>,
+    backup_retention_days: Option<i32>,
+    publicly_accessible: Option<bool>,
+}
+
+impl Changes {
+    fn between(live: &SdkDbInstance, p: &Props) -> Changes {
+        let mut live_groups: Vec<&str> = live
+            .vpc_security_groups()
+            .iter()
+            .filter_map(|g| g.vpc_security_group_id())
+            .collect();
+        let mut want_groups: Vec<&str> = p.security_group_ids.iter().map(String::as_str).collect();
+        live_groups.sort_unstable();
+        want_groups.sort_unstable();
+        Changes {
+            instance_class: (live.db_instance_class() != Some(p.instance_class.as_str()))
+                .then(|| p.instance_class.clone()),
+            storage_gb: (live.allocated_storage().map(i64::from) != Some(p.storage_gb))
+                .then_some(p.storage_gb as i32),
+            engine_version: p
+                .engine_version
+                .clone()
+                .filter(|want| !want.is_empty())
+                .filter(|want| !live.engine_version().is_some_and(|have| version_meets(have, want))),
+            security_group_ids: (live_groups != want_groups)
+                .then(|| p.security_group_ids.clone()),
+            backup_retention_days: p
+                .backup_retention_days
+                .map(|d| d as i32)
+                .filter(|d| live.backup_retention_period() != Some(*d)),
+            publicly_accessible: (live.publicly_accessible() != Some(p.publicly_accessible))
+                .then_some(p.publicly_accessible),
+        }
+    }
+
+    fn names(&self) -> Vec<&'static str> {
+        [
+            ("instance_class", self.instance_class.is_some()),
+            ("storage_gb", self.storage_gb.is_some()),
+            ("engine_version", self.engine_version.is_some()),
+            ("security_groups", self.security_group_ids.is_some()),
+            ("backup_retention_days", self.backup_retention_days.is_some()),
+            ("publicly_accessible", self.publicly_accessible.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(n, set)| set.then_some(n))
+        .collect()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.names().is_empty()
+    }
 }
 
 /// The name of the final snapshot `down` takes, unique per deletion.
@@ -147,7 +240,7 @@ impl Owned for DbInstance {
             .collect();
         // A version asked as "8.0" runs as "8.0.39": the same as far as the file says.
         let version = match (opt_s(&e.props, "engine_version"), db.engine_version()) {
-            (Some(want), Some(have)) if have.starts_with(want) => Some(want.to_string()),
+            (Some(want), Some(have)) if version_meets(have, want) => Some(want.to_string()),
             (_, have) => have
                 .map(str::to_string)
                 .filter(|_| e.props.get("engine_version").is_some_and(|v| !v.is_null())),
@@ -210,29 +303,49 @@ impl Owned for DbInstance {
                 .await
                 .map_err(|e| cloud(&t.id, "CreateDBInstance", e))?;
         }
-        Ok(outputs(&wait_available(c, t, ident).await?))
+        Ok(outputs(
+            &wait_until(c, t, ident, Until::Available).await?,
+        ))
     }
 
+    /// Sends only what differs from the live instance: RDS takes every field it is sent as a
+    /// change to make (an engine version "8.0" sent back would ask to leave 8.0.39).
     async fn update(c: &Clients, t: &Target, e: &Entry, p: &Props) -> Result<Applied, CloudError> {
+        let live = describe(c, &t.id, &e.physical_id).await?.ok_or_else(|| {
+            own(
+                &t.id,
+                "ModifyDBInstance",
+                "the instance is gone",
+                "run `provision up` again to create it",
+            )
+        })?;
+        // AWS refuses a modification while the instance is busy (backing up, modifying).
+        let live = if live.db_instance_status() == Some("available") {
+            live
+        } else {
+            wait_until(c, t, &e.physical_id, Until::Available).await?
+        };
+        let changes = Changes::between(&live, p);
+        if changes.is_empty() {
+            return Ok(outputs(&live));
+        }
+        t.progress.say(format!("modifying {}", changes.names().join(", ")));
         c.rds
             .modify_db_instance()
             .db_instance_identifier(&e.physical_id)
-            .db_instance_class(p.instance_class.as_str())
-            .allocated_storage(p.storage_gb as i32)
-            .set_engine_version(
-                p.engine_version
-                    .as_deref()
-                    .filter(|v| !v.is_empty())
-                    .map(str::to_string),
-            )
-            .set_vpc_security_group_ids(Some(p.security_group_ids.clone()))
-            .set_backup_retention_period(p.backup_retention_days.map(|d| d as i32))
-            .publicly_accessible(p.publicly_accessible)
+            .set_db_instance_class(changes.instance_class)
+            .set_allocated_storage(changes.storage_gb)
+            .set_engine_version(changes.engine_version)
+            .set_vpc_security_group_ids(changes.security_group_ids)
+            .set_backup_retention_period(changes.backup_retention_days)
+            .set_publicly_accessible(changes.publicly_accessible)
             .apply_immediately(true)
             .send()
             .await
             .map_err(|err| cloud(&t.id, "ModifyDBInstance", err))?;
-        Ok(outputs(&wait_available(c, t, &e.physical_id).await?))
+        Ok(outputs(
+            &wait_until(c, t, &e.physical_id, Until::NothingPending).await?,
+        ))
     }
 
     async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
@@ -248,6 +361,10 @@ impl Owned for DbInstance {
                 .skip_final_snapshot(!snapshot)
                 .delete_automated_backups(true);
             if snapshot {
+                // RDS takes no snapshot while the instance backs up or is modified.
+                if db.db_instance_status() != Some("available") {
+                    wait_until(c, t, &e.physical_id, Until::Available).await?;
+                }
                 let name = final_snapshot_name(&e.physical_id);
                 t.progress.say(format!("taking the final snapshot {name}"));
                 req = req.final_db_snapshot_identifier(name);

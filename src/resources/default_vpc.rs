@@ -14,7 +14,8 @@ pub struct DefaultVpc;
 impl Lookup for DefaultVpc {
     const LABEL: &'static str = "default VPC";
 
-    async fn lookup(c: &Clients, _id: &str, _props: &Json) -> Result<Fields, CloudError> {
+    async fn lookup(c: &Clients, _id: &str, props: &Json) -> Result<Fields, CloudError> {
+        let fargate = super::zones::wants_fargate(props);
         let r = "the default VPC";
         let vpcs = c
             .ec2
@@ -43,6 +44,13 @@ impl Lookup for DefaultVpc {
         let mut found: Vec<(String, String)> = subnets
             .subnets()
             .iter()
+            .filter(|s| {
+                !fargate
+                    || super::zones::fargate_runs_in(
+                        &c.region,
+                        s.availability_zone_id().unwrap_or_default(),
+                    )
+            })
             .map(|s| {
                 (
                     s.availability_zone().unwrap_or_default().to_string(),
@@ -55,7 +63,10 @@ impl Lookup for DefaultVpc {
             return Err(own(
                 r,
                 "lookup",
-                format!("the default VPC {vpc_id} has no default subnets"),
+                format!(
+                    "the default VPC {vpc_id} has no default subnets{}",
+                    if fargate { " in a zone where Fargate runs" } else { "" }
+                ),
                 "give the stack a VPC of its own: `network: { vpc: { cidr: 10.0.0.0/16, public_subnets: 2 } }`",
             ));
         }

@@ -192,13 +192,19 @@ async fn tasks(
 /// Why tasks of the service stopped, for failing fast with AWS's reason.
 /// Only the tasks `deployment` started count, when it is known: stopped tasks stay listed
 /// for an hour, and an earlier deployment's failure is not this one's.
-async fn stopped_reasons(
+/// A stopped task of the deployment: why, and when (seconds since the epoch).
+struct Stopped {
+    reason: String,
+    at: f64,
+}
+
+async fn stopped_tasks(
     c: &Clients,
     id: &str,
     cluster: &str,
     service: &str,
     deployment: Option<&str>,
-) -> Result<Vec<String>, CloudError> {
+) -> Result<Vec<Stopped>, CloudError> {
     let stopped = tasks(c, id, cluster, service, DesiredStatus::Stopped).await?;
     Ok(stopped
         .iter()
@@ -207,12 +213,37 @@ async fn stopped_reasons(
             let reason = t.stopped_reason()?;
             let container = t.containers().iter().find_map(|c| c.reason());
             // The container's reason often repeats the task's: say it once.
-            Some(match container {
+            let reason = match container {
                 Some(cr) if !reason.contains(cr) => format!("{reason}: {cr}"),
                 _ => reason.to_string(),
-            })
+            };
+            let at = t.stopped_at().map(|d| d.as_secs_f64()).unwrap_or(0.0);
+            Some(Stopped { reason, at })
         })
         .collect())
+}
+
+/// A task that cannot initialize (it reads a secret, pulls from a private registry) while
+/// its execution role's policy is minutes old may well start once IAM has spread it. It is
+/// hopeless only when it still happens this long after the first such stop.
+const INIT_ERROR: &str = "ResourceInitializationError";
+
+fn init_window() -> f64 {
+    // Tests shorten the window; AWS's IAM takes up to a couple of minutes.
+    std::env::var("PROVISION_INIT_WINDOW")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(120.0)
+}
+
+/// The stop that no retry by ECS will cure, if any.
+fn hopeless(stopped: &[Stopped]) -> Option<&Stopped> {
+    let init: Vec<&Stopped> = stopped.iter().filter(|s| s.reason.contains(INIT_ERROR)).collect();
+    let first = init.iter().map(|s| s.at).fold(f64::INFINITY, f64::min);
+    stopped.iter().find(|s| {
+        HOPELESS.iter().any(|h| s.reason.contains(h))
+            && (!s.reason.contains(INIT_ERROR) || s.at - first >= init_window())
+    })
 }
 
 /// Reasons that no retry by ECS will cure.
@@ -537,10 +568,10 @@ impl Owned for EcsService {
                     .unwrap_or("the deployment failed")
                     .trim_end_matches('.')
                     .to_string();
-                let stopped = stopped_reasons(c, &t.id, cluster, &a.physical_id, ours).await?;
+                let stopped = stopped_tasks(c, &t.id, cluster, &a.physical_id, ours).await?;
                 let detail = stopped
                     .first()
-                    .map(|r| format!("; a task stopped: {r}"))
+                    .map(|s| format!("; a task stopped: {}", s.reason))
                     .unwrap_or_default();
                 let what = match other_primary {
                     Some(p) => format!(
@@ -570,16 +601,18 @@ impl Owned for EcsService {
                 return Ok(Poll::Ready(()));
             }
             if svc.running_count() < svc.desired_count() {
-                let stopped = stopped_reasons(c, &t.id, cluster, &a.physical_id, ours).await?;
-                if let Some(r) = stopped
-                    .iter()
-                    .find(|r| HOPELESS.iter().any(|h| r.contains(h)))
-                {
+                let stopped = stopped_tasks(c, &t.id, cluster, &a.physical_id, ours).await?;
+                if let Some(s) = hopeless(&stopped) {
                     return Ok(Poll::Failed(own(
                         &t.id,
                         DEPLOYMENT,
-                        format!("a task stopped: {r}"),
+                        format!("a task stopped: {}", s.reason),
                         "fix the cause (image name, registry access, secrets) and run `provision up` again",
+                    )));
+                }
+                if stopped.iter().any(|s| s.reason.contains(INIT_ERROR)) {
+                    return Ok(Poll::Pending(format!(
+                        "{line}; a task could not initialize ({INIT_ERROR}): ECS retries while IAM spreads the execution role's new permissions"
                     )));
                 }
             }

@@ -13,8 +13,10 @@ pub enum Poll<T> {
     Ready(T),
     /// Not yet; the status line says what it waits for.
     Pending(String),
-    /// AWS refused for now (in use, not yet spread); past the budget this error is the answer.
+    /// AWS refused for now (still in use); past the budget this error is the answer.
     Retry(CloudError),
+    /// AWS refused what was just made (not spread yet); past the budget this error is the answer.
+    Spreading(CloudError),
     /// Hopeless: stop now with AWS's reason.
     Failed(CloudError),
 }
@@ -78,6 +80,13 @@ where
             Poll::Retry(e) => (
                 format!(
                     "{} refused ({}); waiting for AWS to release it",
+                    e.operation, e.message
+                ),
+                Some(e),
+            ),
+            Poll::Spreading(e) => (
+                format!(
+                    "{} refused ({}); waiting for AWS to spread what was just made",
                     e.operation, e.message
                 ),
                 Some(e),

@@ -56,8 +56,14 @@ pub async fn clients() -> Clients {
 
 /// Runs the real binary in `dir` with --local against the test emulator.
 pub fn provision(dir: &std::path::Path, args: &[&str]) -> Output {
+    provision_env(dir, args, &[])
+}
+
+/// Like `provision`, with environment variables set for the run.
+pub fn provision_env(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let e = get();
     let out = Command::new(env!("CARGO_BIN_EXE_provision"))
+        .envs(env.iter().copied())
         .current_dir(dir)
         .arg("--local")
         .arg("--no-color")
@@ -193,11 +199,7 @@ impl Delays {
 
 impl Drop for Delays {
     fn drop(&mut self) {
-        http_with(
-            "POST",
-            "/_provision/delays",
-            r#"{"iam_window": 0, "rds_creating": 1, "ec2_eventual": 0, "ecs_slr_window": 0}"#,
-        );
+        http_with("POST", "/_provision/delays", r#"{"defaults": true}"#);
     }
 }
 

@@ -110,3 +110,50 @@ async fn real_aws_wordpress_on_ec2_answers_and_goes_down_clean() {
     assert!(down.status.success(), "down failed: {}", text(&down));
     assert_eq!(leftovers(&c, &stack, &stack).await, Vec::<String>::new());
 }
+
+/// A first run in a fresh account (a new member account of AWS Organizations, say): ECS's
+/// service-linked role does not exist yet, and every role, instance profile, capacity
+/// provider and secret policy is minutes old when the next call needs it. Set
+/// PROVISION_FRESH_ACCOUNT=1 to assert the account really is fresh (no ECS service-linked
+/// role) before it starts.
+#[tokio::test]
+#[ignore = "creates real AWS resources for ~25 minutes (EC2, RDS) in a fresh account: cargo test -- --ignored real_aws"]
+async fn real_aws_first_run_in_a_fresh_account() {
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let stack = format!("pv-first-{}", stamp % 1_000_000);
+    let conf = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let c = provision::aws::Clients::new(&conf);
+    let slr = c
+        .iam
+        .get_role()
+        .role_name("AWSServiceRoleForECS")
+        .send()
+        .await;
+    if std::env::var("PROVISION_FRESH_ACCOUNT").as_deref() == Ok("1") {
+        assert!(
+            slr.is_err(),
+            "the account already has ECS's service-linked role: it is not fresh"
+        );
+    }
+    let dir = crate::emulator::stack_dir_named("wordpress-ec2.yaml", "wordpress", &stack);
+    let file = dir.path().join("stack.yaml");
+    let yaml = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("final_snapshot: true", "final_snapshot: false");
+    std::fs::write(&file, yaml).unwrap();
+    let up = provision_real(dir.path(), &["up", "--yes", "--timeout", "30m"]);
+    let again = provision_real(dir.path(), &["plan", "--detailed-exitcode"]);
+    let down = provision_real(dir.path(), &["down", "--yes"]);
+    assert!(up.status.success(), "up failed: {}", text(&up));
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "nothing left to do: {}",
+        text(&again)
+    );
+    assert!(down.status.success(), "down failed: {}", text(&down));
+    assert_eq!(leftovers(&c, &stack, &stack).await, Vec::<String>::new());
+}

@@ -7,11 +7,17 @@ use crate::stack::model::*;
 use crate::stack::validate::parse_cidr;
 
 pub fn expand_network(file: &StackFile, stack: &str, out: &mut Expanded) -> Net {
+    // Fargate does not run in every zone of a few regions: its subnets keep to those it does.
+    let fargate = Value::Bool(
+        file.services
+            .values()
+            .any(|s| s.value.launch_type.value == LaunchType::Fargate),
+    );
     let own = match file.network.as_ref().map(|n| &n.vpc.value) {
         Some(VpcChoice::Own(own)) => own,
         _ => {
             out.resources
-                .push(Resource::new(DEFAULT_VPC, Kind::DefaultVpc));
+                .push(Resource::new(DEFAULT_VPC, Kind::DefaultVpc).with("fargate", fargate));
             return Net {
                 vpc_id: Value::reference(DEFAULT_VPC, "id"),
                 public: Vec::new(),
@@ -30,7 +36,7 @@ pub fn expand_network(file: &StackFile, stack: &str, out: &mut Expanded) -> Net 
         .resource("vpc"),
     );
     out.resources
-        .push(Resource::new(ZONES, Kind::AvailabilityZones));
+        .push(Resource::new(ZONES, Kind::AvailabilityZones).with("fargate", fargate));
     let vpc_id = Value::reference("vpc", "id");
     let (base, prefix) = parse_cidr(&own.cidr).unwrap_or((0, 16));
     let sub_prefix = prefix + 4;
