@@ -362,7 +362,10 @@ impl Owned for DbInstance {
                 .delete_automated_backups(true);
             if snapshot {
                 // RDS takes no snapshot while the instance backs up or is modified.
-                if db.db_instance_status() != Some("available") {
+                if let Some(busy) = db.db_instance_status().filter(|s| *s != "available") {
+                    t.progress.say(format!(
+                        "the instance is {busy}: RDS takes a final snapshot only once it is available"
+                    ));
                     wait_until(c, t, &e.physical_id, Until::Available).await?;
                 }
                 let name = final_snapshot_name(&e.physical_id);

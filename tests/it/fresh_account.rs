@@ -15,6 +15,7 @@ async fn fresh_up_and_down(
     from: &str,
     stack: &str,
     edit: Option<(&str, &str)>,
+    database_busy_at_down: Option<&str>,
 ) -> String {
     let dir = stack_dir_named(template, from, stack);
     let fresh = Delays::set(serde_json::json!({"fresh_account": true}));
@@ -45,8 +46,21 @@ async fn fresh_up_and_down(
         );
     }
     let c = emulator::clients().await;
+    if let Some(db) = database_busy_at_down {
+        // Someone changes the database in the console just before `down`: it is `modifying`,
+        // and RDS takes no final snapshot until it is available again.
+        c.rds
+            .modify_db_instance()
+            .db_instance_identifier(db)
+            .backup_retention_period(3)
+            .apply_immediately(true)
+            .send()
+            .await
+            .unwrap();
+    }
     let down = provision(dir.path(), &["down", "--yes"]);
     drop(fresh);
+    said.push_str(&text(&down));
     assert!(down.status.success(), "{}", text(&down));
     assert_eq!(leftovers(&c, stack, stack).await, Vec::<String>::new());
     said
@@ -55,8 +69,14 @@ async fn fresh_up_and_down(
 #[tokio::test]
 async fn httpd_on_fargate_goes_up_and_down_in_a_fresh_account() {
     let _alone = CALL_LOG.write().unwrap_or_else(|e| e.into_inner());
-    let said =
-        fresh_up_and_down("httpd-fargate.yaml", "hello-httpd", "e2e-fresh-httpd", None).await;
+    let said = fresh_up_and_down(
+        "httpd-fargate.yaml",
+        "hello-httpd",
+        "e2e-fresh-httpd",
+        None,
+        None,
+    )
+    .await;
     for waited in [
         "AuthorizeSecurityGroupIngress: EC2 does not see what was just made yet",
         "ECS's service-linked role is not there yet",
@@ -76,6 +96,7 @@ async fn wordpress_on_ec2_goes_up_and_down_in_a_fresh_account() {
         "wordpress",
         "e2e-fresh-wp",
         Some(("instance_class: db.t3.micro", "instance_class: db.t3.small")),
+        Some("e2e-fresh-wp-wpdb"),
     )
     .await;
     for waited in [
@@ -85,6 +106,7 @@ async fn wordpress_on_ec2_goes_up_and_down_in_a_fresh_account() {
         "db_instance.wpdb: backing-up",
         "db_instance.wpdb: modifying instance_class",
         "db_instance.wpdb: modifying\n",
+        "the instance is modifying: RDS takes a final snapshot only once it is available",
     ] {
         assert!(said.contains(waited), "{waited}: {said}");
     }
@@ -97,6 +119,7 @@ async fn wordpress_on_fargate_goes_up_and_down_in_a_fresh_account() {
         "wordpress-fargate.yaml",
         "wordpress-fg",
         "e2e-fresh-wpfg",
+        None,
         None,
     )
     .await;
