@@ -29,6 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import patches  # noqa: E402
 import strict  # noqa: E402
 from delays import Delays  # noqa: E402
+import elb  # noqa: E402
 from tasks import Tasks  # noqa: E402
 from faults import Faults, aws_error, error_response  # noqa: E402
 
@@ -44,6 +45,7 @@ class Serialized:
         self.tasks = Tasks()
         self.delays = Delays()
         self.tasks.init_refusal = self.delays.secret_refusal
+        self.elb = elb.Elb()
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -65,6 +67,9 @@ class Serialized:
         if path == "/_provision/delays":
             settings = json.loads(body or b"{}") if environ.get("REQUEST_METHOD") == "POST" else {}
             return self._json(start_response, self.delays.configure(settings))
+        if path == "/_provision/elb":
+            settings = json.loads(body or b"{}") if environ.get("REQUEST_METHOD") == "POST" else {}
+            return self._json(start_response, self.elb.configure(settings))
         if path == "/_provision/tasks":
             settings = json.loads(body or b"{}") if environ.get("REQUEST_METHOD") == "POST" else {}
             return self._json(start_response, self.tasks.configure(settings))
@@ -99,6 +104,7 @@ class Serialized:
             with self.lock:
                 refusal = (
                     self._guard("tasks.tick", self.tasks.tick, region)
+                    or self._guard("elb.tick", self.elb.tick)
                     or self._guard(f"strict rule for {action}", strict.check, service, action, p, region)
                     or self._guard("delays.check", self.delays.check, service, action, p, region)
                 )
@@ -132,6 +138,9 @@ class Serialized:
     def _after(self, service, action, environ, body, data):
         if service == "ecs":
             data = self.tasks.rewrite(action, self._region(environ), body, data)
+        if service == "elasticloadbalancing":
+            p = strict.params(body, environ.get("CONTENT_TYPE"))
+            data = self.elb.after(action, self._region(environ), p, data)
         self.delays.record(service, action, strict.params(body, environ.get("CONTENT_TYPE")))
         return self.delays.rewrite(service, action, data)
 
@@ -204,6 +213,7 @@ def main():
     if owner:
         threading.Thread(target=_exit_with_owner, args=(int(owner),), daemon=True).start()
     patches.apply()
+    elb.apply()
     faults = Faults(json.loads(os.environ.get("PROVISION_FAULTS") or "{}"))
     app = Serialized(DomainDispatcherApplication(create_backend_app), faults)
     run_simple(host, port, app, threaded=True)

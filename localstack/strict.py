@@ -200,7 +200,41 @@ def create_service(p, region):
             "Network Configuration must be provided when networkMode 'awsvpc' is specified.",
             400,
         )
+    return _target_groups_balanced(p, region)
+
+
+def _target_groups_balanced(p, region):
+    """ECS refuses a target group that no load balancer's listener or rule forwards to."""
+    from moto.elbv2.models import elbv2_backends
+
+    b = elbv2_backends[ACCOUNT][region]
+    for lb in p.get("loadBalancers") or []:
+        arn = lb.get("targetGroupArn")
+        tg = b.target_groups.get(arn)
+        if arn and tg is not None and not _forwarded_to(b, arn):
+            return (
+                "InvalidParameterException",
+                f"The target group with targetGroupArn {arn} does not have an associated load balancer.",
+                400,
+            )
     return None
+
+
+def _forwarded_to(b, tg_arn):
+    """Whether a live listener or rule forwards to the group (moto never forgets one)."""
+    for lb in b.load_balancers.values():
+        for listener in lb.listeners.values():
+            actions = list(listener.default_actions)
+            for rule in listener.rules.values():
+                actions += list(rule.actions)
+            for a in actions:
+                if tg_arn in str(getattr(a, "data", "")):
+                    return True
+    return False
+
+
+def update_service(p, region):
+    return _target_groups_balanced(p, region)
 
 
 def register_task_definition(p, region):
@@ -264,6 +298,7 @@ RULES = {
     ("ecs", "DeleteCluster"): delete_cluster,
     ("ecs", "DeleteCapacityProvider"): delete_capacity_provider,
     ("ecs", "CreateService"): create_service,
+    ("ecs", "UpdateService"): update_service,
     ("ecs", "RegisterTaskDefinition"): register_task_definition,
     ("rds", "DeleteDBSubnetGroup"): delete_db_subnet_group,
     ("rds", "DeleteDBInstance"): delete_db_instance,

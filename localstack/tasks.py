@@ -31,6 +31,10 @@ from werkzeug.exceptions import HTTPException
 MOTO_ERRORS = (ServiceException, HTTPException)
 
 BAD_IMAGE = "does-not-exist"
+# An image whose tasks run but fail the load balancer's health checks (see elb.py), and how
+# long after they start ECS gives up on them.
+UNHEALTHY_IMAGE = "unhealthy"
+UNHEALTHY_AFTER = 3.0
 
 # The simulator in this process, for the strict rules (a cluster with tasks cannot go).
 CURRENT = None
@@ -63,6 +67,8 @@ class Tasks:
         # (region, task definition ARN) -> why its tasks cannot initialize yet, or None: the
         # delays' fresh-account window on an execution role's new secret policy.
         self.init_refusal = None
+        # service ARN -> healthCheckGracePeriodSeconds, which moto drops
+        self.grace = {}
         global CURRENT
         CURRENT = self
 
@@ -92,6 +98,8 @@ class Tasks:
                 self._stop(doc["service"].get("serviceArn"), halt=True)
             elif action in ("CreateService", "UpdateService") and "service" in doc:
                 svc = doc["service"]
+                if "healthCheckGracePeriodSeconds" in req:
+                    self.grace[svc["serviceArn"]] = req["healthCheckGracePeriodSeconds"]
                 changed = action == "CreateService" or "taskDefinition" in req or "forceNewDeployment" in req
                 if changed or req.get("desiredCount") == 0:
                     self._stop(svc["serviceArn"], halt=req.get("desiredCount") == 0)
@@ -100,6 +108,7 @@ class Tasks:
                 if changed:
                     images = self._images(region, svc["taskDefinition"])
                     bad = next((i for i in images if BAD_IMAGE in i), None)
+                    unhealthy = next((i for i in images if UNHEALTHY_IMAGE in i), None)
                     vpc = (svc.get("networkConfiguration") or {}).get("awsvpcConfiguration") or {}
                     previous = self.deployments.get(svc["serviceArn"], {})
                     # The circuit breaker as the service was created or last updated with.
@@ -123,6 +132,7 @@ class Tasks:
                         "halted": req.get("desiredCount") == 0,
                         "rollback_to": good if breaker.get("rollback") else None,
                         "failed": None,
+                        "service": svc["serviceArn"], "unhealthy": unhealthy, "targets": {},
                     }
                 self._complete(svc)
             elif action == "DescribeServices":
@@ -184,12 +194,48 @@ class Tasks:
             if eni is None:
                 host = next((arn for cl, arn in self.agents.values() if cl == cluster), None)
             d["running"].append((task, eni, host))
+            self._register(d, task, eni, host)
+
+    def _register(self, d, task, eni, host):
+        """ECS registers a new task with the service's target groups: its interface's IP
+        (awsvpc), or its instance and a dynamic host port (bridge)."""
+        import elb
+        from moto.ecs.models import ecs_backends
+
+        if elb.CURRENT is None:
+            return
+        cluster = (d.get("cluster") or "").rsplit("/", 1)[-1]
+        name = (d.get("service") or "").rsplit("/", 1)[-1]
+        service = ecs_backends[ACCOUNT][d["region"]].services.get(f"{cluster}:{name}")
+        if service is None or not service.load_balancers:
+            return
+        if eni:
+            target, port = self._ec2(d["region"]).get_network_interface(eni).private_ip_address, None
+        else:
+            target = next((i for (_, i), (_, ci) in self.agents.items() if ci == host), None)
+            port = 32768 + len(d["running"])
+        if target is None:
+            return
+        images = " ".join(self._images(d["region"], d.get("td")))
+        for lb in service.load_balancers:
+            group = lb.get("targetGroupArn")
+            elb.CURRENT.register(d["region"], group, target, port or lb.get("containerPort"), images)
+            d.setdefault("targets", {}).setdefault(task, []).append((group, target))
+
+    def _deregister(self, d, task):
+        import elb
+
+        for group, target in d.get("targets", {}).pop(task, []):
+            if elb.CURRENT is not None:
+                elb.CURRENT.deregister(d["region"], group, target)
 
     def _stop(self, service_arn, halt):
         """The running tasks stop; their interfaces go `stop_delay` later. `halt`: and no
         new ones start (scaled to 0 or deleted)."""
         d = self.deployments.get(service_arn)
         if d is not None:
+            for task, _, _ in d["running"]:
+                self._deregister(d, task)
             release = time.time() + self.stop_delay
             d["stopping"] = d.get("stopping", []) + [(eni, release) for _, eni, _ in d["running"]]
             d["running"] = []
@@ -281,6 +327,8 @@ class Tasks:
         return time.time() - d["since"] >= self.start_delay
 
     def _complete(self, svc):
+        if svc.get("serviceArn") in self.grace:
+            svc["healthCheckGracePeriodSeconds"] = self.grace[svc["serviceArn"]]
         d = self.deployments.get(svc.get("serviceArn"))
         if d is None or svc.get("status") != "ACTIVE":
             return
@@ -297,7 +345,7 @@ class Tasks:
             primary["rolloutStateReason"] = "ECS deployment circuit breaker: tasks failed to start."
             if not any(t["startedBy"] == d["id"] for t in d["stopped"]):
                 image = d["bad"]
-                reason = (
+                reason = d.get("bad_reason") or (
                     f"CannotPullContainerError: pull image manifest has been retried 5 time(s): "
                     f"failed to resolve ref docker.io/library/{image}: not found"
                 )
@@ -306,6 +354,14 @@ class Tasks:
             if d.get("rollback_to"):
                 self._roll_back(svc, d)
                 return self._complete(svc)
+        elif d.get("unhealthy") and time.time() - d["since"] >= self.start_delay + UNHEALTHY_AFTER:
+            # ECS stops the tasks that fail the load balancer's health checks, and the
+            # circuit breaker fails the deployment.
+            groups = [g for targets in d.get("targets", {}).values() for g, _ in targets]
+            self._stop(svc["serviceArn"], halt=False)
+            d["bad"], d["unhealthy"] = d["unhealthy"], None
+            d["bad_reason"] = f"Task failed ELB health checks in (target-group {groups[0] if groups else '?'})"
+            return self._complete(svc)
         elif self.init_refusal and (reason := self.init_refusal(d["region"], d.get("td"))):
             # ECS keeps trying: a task stops about every second until the permission spreads.
             running, state = 0, "IN_PROGRESS"
@@ -318,7 +374,8 @@ class Tasks:
                 # EC2 launch type: only as many as the container instances hold.
                 cluster = (d.get("cluster") or "").rsplit("/", 1)[-1]
                 running = self._room(d["region"], cluster, svc.get("taskDefinition"), desired)
-            state = "COMPLETED" if running == desired else "IN_PROGRESS"
+            # Tasks that fail their health checks never make a deployment complete.
+            state = "COMPLETED" if running == desired and not d.get("unhealthy") else "IN_PROGRESS"
             if len(d["running"]) < running and not d.get("halted"):
                 self._start(d, running - len(d["running"]))
         primary.update({"runningCount": running, "desiredCount": desired, "pendingCount": desired - running, "rolloutState": state})
@@ -353,7 +410,7 @@ class Tasks:
             "reason": "ECS deployment circuit breaker: tasks failed to start. Rolling back to the last good deployment.",
         }
         d.update({
-            "id": f"ecs-svc/{uuid.uuid4().int % 10**19:019d}", "td": good["td"], "bad": None,
+            "id": f"ecs-svc/{uuid.uuid4().int % 10**19:019d}", "td": good["td"], "bad": None, "bad_reason": None,
             "since": time.time(), "rollback_to": None, "network": good.get("network") or d["network"],
         })
 

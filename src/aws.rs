@@ -70,6 +70,8 @@ pub struct Clients {
     pub rds: aws_sdk_rds::Client,
     pub ssm: aws_sdk_ssm::Client,
     pub s3: aws_sdk_s3::Client,
+    pub elb: aws_sdk_elasticloadbalancingv2::Client,
+    pub scaling: aws_sdk_applicationautoscaling::Client,
 }
 
 /// Each client logs its calls through `CallLog`.
@@ -95,6 +97,8 @@ impl Clients {
             autoscaling: client!(aws_sdk_autoscaling, conf),
             rds: client!(aws_sdk_rds, conf),
             ssm: client!(aws_sdk_ssm, conf),
+            elb: client!(aws_sdk_elasticloadbalancingv2, conf),
+            scaling: client!(aws_sdk_applicationautoscaling, conf),
             // An endpoint of one's own (the emulator) takes the bucket in the path.
             s3: aws_sdk_s3::Client::from_conf(
                 aws_sdk_s3::config::Builder::from(conf)

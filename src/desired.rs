@@ -106,6 +106,9 @@ pub struct Resource {
     /// Resources that must exist first though no value of theirs is used here (a policy
     /// that lets the service's tasks read a secret).
     pub after: Vec<String>,
+    /// What the plan says about it when it is created or changed: a choice the stack file
+    /// made for the user (the desired count left to autoscaling).
+    pub note: Option<String>,
 }
 
 impl Resource {
@@ -115,6 +118,7 @@ impl Resource {
             kind,
             props: IndexMap::new(),
             after: Vec::new(),
+            note: None,
         }
     }
 

@@ -5,7 +5,7 @@ use super::Error;
 use std::path::PathBuf;
 use std::time::Duration;
 
-const SCRIPTS: [(&str, &str); 12] = [
+const SCRIPTS: [(&str, &str); 13] = [
     ("common.sh", include_str!("../../localstack/common.sh")),
     ("install", include_str!("../../localstack/install")),
     (
@@ -21,6 +21,7 @@ const SCRIPTS: [(&str, &str); 12] = [
     ("patches.py", include_str!("../../localstack/patches.py")),
     ("tasks.py", include_str!("../../localstack/tasks.py")),
     ("delays.py", include_str!("../../localstack/delays.py")),
+    ("elb.py", include_str!("../../localstack/elb.py")),
 ];
 
 pub fn port() -> u16 {

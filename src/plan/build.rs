@@ -146,6 +146,10 @@ pub async fn plan_up<P: Provider>(
                 (action, changes, None)
             }
         };
+        let reason = match action {
+            Action::Create | Action::Update | Action::Replace => reason.or_else(|| r.note.clone()),
+            _ => reason,
+        };
         let keeps_identity = match action {
             Action::NoOp => true,
             Action::Update => !r.kind.keeps_revisions(),

@@ -34,7 +34,60 @@ crate::props! {
         pub security_groups: Option<Vec<String>>,
         pub assign_public_ip: Option<bool>,
         pub capacity_provider: Option<String>,
+        /// Where the load balancer sends requests: target group, container and port.
+        #[serde(default)]
+        pub load_balancers: Vec<LoadBalancer>,
+        #[serde(default)]
+        pub health_check_grace_seconds: Option<i64>,
+        /// Rolling update bounds; ECS's defaults (100 %, 200 %) when left out.
+        #[serde(default)]
+        pub min_healthy_percent: Option<i64>,
+        #[serde(default)]
+        pub max_percent: Option<i64>,
+        /// Application Auto Scaling sets the desired count: `up` leaves it alone.
+        #[serde(default)]
+        pub autoscaled: Option<bool>,
     }
+}
+
+crate::props! {
+    /// One of the service's target groups.
+    pub struct LoadBalancer / LoadBalancerDesired {
+        pub target_group_arn: String,
+        pub container_name: String,
+        pub container_port: i64,
+    }
+}
+
+fn sdk_load_balancers(p: &Props) -> Option<Vec<aws_sdk_ecs::types::LoadBalancer>> {
+    if p.load_balancers.is_empty() {
+        return None;
+    }
+    Some(
+        p.load_balancers
+            .iter()
+            .map(|l| {
+                aws_sdk_ecs::types::LoadBalancer::builder()
+                    .target_group_arn(l.target_group_arn.as_str())
+                    .container_name(l.container_name.as_str())
+                    .container_port(l.container_port as i32)
+                    .build()
+            })
+            .collect(),
+    )
+}
+
+fn deployment(p: &Props) -> DeploymentConfiguration {
+    DeploymentConfiguration::builder()
+        .deployment_circuit_breaker(
+            DeploymentCircuitBreaker::builder()
+                .enable(true)
+                .rollback(true)
+                .build(),
+        )
+        .set_minimum_healthy_percent(p.min_healthy_percent.map(|v| v as i32))
+        .set_maximum_percent(p.max_percent.map(|v| v as i32))
+        .build()
 }
 
 use crate::provider::{DEPLOYMENT, WAITING};
@@ -109,6 +162,16 @@ fn outputs_of(svc: &Service, cluster: &str) -> Applied {
             ("arn", json!(arn)),
             ("name", json!(svc.service_name())),
             ("cluster", json!(cluster)),
+            // Where `up` waits for healthy targets.
+            (
+                "target_group_arns",
+                json!(
+                    svc.load_balancers()
+                        .iter()
+                        .filter_map(|l| l.target_group_arn())
+                        .collect::<Vec<_>>()
+                ),
+            ),
             // The deployment this create or update started: the one `up` waits for.
             (
                 "deployment_id",
@@ -136,7 +199,11 @@ async fn update_service(
         .cluster(cluster)
         .service(p.name.as_str())
         .task_definition(p.task_definition.as_str())
-        .desired_count(p.desired_count as i32)
+        // The scaler owns the count once autoscaling is on.
+        .set_desired_count((p.autoscaled != Some(true)).then_some(p.desired_count as i32))
+        .set_load_balancers(sdk_load_balancers(p))
+        .set_health_check_grace_period_seconds(p.health_check_grace_seconds.map(|v| v as i32))
+        .deployment_configuration(deployment(p))
         .set_platform_version(
             p.platform_version
                 .as_deref()
@@ -192,6 +259,69 @@ async fn tasks(
 /// Why tasks of the service stopped, for failing fast with AWS's reason.
 /// Only the tasks `deployment` started count, when it is known: stopped tasks stay listed
 /// for an hour, and an earlier deployment's failure is not this one's.
+/// The health of a service's targets in its target groups, as the load balancer sees them.
+#[derive(Default)]
+struct Health {
+    groups: usize,
+    healthy: usize,
+    /// Not healthy: "unhealthy (Target.FailedHealthChecks: Health checks failed)".
+    others: Vec<String>,
+}
+
+impl Health {
+    /// Whether the load balancer sends requests to as many tasks as the service wants
+    /// (always, without a load balancer).
+    fn serves(&self, desired: i32) -> bool {
+        self.groups == 0 || self.healthy >= usize::try_from(desired).unwrap_or(0)
+    }
+
+    /// For the status line: empty without a load balancer.
+    fn line(&self) -> String {
+        if self.groups == 0 {
+            return String::new();
+        }
+        let mut s = format!("; {} healthy targets", self.healthy);
+        if !self.others.is_empty() {
+            s.push_str(&format!(", {}", self.others.join(", ")));
+        }
+        s
+    }
+}
+
+async fn targets(c: &Clients, id: &str, groups: &[String]) -> Result<Health, CloudError> {
+    let mut h = Health {
+        groups: groups.len(),
+        ..Health::default()
+    };
+    for arn in groups {
+        let got = c
+            .elb
+            .describe_target_health()
+            .target_group_arn(arn)
+            .send()
+            .await
+            .map_err(|e| cloud(id, "DescribeTargetHealth", e))?;
+        for d in got.target_health_descriptions() {
+            let Some(th) = d.target_health() else { continue };
+            let state = th.state().map(|s| s.as_str()).unwrap_or("?");
+            if state == "healthy" {
+                h.healthy += 1;
+                continue;
+            }
+            let why = match (th.reason(), th.description()) {
+                (Some(r), Some(d)) => format!(" ({}: {d})", r.as_str()),
+                (Some(r), None) => format!(" ({})", r.as_str()),
+                _ => String::new(),
+            };
+            let line = format!("{state}{why}");
+            if !h.others.contains(&line) {
+                h.others.push(line);
+            }
+        }
+    }
+    Ok(h)
+}
+
 /// A stopped task of the deployment: why, and when (seconds since the epoch).
 struct Stopped {
     reason: String,
@@ -280,7 +410,48 @@ impl Owned for EcsService {
             ("name", json!(svc.service_name())),
             ("cluster", json!(svc.cluster_arn())),
             ("task_definition", json!(td)),
-            ("desired_count", json!(svc.desired_count())),
+            // What the scaler set is not drift.
+            (
+                "desired_count",
+                if e.props.get("autoscaled").and_then(Json::as_bool) == Some(true) {
+                    e.props.get("desired_count").cloned().unwrap_or(Json::Null)
+                } else {
+                    json!(svc.desired_count())
+                },
+            ),
+            (
+                "load_balancers",
+                json!(
+                    svc.load_balancers()
+                        .iter()
+                        .map(|l| json!({
+                            "target_group_arn": l.target_group_arn(),
+                            "container_name": l.container_name(),
+                            "container_port": l.container_port(),
+                        }))
+                        .collect::<Vec<_>>()
+                ),
+            ),
+            (
+                "health_check_grace_seconds",
+                json!(svc.health_check_grace_period_seconds()),
+            ),
+            (
+                "min_healthy_percent",
+                json!(
+                    svc.deployment_configuration()
+                        .and_then(|d| d.minimum_healthy_percent())
+                        .filter(|_| e.props.get("min_healthy_percent").is_some_and(|v| !v.is_null()))
+                ),
+            ),
+            (
+                "max_percent",
+                json!(
+                    svc.deployment_configuration()
+                        .and_then(|d| d.maximum_percent())
+                        .filter(|_| e.props.get("max_percent").is_some_and(|v| !v.is_null()))
+                ),
+            ),
             // Reported only where the file asks for one: EC2 services use a capacity provider.
             (
                 "launch_type",
@@ -356,10 +527,6 @@ impl Owned for EcsService {
             ]),
             None => None,
         };
-        let breaker = DeploymentCircuitBreaker::builder()
-            .enable(true)
-            .rollback(true)
-            .build();
         let net = network(t, p)?;
         let request = || {
             c.ecs
@@ -382,11 +549,11 @@ impl Owned for EcsService {
                         .map(str::to_string),
                 )
                 .set_network_configuration(net.clone())
-                .deployment_configuration(
-                    DeploymentConfiguration::builder()
-                        .deployment_circuit_breaker(breaker.clone())
-                        .build(),
+                .set_load_balancers(sdk_load_balancers(p))
+                .set_health_check_grace_period_seconds(
+                    p.health_check_grace_seconds.map(|v| v as i32),
                 )
+                .deployment_configuration(deployment(p))
                 .propagate_tags(PropagateTags::Service)
                 .enable_ecs_managed_tags(true)
                 .set_tags(Some(ecs_tags(t)))
@@ -523,6 +690,12 @@ impl Owned for EcsService {
             .to_string();
         let cluster = cluster.as_str();
         let ours = a.outputs.get("deployment_id").and_then(Json::as_str);
+        let groups: Vec<String> = a
+            .outputs
+            .get("target_group_arns")
+            .and_then(Json::as_array)
+            .map(|v| v.iter().filter_map(Json::as_str).map(str::to_string).collect())
+            .unwrap_or_default();
         let budget = Budget::long(timeout).saying("not stable");
         wait::until(t, WAITING, budget, || async {
             let svc = describe(c, &t.id, cluster, &a.physical_id)
@@ -569,10 +742,11 @@ impl Owned for EcsService {
                     .trim_end_matches('.')
                     .to_string();
                 let stopped = stopped_tasks(c, &t.id, cluster, &a.physical_id, ours).await?;
-                let detail = stopped
+                let mut detail = stopped
                     .first()
                     .map(|s| format!("; a task stopped: {}", s.reason))
                     .unwrap_or_default();
+                detail.push_str(&targets(c, &t.id, &groups).await?.line());
                 let what = match other_primary {
                     Some(p) => format!(
                         "{} was rolled back to {}",
@@ -597,8 +771,13 @@ impl Owned for EcsService {
                 && svc.running_count() == svc.desired_count()
                 && svc.deployments().len() == 1
             {
-                t.progress.say(line);
-                return Ok(Poll::Ready(()));
+                // Running is not serving: behind a load balancer, its health check decides.
+                let health = targets(c, &t.id, &groups).await?;
+                if health.serves(svc.desired_count()) {
+                    t.progress.say(format!("{line}{}", health.line()));
+                    return Ok(Poll::Ready(()));
+                }
+                return Ok(Poll::Pending(format!("{line}{}", health.line())));
             }
             if svc.running_count() < svc.desired_count() {
                 let stopped = stopped_tasks(c, &t.id, cluster, &a.physical_id, ours).await?;
@@ -616,7 +795,13 @@ impl Owned for EcsService {
                     )));
                 }
             }
-            Ok(Poll::Pending(line))
+            // While tasks run, what the load balancer thinks of them.
+            let health = if svc.running_count() > 0 {
+                targets(c, &t.id, &groups).await?.line()
+            } else {
+                String::new()
+            };
+            Ok(Poll::Pending(format!("{line}{health}")))
         })
         .await
     }
@@ -747,6 +932,15 @@ impl Owned for EcsService {
                             ("arn", json!(s.service_arn())),
                             ("name", json!(s.service_name())),
                             ("cluster", json!(cluster)),
+                            (
+                                "target_group_arns",
+                                json!(
+                                    s.load_balancers()
+                                        .iter()
+                                        .filter_map(|l| l.target_group_arn())
+                                        .collect::<Vec<_>>()
+                                ),
+                            ),
                         ])
                     }));
                 }

@@ -118,6 +118,12 @@ crate::kinds! {
         ClusterCapacityProviders => cluster_capacity::ClusterCapacityProviders,
         DbSubnetGroup => db_subnet_group::DbSubnetGroup,
         DbInstance => db_instance::DbInstance,
+        LoadBalancer => load_balancer::LoadBalancer,
+        TargetGroup => target_group::TargetGroup,
+        Listener => listener::Listener,
+        ListenerRule => listener_rule::ListenerRule,
+        ScalableTarget => scalable_target::ScalableTarget,
+        ScalingPolicy => scaling_policy::ScalingPolicy,
     }
     lookups {
         Account => account::Account,

@@ -34,6 +34,8 @@ crate::props! {
     pub struct Rule / RuleDesired {
         pub protocol: String,
         pub port: i64,
+        /// The last port of a range (`port` is the first); one port when left out.
+        pub to_port: Option<i64>,
         pub cidr: Option<String>,
         pub source_group_id: Option<String>,
         pub description: Option<String>,
@@ -48,7 +50,7 @@ const NOT_FOUND: &[&str] = &["InvalidGroup.NotFound", "InvalidGroupId.NotFound"]
 /// One ingress rule, normalized: {protocol, port, cidr | source_group_id, description}.
 fn rule(
     protocol: &str,
-    port: i64,
+    (port, to_port): (i64, i64),
     cidr: Option<&str>,
     group: Option<&str>,
     desc: Option<&str>,
@@ -56,6 +58,9 @@ fn rule(
     let mut m = Map::new();
     m.insert("protocol".into(), json!(protocol));
     m.insert("port".into(), json!(port));
+    if to_port != port {
+        m.insert("to_port".into(), json!(to_port));
+    }
     if let Some(c) = cidr {
         m.insert("cidr".into(), json!(c));
     }
@@ -81,7 +86,7 @@ fn wanted(p: &Props, own_id: &str) -> Vec<Json> {
             };
             rule(
                 &r.protocol,
-                r.port,
+                (r.port, r.to_port.unwrap_or(r.port)),
                 r.cidr.as_deref(),
                 source,
                 r.description.as_deref(),
@@ -94,12 +99,13 @@ fn rules_of(g: &SdkSecurityGroup) -> Vec<Json> {
     let mut out = Vec::new();
     for perm in g.ip_permissions() {
         let proto = perm.ip_protocol().unwrap_or("tcp");
-        let port = i64::from(perm.from_port().unwrap_or(0));
+        let from = i64::from(perm.from_port().unwrap_or(0));
+        let ports = (from, perm.to_port().map_or(from, i64::from));
         for r in perm.ip_ranges() {
-            out.push(rule(proto, port, r.cidr_ip(), None, r.description()));
+            out.push(rule(proto, ports, r.cidr_ip(), None, r.description()));
         }
         for pair in perm.user_id_group_pairs() {
-            out.push(rule(proto, port, None, pair.group_id(), pair.description()));
+            out.push(rule(proto, ports, None, pair.group_id(), pair.description()));
         }
     }
     out
@@ -107,11 +113,15 @@ fn rules_of(g: &SdkSecurityGroup) -> Vec<Json> {
 
 fn permission(r: &Json) -> IpPermission {
     let port = r.get("port").and_then(Json::as_i64).unwrap_or(0) as i32;
+    let to_port = r
+        .get("to_port")
+        .and_then(Json::as_i64)
+        .map_or(port, |p| p as i32);
     let desc = r.get("description").and_then(Json::as_str);
     let mut b = IpPermission::builder()
         .ip_protocol(s(r, "protocol"))
         .from_port(port)
-        .to_port(port);
+        .to_port(to_port);
     if let Some(c) = r.get("cidr").and_then(Json::as_str) {
         b = b.ip_ranges(
             IpRange::builder()
@@ -217,9 +227,11 @@ impl Owned for SecurityGroup {
                         .into_iter()
                         .flatten()
                         .map(|r| {
+                            let port = r.get("port").and_then(Json::as_i64).unwrap_or(0);
+                            let to_port = r.get("to_port").and_then(Json::as_i64).unwrap_or(port);
                             rule(
                                 s(r, "protocol"),
-                                r.get("port").and_then(Json::as_i64).unwrap_or(0),
+                                (port, to_port),
                                 r.get("cidr").and_then(Json::as_str),
                                 r.get("source_group_id").and_then(Json::as_str),
                                 r.get("description").and_then(Json::as_str),

@@ -59,6 +59,19 @@ crate::props! {
         pub command: Option<Vec<String>>,
         pub entry_point: Option<Vec<String>>,
         pub log_options: IndexMap<String, String>,
+        #[serde(default)]
+        pub health_check: Option<HealthCheck>,
+    }
+}
+
+crate::props! {
+    /// Docker's health check inside the container (`CMD-SHELL`, command).
+    pub struct HealthCheck / HealthCheckDesired {
+        pub command: Vec<String>,
+        pub interval: i32,
+        pub timeout: i32,
+        pub retries: i32,
+        pub start_period: i32,
     }
 }
 
@@ -147,6 +160,27 @@ fn container(c: &Container) -> Result<ContainerDefinition, CloudError> {
     let logs = logs
         .build()
         .map_err(|e| bug("build container", e.to_string()))?;
+    let health = c
+        .health_check
+        .as_ref()
+        .map(|h| {
+            aws_sdk_ecs::types::HealthCheck::builder()
+                .set_command(Some(h.command.clone()))
+                .interval(h.interval)
+                .timeout(h.timeout)
+                .retries(h.retries)
+                .start_period(h.start_period)
+                .build()
+        })
+        .transpose()
+        .map_err(|e| {
+            super::error::own(
+                &c.name,
+                "build health check",
+                e.to_string(),
+                "this is a bug in provision",
+            )
+        })?;
     Ok(ContainerDefinition::builder()
         .name(&c.name)
         .image(&c.image)
@@ -160,6 +194,7 @@ fn container(c: &Container) -> Result<ContainerDefinition, CloudError> {
         .set_mount_points(mounts)
         .set_command(c.command.clone())
         .set_entry_point(c.entry_point.clone())
+        .set_health_check(health)
         .log_configuration(logs)
         .build())
 }
@@ -263,6 +298,13 @@ fn observe_container(d: &ContainerDefinition) -> Json {
         "command": nonempty(d.command()),
         "entry_point": nonempty(d.entry_point()),
         "log_options": d.log_configuration().and_then(|l| l.options()).map(|o| json!(o)),
+        "health_check": d.health_check().map(|h| json!({
+            "command": h.command(),
+            "interval": h.interval(),
+            "timeout": h.timeout(),
+            "retries": h.retries(),
+            "start_period": h.start_period(),
+        })),
     })
 }
 

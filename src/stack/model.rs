@@ -25,6 +25,9 @@ pub struct StackFile {
     pub databases: IndexMap<String, Located<Database>>,
     #[serde(default)]
     pub services: IndexMap<String, Located<Service>>,
+    /// The load balancer in front of the services that have `expose:`.
+    #[serde(default)]
+    pub load_balancer: Option<Located<LoadBalancer>>,
     /// Extra tags put on every resource the stack creates.
     #[serde(default)]
     pub tags: IndexMap<String, Located<String>>,
@@ -216,9 +219,16 @@ pub struct Service {
     /// An existing IAM role (name or ARN) used instead of the one the stack creates.
     #[serde(default)]
     pub execution_role: Option<Located<String>>,
-    /// An existing IAM role (name or ARN) the containers run as.
+    /// The role the containers run as: an existing one (name or ARN), or one the stack
+    /// makes with these permissions.
     #[serde(default)]
-    pub task_role: Option<Located<String>>,
+    pub task_role: Option<Located<TaskRole>>,
+    /// Behind the stack's load balancer.
+    #[serde(default)]
+    pub expose: Option<Located<Expose>>,
+    /// Application Auto Scaling of the desired count.
+    #[serde(default)]
+    pub autoscaling: Option<Located<Autoscaling>>,
     #[serde(default)]
     pub platform_version: Option<String>,
     #[serde(default)]
@@ -296,6 +306,131 @@ pub struct Container {
     pub command: Option<Vec<String>>,
     #[serde(default)]
     pub entry_point: Option<Vec<String>>,
+    /// Docker's health check, run by ECS inside the container.
+    #[serde(default)]
+    pub health_check: Option<Located<ContainerHealthCheck>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContainerHealthCheck {
+    /// A shell command (run with CMD-SHELL) that exits 0 when the container is healthy.
+    pub command: Located<String>,
+    /// Seconds between checks (5 to 300; 30 when left out).
+    #[serde(default)]
+    pub interval: Option<Located<u32>>,
+    /// Seconds a check may take (2 to 60; 5 when left out).
+    #[serde(default)]
+    pub timeout: Option<Located<u32>>,
+    /// Failed checks before the container is unhealthy (1 to 10; 3 when left out).
+    #[serde(default)]
+    pub retries: Option<Located<u32>>,
+    /// Seconds after start when failures do not count (0 to 300; 0 when left out).
+    #[serde(default)]
+    pub start_period: Option<Located<u32>>,
+}
+
+/// The stack's internet-facing Application Load Balancer.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct LoadBalancer {
+    /// An ACM certificate: HTTPS on 443, and HTTP on 80 redirects to it.
+    #[serde(default)]
+    pub certificate_arn: Option<Located<String>>,
+    /// The address ranges admitted to it; everyone (0.0.0.0/0) when left out.
+    #[serde(default)]
+    pub allow: Vec<Located<String>>,
+}
+
+/// How a service is reached through the load balancer.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expose {
+    /// The container port that receives the requests.
+    pub port: Located<u16>,
+    /// Requests whose path matches go to this service (`/api/*`); `/*` when neither
+    /// `path` nor `host` is given.
+    #[serde(default)]
+    pub path: Option<Located<String>>,
+    /// Requests for this host name go to this service (`www.example.com`).
+    #[serde(default)]
+    pub host: Option<Located<String>>,
+    #[serde(default)]
+    pub health_check: Option<Located<TargetHealthCheck>>,
+    /// Seconds a stopping task keeps its requests (0 to 3600; 30 when left out).
+    #[serde(default)]
+    pub deregistration_delay: Option<Located<u32>>,
+    /// Seconds after a task starts when failed load balancer health checks do not count
+    /// (60 when left out).
+    #[serde(default)]
+    pub grace_period: Option<Located<u32>>,
+}
+
+/// The load balancer's health check of each task.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetHealthCheck {
+    /// `/` when left out.
+    #[serde(default)]
+    pub path: Option<Located<String>>,
+    /// HTTP codes that count as healthy (`200`, `200-399`, `200,302`); `200` when left out.
+    #[serde(default)]
+    pub healthy_codes: Option<Located<String>>,
+    /// Seconds between checks (5 to 300; 15 when left out).
+    #[serde(default)]
+    pub interval: Option<Located<u32>>,
+    /// Successes before a task gets requests (2 to 10; 2 when left out).
+    #[serde(default)]
+    pub healthy_threshold: Option<Located<u32>>,
+    /// Failures before it stops getting them (2 to 10; 3 when left out).
+    #[serde(default)]
+    pub unhealthy_threshold: Option<Located<u32>>,
+}
+
+/// Application Auto Scaling of a service's desired count, by target tracking.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Autoscaling {
+    pub min: Located<u32>,
+    pub max: Located<u32>,
+    /// Average CPU use to hold, in percent.
+    #[serde(default)]
+    pub cpu: Option<Located<u32>>,
+    /// Average memory use to hold, in percent.
+    #[serde(default)]
+    pub memory: Option<Located<u32>>,
+    /// Requests per task per minute to hold (needs `expose`).
+    #[serde(default)]
+    pub requests: Option<Located<u32>>,
+}
+
+/// The role a service's containers run as.
+#[derive(Debug, Deserialize)]
+#[serde(
+    untagged,
+    expecting = "an existing role's name or ARN, or { statements: [{ actions: [s3:GetObject], resources: [arn:aws:s3:::my-bucket/*] }], managed_policies: [ARN] }"
+)]
+pub enum TaskRole {
+    Existing(String),
+    Own(OwnTaskRole),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OwnTaskRole {
+    #[serde(default)]
+    pub statements: Vec<Located<Statement>>,
+    /// ARNs of managed policies to attach.
+    #[serde(default)]
+    pub managed_policies: Vec<Located<String>>,
+}
+
+/// One IAM policy statement that allows `actions` on `resources`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Statement {
+    pub actions: Vec<String>,
+    pub resources: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]

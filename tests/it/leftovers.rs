@@ -185,5 +185,51 @@ pub async fn leftovers(c: &Clients, stack: &str, cluster: &str) -> Vec<String> {
             left.push(format!("DB subnet group {:?}", g.db_subnet_group_name()));
         }
     }
+    // Load balancers and target groups carry the stack's tags.
+    let lbs = c.elb.describe_load_balancers().send().await.unwrap();
+    let tgs = c.elb.describe_target_groups().send().await.unwrap();
+    let arns: Vec<String> = lbs
+        .load_balancers()
+        .iter()
+        .filter_map(|l| l.load_balancer_arn().map(str::to_string))
+        .chain(
+            tgs.target_groups()
+                .iter()
+                .filter_map(|g| g.target_group_arn().map(str::to_string)),
+        )
+        .collect();
+    for chunk in arns.chunks(20) {
+        let tags = c
+            .elb
+            .describe_tags()
+            .set_resource_arns(Some(chunk.to_vec()))
+            .send()
+            .await
+            .unwrap();
+        for d in tags.tag_descriptions() {
+            if d.tags()
+                .iter()
+                .any(|t| t.key() == Some("provision:stack") && t.value() == Some(stack))
+            {
+                left.push(format!(
+                    "load balancer or target group {:?}",
+                    d.resource_arn()
+                ));
+            }
+        }
+    }
+    // Scalable targets of the cluster's services.
+    let targets = c
+        .scaling
+        .describe_scalable_targets()
+        .service_namespace(aws_sdk_applicationautoscaling::types::ServiceNamespace::Ecs)
+        .send()
+        .await
+        .unwrap();
+    for t in targets.scalable_targets() {
+        if t.resource_id().starts_with(&format!("service/{cluster}/")) {
+            left.push(format!("scalable target {:?}", t.resource_id()));
+        }
+    }
     left
 }

@@ -26,7 +26,7 @@ async fn managed_password(c: &Clients, secret_arn: &str) -> String {
 }
 
 /// IAM returns policy documents URL-encoded.
-fn percent_decoded(s: &str) -> String {
+pub(crate) fn percent_decoded(s: &str) -> String {
     let mut out = Vec::new();
     let b = s.as_bytes();
     let mut i = 0;

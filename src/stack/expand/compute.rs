@@ -29,7 +29,13 @@ fn ami_parameter(arch: Architecture) -> &'static str {
     }
 }
 
-pub fn expand_instances(stack: &str, inst: &Located<Instances>, net: &Net, out: &mut Expanded) {
+pub fn expand_instances(
+    stack: &str,
+    inst: &Located<Instances>,
+    net: &Net,
+    out: &mut Expanded,
+    from_lb: bool,
+) {
     let i = &inst.value;
     out.origins.insert(ASG.into(), inst.referenced);
     out.resources.push(
@@ -61,7 +67,13 @@ pub fn expand_instances(stack: &str, inst: &Located<Instances>, net: &Net, out: 
             image_id: Value::reference(AMI, "value"),
             instance_type: Value::str(i.instance_type.value.clone()),
             instance_profile_arn: Value::reference(INSTANCE_PROFILE, "arn"),
-            security_group_ids: group_ids(&i.security_groups),
+            security_group_ids: match (group_ids(&i.security_groups), from_lb) {
+                (Value::List(mut ids), true) => {
+                    ids.push(Value::reference(super::web::INSTANCES_FROM_LB, "id"));
+                    Value::List(ids)
+                }
+                (ids, _) => ids,
+            },
             key_name: Value::opt_str(i.key_pair.clone()),
             user_data,
         }

@@ -4,6 +4,7 @@
 mod compute;
 mod network;
 mod service;
+pub(crate) mod web;
 
 use super::model::*;
 use crate::desired::{Kind, Resource, Value};
@@ -68,6 +69,7 @@ pub fn expand(file: &StackFile) -> Expanded {
     out.resources.push(Resource::new(ACCOUNT, Kind::Account));
     let net = network::expand_network(file, stack, &mut out);
     network::expand_security_groups(file, stack, &net, &mut out);
+    web::expand_load_balancer(file, stack, &net, &mut out);
 
     if file
         .services
@@ -94,13 +96,19 @@ pub fn expand(file: &StackFile) -> Expanded {
         );
     }
     if let Some(inst) = &file.instances {
-        compute::expand_instances(stack, inst, &net, &mut out);
+        let from_lb = file
+            .services
+            .values()
+            .any(|s| s.value.expose.is_some() && s.value.launch_type.value == LaunchType::Ec2);
+        compute::expand_instances(stack, inst, &net, &mut out, from_lb);
     }
     for (name, db) in &file.databases {
         compute::expand_database(stack, name, db, &net, &mut out);
     }
+    let mut exposed = 0;
     for (name, svc) in &file.services {
-        service::expand_service(stack, name, &svc.value, &net, &mut out);
+        service::expand_service(file, stack, name, &svc.value, exposed, &net, &mut out);
+        exposed += usize::from(svc.value.expose.is_some());
         out.origins
             .insert(format!("ecs_service.{name}"), svc.referenced);
     }

@@ -142,6 +142,7 @@ fn ingress_rule(r: &Ingress, own_group: &str) -> Value {
     security_group::RuleDesired {
         protocol: Value::str(r.protocol.as_str()),
         port: Value::Int(r.port.into()),
+        to_port: Value::Null,
         cidr: Value::opt_str(r.cidr.clone()),
         source_group_id: source,
         description: Value::opt_str(r.description.clone()),

@@ -2,13 +2,21 @@
 
 use super::compute::{CAPACITY_PROVIDER, CLUSTER_CAPACITY};
 use super::network::group_ids;
-use super::{ACCOUNT, CLUSTER, EXEC_ROLE, Expanded, Net, map};
+use super::{ACCOUNT, CLUSTER, EXEC_ROLE, Expanded, Net, map, web};
 use crate::desired::{Kind, Resource, Value};
 use crate::resources::{ecs_service, log_group, role_policy, task_definition};
 use crate::stack::model::*;
 use crate::stack::reference::{Part, parse};
 
-pub fn expand_service(stack: &str, name: &str, s: &Service, net: &Net, out: &mut Expanded) {
+pub fn expand_service(
+    file: &StackFile,
+    stack: &str,
+    name: &str,
+    s: &Service,
+    order: usize,
+    net: &Net,
+    out: &mut Expanded,
+) {
     let log_id = format!("log_group.{name}");
     out.resources.push(
         log_group::Desired {
@@ -25,8 +33,14 @@ pub fn expand_service(stack: &str, name: &str, s: &Service, net: &Net, out: &mut
         Some(role) => existing_role(&role.value, out),
         None => Value::reference(EXEC_ROLE, "arn"),
     };
-    let task_role = match &s.task_role {
-        Some(role) => existing_role(&role.value, out),
+    let mut task_policy = None;
+    let task_role = match s.task_role.as_ref().map(|r| &r.value) {
+        Some(TaskRole::Existing(role)) => existing_role(role, out),
+        Some(TaskRole::Own(own)) => {
+            let (arn, policy) = web::own_task_role(stack, name, own, out);
+            task_policy = policy;
+            arn
+        }
         None => Value::Null,
     };
     let containers: Vec<Value> = s
@@ -76,13 +90,40 @@ pub fn expand_service(stack: &str, name: &str, s: &Service, net: &Net, out: &mut
         .resource(&td_id),
     );
 
+    let exposure = web::expand_exposure(file, stack, name, s, order, net, out);
+    // A fixed host port holds one task per instance: an update must stop the old task
+    // before the new one can start there.
+    let fixed_port = (!fargate)
+        .then(|| {
+            s.containers
+                .value
+                .values()
+                .flat_map(|c| c.value.ports.iter())
+                .find_map(|p| p.value.host_port().filter(|h| *h != 0))
+        })
+        .flatten();
+    let autoscaling = s.autoscaling.as_ref().map(|a| &a.value);
+    let desired = autoscaling.map_or(s.desired_count, |a| {
+        s.desired_count
+            .clamp(a.min.value, a.max.value.max(a.min.value))
+    });
+    let mut groups = if fargate {
+        group_ids(&s.security_groups)
+    } else {
+        Value::Null
+    };
+    if let (Value::List(ids), Some(g)) =
+        (&mut groups, exposure.as_ref().and_then(|x| x.group.clone()))
+    {
+        ids.push(g);
+    }
     // Fargate services pick their network; EC2 ones go where the capacity provider's
     // instances are, once it is on the cluster.
     let mut service = ecs_service::Desired {
         name: Value::str(name),
         cluster: Value::reference(CLUSTER, "arn"),
         task_definition: Value::reference(&td_id, "arn"),
-        desired_count: Value::Int(s.desired_count.into()),
+        desired_count: Value::Int(desired.into()),
         launch_type: if fargate {
             Value::str("FARGATE")
         } else {
@@ -102,11 +143,7 @@ pub fn expand_service(stack: &str, name: &str, s: &Service, net: &Net, out: &mut
         } else {
             Value::Null
         },
-        security_groups: if fargate {
-            group_ids(&s.security_groups)
-        } else {
-            Value::Null
-        },
+        security_groups: groups,
         assign_public_ip: if fargate {
             Value::Bool(s.public_ip.value)
         } else {
@@ -117,8 +154,46 @@ pub fn expand_service(stack: &str, name: &str, s: &Service, net: &Net, out: &mut
         } else {
             Value::reference(CAPACITY_PROVIDER, "name")
         },
+        load_balancers: Value::List(exposure.iter().map(|x| x.load_balancer.clone()).collect()),
+        health_check_grace_seconds: exposure
+            .as_ref()
+            .map_or(Value::Null, |x| Value::Int(x.grace_seconds)),
+        min_healthy_percent: if fixed_port.is_some() {
+            Value::Int(0)
+        } else {
+            Value::Null
+        },
+        max_percent: if fixed_port.is_some() {
+            Value::Int(100)
+        } else {
+            Value::Null
+        },
+        autoscaled: if autoscaling.is_some() {
+            Value::Bool(true)
+        } else {
+            Value::Null
+        },
     }
     .resource(format!("ecs_service.{name}"));
+    let mut notes = Vec::new();
+    if let Some(port) = fixed_port {
+        notes.push(format!(
+            "deployments stop the old task before starting the new one (minimum healthy 0 %, maximum 100 %): host port {port} is fixed, so an instance holds one task"
+        ));
+    }
+    if let Some(a) = autoscaling {
+        notes.push(format!(
+            "the desired count is left to autoscaling ({} to {}); `up` sets it only when it creates the service",
+            a.min.value, a.max.value
+        ));
+    }
+    if !notes.is_empty() {
+        service.note = Some(notes.join("; "));
+    }
+    if let Some(x) = &exposure {
+        service.after.push(x.rule_id.clone());
+    }
+    service.after.extend(task_policy);
     if fargate {
         service.after.extend(net.internet.clone());
     } else {
@@ -129,6 +204,7 @@ pub fn expand_service(stack: &str, name: &str, s: &Service, net: &Net, out: &mut
         out.resources.push(policy);
     }
     out.resources.push(service);
+    web::expand_autoscaling(stack, name, s, exposure.as_ref(), out);
 }
 
 /// The secrets a service's containers read, as ARNs: what its execution role must be
@@ -146,6 +222,7 @@ fn secret_arns(s: &Service) -> Vec<Value> {
                         // `arn:…:secret:name-AbCdEf:json-key::` -> the secret's own ARN.
                         Value::str(l.splitn(8, ':').take(7).collect::<Vec<_>>().join(":"))
                     }
+                    Part::Lit(l) if l.starts_with("arn:") && l.contains(":ssm:") => Value::str(l),
                     Part::Lit(_) => continue,
                 };
                 if !arns.contains(&arn) {
@@ -166,17 +243,26 @@ fn secrets_policy(stack: &str, service: &str, s: &Service) -> Option<Resource> {
     if arns.is_empty() {
         return None;
     }
-    let statement = map(vec![
-        ("Effect", Value::str("Allow")),
-        (
-            "Action",
-            Value::List(vec![Value::str("secretsmanager:GetSecretValue")]),
-        ),
-        ("Resource", Value::List(arns)),
-    ]);
+    // Secrets Manager secrets and SSM parameters are read with different actions.
+    let is_ssm = |v: &Value| matches!(v, Value::Str(s) if s.contains(":ssm:"));
+    let (ssm, asm): (Vec<Value>, Vec<Value>) = arns.into_iter().partition(is_ssm);
+    let statement = |action: &str, arns: Vec<Value>| {
+        map(vec![
+            ("Effect", Value::str("Allow")),
+            ("Action", Value::List(vec![Value::str(action)])),
+            ("Resource", Value::List(arns)),
+        ])
+    };
+    let mut statements = Vec::new();
+    if !asm.is_empty() {
+        statements.push(statement("secretsmanager:GetSecretValue", asm));
+    }
+    if !ssm.is_empty() {
+        statements.push(statement("ssm:GetParameters", ssm));
+    }
     let document = map(vec![
         ("Version", Value::str("2012-10-17")),
-        ("Statement", Value::List(vec![statement])),
+        ("Statement", Value::List(statements)),
     ]);
     Some(
         role_policy::Desired {
@@ -283,6 +369,23 @@ fn container(name: &str, c: &Container, service: &str, log_id: &str) -> Value {
         },
         command: list(&c.command),
         entry_point: list(&c.entry_point),
+        health_check: c.health_check.as_ref().map_or(Value::Null, |h| {
+            let h = &h.value;
+            let or = |v: &Option<Located<u32>>, d: u32| {
+                Value::Int(v.as_ref().map_or(d, |x| x.value).into())
+            };
+            task_definition::HealthCheckDesired {
+                command: Value::List(vec![
+                    Value::str("CMD-SHELL"),
+                    Value::str(h.command.value.clone()),
+                ]),
+                interval: or(&h.interval, 30),
+                timeout: or(&h.timeout, 5),
+                retries: or(&h.retries, 3),
+                start_period: or(&h.start_period, 0),
+            }
+            .value()
+        }),
         log_options: map(vec![
             ("awslogs-group", Value::reference(log_id, "name")),
             ("awslogs-region", Value::reference(ACCOUNT, "region")),

@@ -4,6 +4,7 @@
 mod compute;
 mod network;
 mod service;
+mod web;
 
 use super::error::Problem;
 use super::model::*;
@@ -28,6 +29,7 @@ pub fn validate(file: &StackFile) -> Vec<Problem> {
         subnet_names: network::subnet_names(file),
     };
     network::check_security_groups(file, &mut v);
+    web::check_load_balancer(file, &mut v);
     check_tags(file, &mut v);
     if let Some(s) = &file.state {
         let ok = match s.value.strip_prefix("s3://") {

@@ -27,6 +27,11 @@ pub fn check_service(name: &str, svc: &Located<Service>, scope: &Scope, v: &mut 
         }
     }
     check_containers(name, s, scope, v);
+    super::web::check_exposure(name, s, v);
+    super::web::check_autoscaling(name, s, v);
+    if let Some(r) = &s.task_role {
+        super::web::check_task_role(r, v);
+    }
 }
 
 fn check_fargate(name: &str, svc: &Located<Service>, scope: &Scope, v: &mut Vec<Problem>) {
@@ -39,7 +44,8 @@ fn check_fargate(name: &str, svc: &Located<Service>, scope: &Scope, v: &mut Vec<
         );
     }
     check_groups(&s.security_groups, scope.file, v);
-    if s.security_groups.is_empty() {
+    // An exposed service gets the group that admits the load balancer.
+    if s.security_groups.is_empty() && s.expose.is_none() {
         v.push(
             Problem::at(
                 &svc.referenced,
@@ -181,6 +187,7 @@ fn check_containers(service: &str, s: &Service, scope: &Scope, v: &mut Vec<Probl
     for (cname, c) in &containers.value {
         let c_ = &c.value;
         check_name(cname, &c.referenced, "container", 255, v);
+        super::web::check_container_health(c_, v);
         if c_.image.value.trim().is_empty() {
             v.push(
                 Problem::at(&c_.image.referenced, "the image is empty")
