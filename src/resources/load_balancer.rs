@@ -24,6 +24,8 @@ crate::props! {
     for LoadBalancer;
     pub struct Props / Desired {
         pub name: String,
+        /// A load balancer stays in its VPC: another VPC means another load balancer.
+        pub vpc_id: String,
         pub subnet_ids: Vec<String>,
         pub security_group_ids: Vec<String>,
     }
@@ -98,7 +100,7 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
 impl Owned for LoadBalancer {
     type Props = Props;
     const LABEL: &'static str = "load balancer";
-    const REPLACE_ON: &'static [&'static str] = &["name"];
+    const REPLACE_ON: &'static [&'static str] = &["name", "vpc_id"];
     const REPLACEMENT: Replacement = Replacement::DeleteFirst;
     const KEEPS_REVISIONS: bool = false;
 
@@ -113,6 +115,7 @@ impl Owned for LoadBalancer {
             let groups: Vec<Json> = lb.security_groups().iter().map(|g| json!(g)).collect();
             super::props::outputs(&[
                 ("name", json!(lb.load_balancer_name())),
+                ("vpc_id", json!(lb.vpc_id())),
                 (
                     "subnet_ids",
                     super::props::ordered_like(subnets, e.props.get("subnet_ids")),

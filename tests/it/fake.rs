@@ -102,6 +102,7 @@ impl Provider for Fake {
             "id": pid, "arn": format!("arn:{pid}"), "name": pid,
             "endpoint": format!("{pid}.db"), "port": 3306, "username": "u", "db_name": "d",
             "secret_arn": format!("arn:secret:{pid}"), "password_secret": format!("arn:secret:{pid}:password::"),
+            "dns_name": format!("{pid}.elb"), "arn_suffix": format!("app/{pid}"), "resource_id": format!("service/{pid}"),
         });
         Ok(Applied {
             physical_id: pid,

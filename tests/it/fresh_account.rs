@@ -173,3 +173,17 @@ async fn a_secret_that_stays_unreadable_fails_after_the_window() {
     assert!(down.status.success(), "{}", text(&down));
     assert_eq!(leftovers(&c, stack, stack).await, Vec::<String>::new());
 }
+
+#[tokio::test]
+async fn httpd_behind_a_load_balancer_goes_up_and_down_in_a_fresh_account() {
+    let _alone = CALL_LOG.write().unwrap_or_else(|e| e.into_inner());
+    let said = fresh_up_and_down(
+        "httpd-fargate-alb.yaml",
+        "web-httpd",
+        "e2e-fresh-alb",
+        None,
+        None,
+    )
+    .await;
+    assert!(said.contains("2 healthy targets"), "{said}");
+}

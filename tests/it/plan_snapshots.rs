@@ -111,3 +111,13 @@ async fn wordpress_fargate() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn httpd_fargate_alb() {
+    snapshots(
+        "httpd-fargate-alb",
+        ("cpu: 60", "cpu: 70"),
+        ("cidr: 10.1.0.0/16", "cidr: 10.7.0.0/16"),
+    )
+    .await;
+}

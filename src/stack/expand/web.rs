@@ -95,6 +95,7 @@ pub fn expand_load_balancer(file: &StackFile, stack: &str, net: &Net, out: &mut 
     );
     let mut lb = load_balancer::Desired {
         name: Value::str(elb_name(stack)),
+        vpc_id: net.vpc_id.clone(),
         subnet_ids: net.subnets(None, "public"),
         security_group_ids: Value::List(vec![Value::reference(LB_GROUP, "id")]),
     }
