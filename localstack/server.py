@@ -4,7 +4,8 @@ moto is not thread-safe (concurrent requests can answer HTTP 500), and provision
 concurrent client, so every request is served one at a time here instead of being retried.
 The request log lets tests check which AWS operations a command really made:
 
-  GET  /_provision/requests        -> {"requests": [{"service": "ecs", "action": "CreateService"}, ...]}
+  GET  /_provision/requests        -> {"requests": [{"service": "ecs", "action": "CreateService",
+                                       "t0": arrival, "t1": answer (epoch seconds)}, ...]}
   POST /_provision/requests/clear  -> empties the log
   POST /moto-api/reset             -> moto's own reset (forgets every resource), also clears the log
   GET/POST /_provision/faults      -> fault injection (see faults.py)
@@ -46,8 +47,18 @@ class Serialized:
         self.delays = Delays()
         self.tasks.init_refusal = self.delays.secret_refusal
         self.elb = elb.Elb()
+        self._local = threading.local()
 
     def __call__(self, environ, start_response):
+        # When each request came and was answered (latency included): what the benchmark
+        # counts sequential round trips from.
+        self._local.entry = None
+        answer = self._serve(environ, start_response)
+        if self._local.entry is not None:
+            self._local.entry["t1"] = time.time()
+        return answer
+
+    def _serve(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
         if path == "/_provision/requests":
             return self._json(start_response, {"requests": list(self.log)})
@@ -165,7 +176,9 @@ class Serialized:
             form = parse_qs(body.decode("utf-8", "replace"))
             query = parse_qs(environ.get("QUERY_STRING", ""))
             action = (form.get("Action") or query.get("Action") or [environ.get("REQUEST_METHOD", "?")])[0]
-        self.log.append({"service": service, "action": action})
+        entry = {"service": service, "action": action, "t0": time.time()}
+        self.log.append(entry)
+        self._local.entry = entry
         return service, action
 
     @staticmethod

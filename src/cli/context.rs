@@ -93,7 +93,7 @@ impl Context {
     /// Writes a whole state (for `state recover`).
     pub async fn save(&self, s: &State) -> Result<(), Error> {
         let writer = crate::state::StateWriter::to(self.sink(), s.clone());
-        writer.update(|_| {}).await?;
+        writer.write_all().await?;
         Ok(())
     }
 }

@@ -129,10 +129,12 @@ pub async fn execute<P: Provider>(
         })
     };
 
+    let by_id: HashMap<&str, &crate::desired::Resource> =
+        plan.desired.iter().map(|r| (r.id.as_str(), r)).collect();
     let walked = order
         .walk(opts.parallelism, stop_rx.clone(), |id| {
             let step = steps[&id].clone();
-            let desired = plan.desired.iter().find(|r| r.id == id).cloned();
+            let desired = by_id.get(id.as_str()).map(|r| (*r).clone());
             let (p, w, k, o) = (
                 provider.clone(),
                 writer.clone(),
@@ -149,6 +151,8 @@ pub async fn execute<P: Provider>(
         })
         .await;
     listener.abort();
+    // The file whole again, its journal folded in: done whether steps failed or not.
+    writer.finish().await.map_err(ExecError::State)?;
     let walked = walked?;
     let interrupted = *stop_rx.borrow() != Stop::Run;
 

@@ -5,7 +5,7 @@ use crate::desired::Resource;
 use crate::events::Event;
 use crate::plan::{Action, Step};
 use crate::provider::{Applied, CloudError, Provider, Recorder, Target};
-use crate::state::{Entry, StateError, StateWriter};
+use crate::state::{Change, Entry, StateError, StateWriter};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -44,7 +44,7 @@ pub async fn run<P: Provider>(
         superseded: step.id.ends_with(super::OLD),
         record: Recorder::none(),
     };
-    let entry = writer.snapshot().resources.get(&step.id).cloned();
+    let entry = writer.entry(&step.id);
     let verb = match step.action {
         Action::Create => "creating",
         Action::Update => "updating",
@@ -63,11 +63,7 @@ pub async fn run<P: Provider>(
         && let Some(e) = &entry
     {
         provider.delete(&target, e).await?;
-        writer
-            .update(|s| {
-                s.resources.remove(&step.id);
-            })
-            .await?;
+        writer.remove(&step.id).await?;
         if step.action == Action::Delete {
             opts.events.emit(Event::Done {
                 id: step.id.clone(),
@@ -128,16 +124,19 @@ pub async fn run<P: Provider>(
         revisions,
         incomplete: false,
     };
-    writer
-        .update(|s| {
-            // In the same write: the successor, and the old one kept for its own deletion.
-            if create_first && let Some(old) = s.resources.remove(&step.id) {
-                s.resources
-                    .insert(format!("{}{}", step.id, super::OLD), old);
-            }
-            s.resources.insert(step.id.clone(), new_entry);
-        })
-        .await?;
+    // In the same write: the successor, and the old one kept for its own deletion.
+    let mut changes = Vec::new();
+    if create_first && let Some(old) = writer.entry(&step.id) {
+        changes.push(Change::Put {
+            id: format!("{}{}", step.id, super::OLD),
+            entry: Box::new(old),
+        });
+    }
+    changes.push(Change::Put {
+        id: step.id.clone(),
+        entry: Box::new(new_entry),
+    });
+    writer.record(changes).await?;
     known
         .lock()
         .unwrap_or_else(|e| e.into_inner())
@@ -185,20 +184,15 @@ fn recorder(
                 revisions: Vec::new(),
                 incomplete: true,
             };
-            writer
-                .update(|s| {
-                    s.resources.insert(id.clone(), entry);
-                })
-                .await
-                .map_err(|e| CloudError {
-                    resource: id.clone(),
-                    operation: "recording it".into(),
-                    code: None,
-                    message: e.to_string(),
-                    hint: Some(
-                        "check that the state can be written, then run the command again".into(),
-                    ),
-                })
+            writer.put(&id, entry).await.map_err(|e| CloudError {
+                resource: id.clone(),
+                operation: "recording it".into(),
+                code: None,
+                message: e.to_string(),
+                hint: Some(
+                    "check that the state can be written, then run the command again".into(),
+                ),
+            })
         })
     })
 }

@@ -1,5 +1,9 @@
-//! The record of what the stack owns. One writer (`StateWriter`), written after every
-//! step, atomically (temp file, fsync, rename) and readable by the owner only.
+//! The record of what the stack owns. One writer (`StateWriter`), recorded after every
+//! step and readable by the owner only. A file state is the file plus its journal: each
+//! step appends one fsynced line (`<file>.journal`) instead of rewriting the whole file,
+//! so a run's cost grows with the stack, not with its square. The file is rewritten
+//! (temp file, fsync, rename) when the journal outgrows it and at the end of a run; a
+//! crash at any point loses nothing, since reading replays the journal.
 
 pub mod lock;
 pub mod remote;
@@ -81,7 +85,72 @@ pub fn default_path(stack_file: &Path, stack: &str) -> PathBuf {
     dir.join(".provision").join(format!("{stack}.state.json"))
 }
 
+/// One journal line: an entry recorded, or removed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Change {
+    Put { id: String, entry: Box<Entry> },
+    Remove { id: String },
+}
+
+impl Change {
+    fn apply(self, s: &mut State) {
+        match self {
+            Change::Put { id, entry } => {
+                s.resources.insert(id, *entry);
+            }
+            Change::Remove { id } => {
+                s.resources.remove(&id);
+            }
+        }
+    }
+}
+
+/// Where a state file's journal is.
+pub fn journal_path(path: &Path) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(".journal");
+    PathBuf::from(p)
+}
+
 pub fn load(path: &Path, stack: &str) -> Result<State, StateError> {
+    let mut state = load_base(path, stack)?;
+    replay(path, &mut state)?;
+    Ok(state)
+}
+
+/// The changes a crashed or running writer journaled since the file was last written. A
+/// last line cut short by a crash is a change that was never acknowledged: skipped.
+fn replay(path: &Path, state: &mut State) -> Result<(), StateError> {
+    let journal = journal_path(path);
+    let text = match std::fs::read_to_string(&journal) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(source) => {
+            return Err(StateError::Read {
+                path: journal,
+                source,
+            });
+        }
+    };
+    let complete = text.ends_with('\n');
+    let lines: Vec<&str> = text.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        match serde_json::from_str::<Change>(line) {
+            Ok(c) => c.apply(state),
+            Err(_) if i + 1 == lines.len() && !complete => {}
+            Err(source) => {
+                return Err(StateError::Parse {
+                    path: journal,
+                    source,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn load_base(path: &Path, stack: &str) -> Result<State, StateError> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -112,7 +181,20 @@ pub fn load(path: &Path, stack: &str) -> Result<State, StateError> {
     Ok(state)
 }
 
-pub fn save(path: &Path, state: &State) -> Result<(), StateError> {
+/// Writes the whole state and drops the journal it now holds: its size in bytes.
+pub fn save(path: &Path, state: &State) -> Result<u64, StateError> {
+    let size = write_base(path, state)?;
+    match std::fs::remove_file(journal_path(path)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StateError::Write {
+            path: journal_path(path),
+            source: e,
+        }),
+        _ => Ok(size),
+    }
+}
+
+/// The file alone, atomically: its size in bytes.
+fn write_base(path: &Path, state: &State) -> Result<u64, StateError> {
     let err = |source| StateError::Write {
         path: path.into(),
         source,
@@ -134,7 +216,65 @@ pub fn save(path: &Path, state: &State) -> Result<(), StateError> {
     if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();
     }
-    Ok(())
+    Ok(data.len() as u64)
+}
+
+/// A file state being written: the journal's open handle and sizes.
+struct FileSink {
+    path: PathBuf,
+    journal: Option<std::fs::File>,
+    /// Bytes of the file as last written, and of the journal since.
+    base: u64,
+    journaled: u64,
+}
+
+impl FileSink {
+    fn new(path: PathBuf) -> Self {
+        let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+        FileSink {
+            base: size(&path),
+            journaled: size(&journal_path(&path)),
+            path,
+            journal: None,
+        }
+    }
+
+    /// Appends one change and fsyncs it; rewrites the file once the journal outgrows it,
+    /// so the bytes written stay proportional to the changes made.
+    fn record(&mut self, change: &Change, state: &State) -> Result<(), StateError> {
+        let mut line = serde_json::to_vec(change).expect("a change serializes");
+        line.push(b'\n');
+        if self.journaled + line.len() as u64 > self.base {
+            return self.compact(state);
+        }
+        let path = journal_path(&self.path);
+        let err = |source| StateError::Write {
+            path: path.clone(),
+            source,
+        };
+        if self.journal.is_none() {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(err)?;
+            }
+            let mut opts = std::fs::OpenOptions::new();
+            opts.append(true).create(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+            self.journal = Some(opts.open(&path).map_err(err)?);
+        }
+        let f = self.journal.as_mut().expect("opened above");
+        f.write_all(&line).map_err(err)?;
+        f.sync_data().map_err(err)?;
+        self.journaled += line.len() as u64;
+        Ok(())
+    }
+
+    fn compact(&mut self, state: &State) -> Result<(), StateError> {
+        self.journal = None;
+        self.base = save(&self.path, state)?;
+        self.journaled = 0;
+        Ok(())
+    }
 }
 
 /// Where a run's state goes.
@@ -147,12 +287,19 @@ pub enum Sink {
     },
 }
 
-/// The one writer of a state during a run.
+enum Writing {
+    File(FileSink),
+    Remote {
+        object: Arc<dyn remote::Remote>,
+        etag: Option<String>,
+    },
+}
+
+/// The one writer of a state during a run. Changes are recorded one at a time, in order,
+/// each durable before `record` returns.
 pub struct StateWriter {
-    state: Mutex<(State, u64)>,
-    /// Writes in order; a write older than the last one written is skipped, since the
-    /// newer one holds it.
-    sink: tokio::sync::Mutex<(Sink, u64)>,
+    state: Mutex<State>,
+    sink: tokio::sync::Mutex<Writing>,
 }
 
 impl StateWriter {
@@ -161,51 +308,116 @@ impl StateWriter {
     }
 
     pub fn to(sink: Sink, state: State) -> Self {
+        let sink = match sink {
+            Sink::File(path) => Writing::File(FileSink::new(path)),
+            Sink::Remote { object, etag } => Writing::Remote { object, etag },
+        };
         StateWriter {
-            state: Mutex::new((state, 0)),
-            sink: tokio::sync::Mutex::new((sink, 0)),
+            state: Mutex::new(state),
+            sink: tokio::sync::Mutex::new(sink),
         }
     }
 
     pub fn snapshot(&self) -> State {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// One entry as recorded now (without copying the whole state).
+    pub fn entry(&self, id: &str) -> Option<Entry> {
         self.state
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .0
-            .clone()
+            .resources
+            .get(id)
+            .cloned()
     }
 
-    /// Applies `f` and writes the result before returning.
-    pub async fn update(&self, f: impl FnOnce(&mut State)) -> Result<(), StateError> {
-        let (version, state) = {
-            let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            f(&mut s.0);
-            s.1 += 1;
-            (s.1, s.0.clone())
-        };
+    /// Records `id` as `entry`.
+    pub async fn put(&self, id: &str, entry: Entry) -> Result<(), StateError> {
+        self.record(vec![Change::Put {
+            id: id.to_string(),
+            entry: Box::new(entry),
+        }])
+        .await
+    }
+
+    /// Forgets `id`.
+    pub async fn remove(&self, id: &str) -> Result<(), StateError> {
+        self.record(vec![Change::Remove { id: id.to_string() }])
+            .await
+    }
+
+    /// Records `changes` together, durable before returning.
+    pub async fn record(&self, changes: Vec<Change>) -> Result<(), StateError> {
+        // One at a time, so the journal's order is the order of the changes.
         let mut sink = self.sink.lock().await;
-        if sink.1 >= version {
-            return Ok(());
-        }
-        match &mut sink.0 {
-            Sink::File(path) => save(path, &state)?,
-            Sink::Remote { object, etag } => {
-                let cond = etag
-                    .clone()
-                    .map_or(remote::Cond::IfAbsent, remote::Cond::IfMatch);
-                let body = serde_json::to_vec_pretty(&state).expect("state serializes");
-                let new = object.put(body, cond).await.map_err(|e| match e {
-                    remote::RemoteError::Precondition => StateError::Changed {
-                        at: object.describe(),
-                    },
-                    remote::RemoteError::Cloud(c) => StateError::Remote(c),
-                })?;
-                *etag = Some(new);
+        let body = {
+            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            for c in &changes {
+                c.clone().apply(&mut state);
             }
+            match &mut *sink {
+                Writing::File(f) => {
+                    for c in &changes {
+                        f.record(c, &state)?;
+                    }
+                    return Ok(());
+                }
+                Writing::Remote { .. } => {
+                    serde_json::to_vec_pretty(&*state).expect("state serializes")
+                }
+            }
+        };
+        match &mut *sink {
+            Writing::Remote { object, etag } => put_remote(object.as_ref(), etag, body).await,
+            Writing::File(_) => Ok(()),
         }
-        sink.1 = version;
+    }
+
+    /// At the end of a run: the file is rewritten whole and its journal dropped (a state
+    /// in S3 is whole after every change already).
+    pub async fn finish(&self) -> Result<(), StateError> {
+        let mut sink = self.sink.lock().await;
+        if let Writing::File(f) = &mut *sink
+            && f.journaled > 0
+        {
+            let state = self.snapshot();
+            f.compact(&state)?;
+        }
         Ok(())
     }
+
+    /// Writes the whole state in one piece (`state recover`).
+    pub async fn write_all(&self) -> Result<(), StateError> {
+        let mut sink = self.sink.lock().await;
+        let state = self.snapshot();
+        match &mut *sink {
+            Writing::File(f) => f.compact(&state),
+            Writing::Remote { object, etag } => {
+                let body = serde_json::to_vec_pretty(&state).expect("state serializes");
+                put_remote(object.as_ref(), etag, body).await
+            }
+        }
+    }
+}
+
+/// One conditional write of the whole state to its object.
+async fn put_remote(
+    object: &dyn remote::Remote,
+    etag: &mut Option<String>,
+    body: Vec<u8>,
+) -> Result<(), StateError> {
+    let cond = etag
+        .clone()
+        .map_or(remote::Cond::IfAbsent, remote::Cond::IfMatch);
+    let new = object.put(body, cond).await.map_err(|e| match e {
+        remote::RemoteError::Precondition => StateError::Changed {
+            at: object.describe(),
+        },
+        remote::RemoteError::Cloud(c) => StateError::Remote(c),
+    })?;
+    *etag = Some(new);
+    Ok(())
 }
 
 /// The state in `object`, and its ETag (none when there is no state yet).

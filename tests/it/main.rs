@@ -17,6 +17,7 @@ mod faults;
 mod fresh_account;
 mod graph;
 mod inputs;
+mod journal;
 mod json_output;
 mod leftovers;
 mod locking;

@@ -125,7 +125,7 @@ async fn a_write_from_a_stale_read_never_overwrites_a_newer_state() {
         },
         state.clone(),
     );
-    first.update(|_| {}).await.unwrap();
+    first.write_all().await.unwrap();
     let twin = StateWriter::to(
         Sink::Remote {
             object: obj.clone(),
@@ -133,13 +133,23 @@ async fn a_write_from_a_stale_read_never_overwrites_a_newer_state() {
         },
         state.clone(),
     );
-    let err = twin.update(|_| {}).await.unwrap_err();
+    let err = twin.write_all().await.unwrap_err();
     assert!(err.to_string().contains("changed by another run"), "{err}");
     // A writer that read an older version is refused too.
     let (_, etag) = provision::state::load_remote(obj.as_ref(), "demo")
         .await
         .unwrap();
-    first.update(|s| s.version = 1).await.unwrap();
+    // A change (the ETag follows the content).
+    let entry = provision::state::Entry {
+        kind: provision::desired::Kind::LogGroup,
+        physical_id: "/ecs/demo".into(),
+        props: serde_json::json!({}),
+        outputs: Default::default(),
+        deps: vec![],
+        revisions: vec![],
+        incomplete: false,
+    };
+    first.put("log_group.demo", entry).await.unwrap();
     let stale = StateWriter::to(
         Sink::Remote {
             object: obj.clone(),
@@ -147,7 +157,7 @@ async fn a_write_from_a_stale_read_never_overwrites_a_newer_state() {
         },
         state,
     );
-    assert!(stale.update(|_| {}).await.is_err());
+    assert!(stale.write_all().await.is_err());
 }
 
 /// A run killed with `kill -9` while it holds the S3 lock: the next run is told who holds

@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""Benchmark: how long `up`, a no-op `plan` and `down` take, how much CPU `provision` itself
+spends, which AWS calls it makes, and how many round trips it pays one after another.
+
+Runs against the local emulator with a fixed latency added to every request (AWS's round
+trip); the emulator serves one request at a time, but the latency is spent outside its
+lock, as on AWS. Sequential round trips = the time during which at least one request was
+in flight, divided by the latency.
+
+    python3 bench/speed.py [--latency-ms 50] [--debug] [--stacks seed,large]
+
+Stacks: `seed`, the seed-style stack with a VPC of its own (VPC, 2 public subnets, internet
+gateway, route table, security group, execution role, log group, cluster, task definition,
+Fargate service); `large`, a generated stack of about 900 resources (300 security groups,
+200 Fargate services with their task definitions and log groups). Uses the release build
+unless --debug is given.
+"""
+
+import argparse
+import collections
+import json
+import os
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+SEED = """stack: bench-seed
+network:
+  vpc: { cidr: 10.0.0.0/16, public_subnets: 2 }
+security_groups:
+  web:
+    ingress:
+      - { port: 80, cidr: 0.0.0.0/0 }
+services:
+  httpd:
+    cpu: 256
+    memory: 512
+    public_ip: true
+    security_groups: [web]
+    containers:
+      httpd: { image: httpd, ports: [80] }
+"""
+
+
+def large():
+    lines = ["stack: bench-large", "network:", "  vpc: { cidr: 10.0.0.0/16, public_subnets: 2 }", "security_groups:"]
+    for i in range(300):
+        lines += [f"  g{i}:", "    ingress:", f"      - {{ port: {1000 + i}, cidr: 10.0.0.0/8 }}"]
+    lines.append("services:")
+    for i in range(200):
+        lines += [
+            f"  s{i}:",
+            "    cpu: 256",
+            "    memory: 512",
+            "    desired_count: 0",
+            f"    security_groups: [g{i}]",
+            "    containers:",
+            f"      app: {{ image: httpd, ports: [{2000 + i}] }}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def http(port, method, path, body=None):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method, data=body)
+    with urllib.request.urlopen(req) as r:
+        return json.loads(r.read() or b"{}")
+
+
+def in_flight_seconds(requests):
+    """The union of the requests' [t0, t1] intervals."""
+    spans = sorted((r["t0"], r["t1"]) for r in requests if "t1" in r)
+    total, start, end = 0.0, None, None
+    for a, b in spans:
+        if start is None or a > end:
+            if start is not None:
+                total += end - start
+            start, end = a, b
+        else:
+            end = max(end, b)
+    if start is not None:
+        total += end - start
+    return total
+
+
+def run(binary, port, workdir, args, latency):
+    http(port, "POST", "/_provision/requests/clear")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.monotonic()
+    out = subprocess.run(
+        [binary, "--local", "--no-color", *args],
+        cwd=workdir,
+        env={**os.environ, "PROVISION_LOCAL_PORT": str(port)},
+        capture_output=True,
+        text=True,
+    )
+    wall = time.monotonic() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if out.returncode not in (0, 2):
+        sys.exit(f"provision {' '.join(args)} failed:\n{out.stdout}{out.stderr}")
+    requests = [r for r in http(port, "GET", "/_provision/requests")["requests"] if r["service"] != "moto"]
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    calls = collections.Counter(f"{r['service']}:{r['action']}" for r in requests)
+    return {
+        "wall_s": round(wall, 2),
+        "cpu_s": round(cpu, 2),
+        "requests": len(requests),
+        "sequential_round_trips": round(in_flight_seconds(requests) / (latency / 1000.0), 1),
+        "calls": dict(sorted(calls.items(), key=lambda kv: (-kv[1], kv[0]))),
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--latency-ms", type=int, default=50)
+    ap.add_argument("--debug", action="store_true", help="use the debug build")
+    ap.add_argument("--stacks", default="seed,large")
+    ap.add_argument("--calls", action="store_true", help="print the calls by operation")
+    a = ap.parse_args()
+
+    target = os.environ.get("CARGO_TARGET_DIR", os.path.expanduser("~/.cache/provision/target"))
+    profile = [] if a.debug else ["--release"]
+    subprocess.run(["cargo", "build", "--quiet", *profile], cwd=ROOT, check=True,
+                   env={**os.environ, "CARGO_TARGET_DIR": target})
+    binary = os.path.join(target, "debug" if a.debug else "release", "provision")
+
+    port = free_port()
+    env = {**os.environ, "PROVISION_LOCAL_PORT": str(port), "PROVISION_EMULATOR_OWNER_PID": str(os.getpid())}
+    subprocess.run(["bash", os.path.join(ROOT, "localstack/start")], env=env, check=True)
+    try:
+        http(port, "POST", "/_provision/faults", json.dumps({"latency_ms": a.latency_ms}).encode())
+        print(f"{'stack':<8} {'command':<10} {'wall s':>8} {'cpu s':>7} {'requests':>9} {'sequential RTs':>15}"
+              f"   ({a.latency_ms} ms per request, {'debug' if a.debug else 'release'} build)")
+        for name in a.stacks.split(","):
+            yaml = SEED if name == "seed" else large()
+            with tempfile.TemporaryDirectory() as work:
+                with open(os.path.join(work, "stack.yaml"), "w") as f:
+                    f.write(yaml)
+                for label, args in [
+                    ("up", ["up", "--yes", "--no-wait"]),
+                    ("plan", ["plan", "--detailed-exitcode"]),
+                    ("down", ["down", "--yes"]),
+                ]:
+                    r = run(binary, port, work, args, a.latency_ms)
+                    print(f"{name:<8} {label:<10} {r['wall_s']:>8} {r['cpu_s']:>7} {r['requests']:>9} "
+                          f"{r['sequential_round_trips']:>15}")
+                    if a.calls:
+                        for op, n in r["calls"].items():
+                            print(f"{'':<20}{n:>5}  {op}")
+    finally:
+        subprocess.run(["bash", os.path.join(ROOT, "localstack/stop")], env=env)
+
+
+if __name__ == "__main__":
+    main()
