@@ -12,8 +12,9 @@ in flight, divided by the latency.
 Stacks: `seed`, the seed-style stack with a VPC of its own (VPC, 2 public subnets, internet
 gateway, route table, security group, execution role, log group, cluster, task definition,
 Fargate service); `large`, a generated stack of about 900 resources (300 security groups,
-200 Fargate services with their task definitions and log groups). Uses the release build
-unless --debug is given.
+200 Fargate services with their task definitions and log groups); `medium`, the same at a
+tenth of the size (about 90), to see how the cost grows. Uses the release build unless
+--debug is given.
 """
 
 import argparse
@@ -48,12 +49,12 @@ services:
 """
 
 
-def large():
-    lines = ["stack: bench-large", "network:", "  vpc: { cidr: 10.0.0.0/16, public_subnets: 2 }", "security_groups:"]
-    for i in range(300):
+def generated(name, groups, services):
+    lines = [f"stack: bench-{name}", "network:", "  vpc: { cidr: 10.0.0.0/16, public_subnets: 2 }", "security_groups:"]
+    for i in range(groups):
         lines += [f"  g{i}:", "    ingress:", f"      - {{ port: {1000 + i}, cidr: 10.0.0.0/8 }}"]
     lines.append("services:")
-    for i in range(200):
+    for i in range(services):
         lines += [
             f"  s{i}:",
             "    cpu: 256",
@@ -127,7 +128,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--latency-ms", type=int, default=50)
     ap.add_argument("--debug", action="store_true", help="use the debug build")
-    ap.add_argument("--stacks", default="seed,large")
+    ap.add_argument("--stacks", default="seed,medium,large")
     ap.add_argument("--calls", action="store_true", help="print the calls by operation")
     a = ap.parse_args()
 
@@ -145,7 +146,11 @@ def main():
         print(f"{'stack':<8} {'command':<10} {'wall s':>8} {'cpu s':>7} {'requests':>9} {'sequential RTs':>15}"
               f"   ({a.latency_ms} ms per request, {'debug' if a.debug else 'release'} build)")
         for name in a.stacks.split(","):
-            yaml = SEED if name == "seed" else large()
+            yaml = {
+                "seed": lambda: SEED,
+                "medium": lambda: generated("medium", 30, 20),
+                "large": lambda: generated("large", 300, 200),
+            }[name]()
             with tempfile.TemporaryDirectory() as work:
                 with open(os.path.join(work, "stack.yaml"), "w") as f:
                     f.write(yaml)

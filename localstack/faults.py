@@ -7,7 +7,11 @@ Configure with POST /_provision/faults and a JSON body (or PROVISION_FAULTS at s
 
   {"seed": 7, "rate": 0.1, "kinds": ["throttle", "500", "503", "drop"],
    "services": ["ecs", "ec2"], "actions": ["CreateService"], "latency_ms": 20,
-   "freeze_after_mutations": 3}
+   "freeze_after_mutations": 3, "rate_limits": true}
+
+`rate_limits` enforces AWS's request rates per API family, as token buckets with AWS's
+burst and refill (the same table as provision's src/aws/limits.rs): a request beyond them
+is throttled as AWS throttles it, and counted in `throttled`.
 
 All keys are optional. `rate` is the probability that an eligible request fails; a request
 is eligible when its service is in `services` and its action in `actions` (either left out
@@ -23,6 +27,28 @@ import time
 import uuid
 
 KINDS = ("throttle", "500", "503", "drop")
+
+
+def family(service, action):
+    """(family, burst, per second) of a request, as AWS limits it; None when unlimited."""
+    read = action.startswith(("Describe", "List", "Get"))
+    if service == "ecs":
+        if action == "RegisterTaskDefinition":
+            return ("ecs:RegisterTaskDefinition", 20, 1)
+        if action in ("CreateService", "UpdateService"):
+            return ("ecs:CreateService/UpdateService", 50, 5)
+        return ("ecs:read", 100, 20) if read else ("ecs:write", 50, 5)
+    if service == "ec2":
+        return ("ec2:non-mutating", 100, 20) if read else ("ec2:mutating", 200, 5)
+    if service == "logs":
+        if action in ("CreateLogGroup", "DeleteLogGroup", "PutRetentionPolicy", "DeleteRetentionPolicy"):
+            return ("logs:write", 5, 5)
+        return ("logs:read", 10, 10)
+    if service == "iam":
+        return ("iam:read", 20, 10) if read else ("iam:write", 10, 5)
+    if service in ("sts", "s3", "ssm", "moto", "unknown"):
+        return None
+    return (f"{service}:read", 20, 10) if read else (f"{service}:write", 20, 10)
 
 # Services that speak AWS's query protocol answer errors in XML; EC2 has a variant of its own.
 QUERY = {"iam", "sts", "rds", "autoscaling", "elasticloadbalancing", "sns", "sqs", "cloudformation"}
@@ -46,6 +72,8 @@ class Faults:
             self.mutations = 0
             self.frozen = False
             self.released.clear()
+            self.buckets = {}  # family -> [tokens, last refill]
+            self.throttled = 0
 
     def status(self):
         with self.lock:
@@ -54,6 +82,7 @@ class Faults:
                 "injected": list(self.injected),
                 "mutations": self.mutations,
                 "frozen": self.frozen,
+                "throttled": self.throttled,
             }
 
     def release(self):
@@ -76,6 +105,8 @@ class Faults:
         latency = s.get("latency_ms", 0)
         if latency:
             time.sleep(latency / 1000)
+        if s.get("rate_limits") and self._over_limit(service, action):
+            return "throttle"
         services, actions = s.get("services"), s.get("actions")
         if (services and service not in services) or (actions and action not in actions):
             return None
@@ -87,6 +118,23 @@ class Faults:
             kind = kinds[pick % len(kinds)]
             self.injected.append({"service": service, "action": action, "fault": kind})
             return kind
+
+    def _over_limit(self, service, action):
+        fam = family(service, action)
+        if fam is None:
+            return False
+        name, burst, per_second = fam
+        now = time.monotonic()
+        with self.lock:
+            tokens, at = self.buckets.get(name, (burst, now))
+            tokens = min(burst, tokens + (now - at) * per_second)
+            if tokens < 1:
+                self.buckets[name] = (tokens, now)
+                self.throttled += 1
+                self.injected.append({"service": service, "action": action, "fault": "rate-limit"})
+                return True
+            self.buckets[name] = (tokens - 1, now)
+            return False
 
     def after(self, action):
         """Called once the emulator applied a request: counts mutations, maybe freezes."""

@@ -1,5 +1,7 @@
 //! The SDK configuration: region, profile, endpoint override, and the clients.
 
+pub mod limits;
+
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
@@ -55,7 +57,15 @@ pub async fn load(s: &Settings) -> SdkConfig {
             "provision-local",
         ));
     }
-    loader.load().await
+    // Every client of the run shares one set of AWS's rate limits (see limits.rs), in front
+    // of the SDK's default HTTPS client.
+    loader
+        .http_client(limits::Limited::new(
+            limits::default_https_client(),
+            Default::default(),
+        ))
+        .load()
+        .await
 }
 
 #[derive(Clone)]

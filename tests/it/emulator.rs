@@ -139,25 +139,39 @@ fn http_with(method: &str, path: &str, body: &str) -> String {
         .unwrap_or_default()
 }
 
-/// A certificate in the emulator's ACM, for HTTPS listeners (the tests have no ACM client:
-/// one JSON call, signed as any client of the emulator would be).
-pub fn acm_certificate(domain: &str) -> String {
+/// One JSON-protocol call straight to the emulator, signed only as far as it reads (its
+/// service and region), bypassing the SDK and its rate limits: the answer's status and body.
+pub fn raw_json_call(service: &str, target: &str, body: &str) -> (u16, String) {
     use std::io::{Read, Write};
-    let body = format!(r#"{{"DomainName": "{domain}"}}"#);
     let mut s = std::net::TcpStream::connect(("127.0.0.1", get().port)).expect("emulator answers");
     write!(
         s,
-        "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-amz-json-1.1\r\nX-Amz-Target: CertificateManager.RequestCertificate\r\nAuthorization: AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/acm/aws4_request, SignedHeaders=host, Signature=0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-amz-json-1.1\r\nX-Amz-Target: {target}\r\nAuthorization: AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .unwrap();
     let mut resp = String::new();
     s.read_to_string(&mut resp).unwrap();
-    let json = resp
+    let status = resp
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = resp
         .split_once("\r\n\r\n")
-        .map(|(_, b)| b)
+        .map(|(_, b)| b.to_string())
         .unwrap_or_default();
-    let v: serde_json::Value = serde_json::from_str(json).expect("ACM answers JSON");
+    (status, body)
+}
+
+/// A certificate in the emulator's ACM, for HTTPS listeners (the tests have no ACM client).
+pub fn acm_certificate(domain: &str) -> String {
+    let (_, body) = raw_json_call(
+        "acm",
+        "CertificateManager.RequestCertificate",
+        &format!(r#"{{"DomainName": "{domain}"}}"#),
+    );
+    let v: serde_json::Value = serde_json::from_str(&body).expect("ACM answers JSON");
     v["CertificateArn"]
         .as_str()
         .expect("a certificate ARN")

@@ -24,6 +24,7 @@ mod locking;
 mod overrides;
 mod partition;
 mod plan_snapshots;
+mod rate_limits;
 mod real_aws;
 mod recovery;
 mod replace;

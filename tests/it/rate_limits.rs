@@ -1,0 +1,90 @@
+//! AWS's rate limits, kept on our side: a stack whose task definitions alone exceed ECS's
+//! RegisterTaskDefinition burst goes up without one throttled request, against an emulator
+//! that enforces AWS's limits. The emulator does throttle a client that ignores them.
+
+use crate::emulator::{CALL_LOG, Faults, provision, raw_json_call, text};
+use provision::aws::limits::{Rate, family};
+
+#[test]
+fn families_follow_awss_published_rates() {
+    assert_eq!(
+        family("ecs", "RegisterTaskDefinition"),
+        (
+            "ecs:RegisterTaskDefinition".into(),
+            Rate {
+                burst: 20.0,
+                per_second: 1.0
+            }
+        )
+    );
+    assert_eq!(
+        family("ecs", "UpdateService").1,
+        Rate {
+            burst: 50.0,
+            per_second: 5.0
+        }
+    );
+    assert_eq!(
+        family("ecs", "DescribeServices").1,
+        Rate {
+            burst: 100.0,
+            per_second: 20.0
+        }
+    );
+    assert_eq!(
+        family("ec2", "DescribeVpcs").1,
+        Rate {
+            burst: 100.0,
+            per_second: 20.0
+        }
+    );
+    assert_eq!(
+        family("ec2", "CreateVpc").1,
+        Rate {
+            burst: 200.0,
+            per_second: 5.0
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_stack_beyond_the_burst_goes_up_without_being_throttled() {
+    let _alone = CALL_LOG.write().unwrap_or_else(|e| e.into_inner());
+    let limits = Faults::set(serde_json::json!({"rate_limits": true}));
+    // A client that ignores the limits: 25 registrations at once, 20 allowed.
+    let td = r#"{"family": "e2e-burst", "containerDefinitions": [{"name": "a", "image": "httpd", "memory": 64}]}"#;
+    let refused = (0..25)
+        .map(|_| {
+            raw_json_call(
+                "ecs",
+                "AmazonEC2ContainerServiceV20141113.RegisterTaskDefinition",
+                td,
+            )
+            .0
+        })
+        .filter(|status| *status == 400)
+        .count();
+    assert!(
+        refused >= 4,
+        "the emulator enforces the burst: {refused} refused"
+    );
+    drop(limits);
+
+    let stack = "e2e-limits";
+    let dir = tempfile::tempdir().unwrap();
+    let mut yaml = format!("stack: {stack}\nsecurity_groups:\n  web: {{}}\nservices:\n");
+    for i in 0..30 {
+        yaml.push_str(&format!(
+            "  s{i}:\n    cpu: 256\n    memory: 512\n    desired_count: 0\n    security_groups: [web]\n    containers:\n      app: {{ image: httpd }}\n"
+        ));
+    }
+    std::fs::write(dir.path().join("stack.yaml"), yaml).unwrap();
+    let limits = Faults::set(serde_json::json!({"rate_limits": true}));
+    let up = provision(dir.path(), &["up", "--yes", "--no-wait"]);
+    let status = Faults::status();
+    drop(limits);
+    assert!(up.status.success(), "{}", text(&up));
+    assert_eq!(status["throttled"], 0, "{status}");
+    let down = provision(dir.path(), &["down", "--yes"]);
+    assert!(down.status.success(), "{}", text(&down));
+}
