@@ -58,8 +58,15 @@ pub async fn load(s: &Settings) -> SdkConfig {
         ));
     }
     // Every client of the run shares one set of AWS's rate limits (see limits.rs), in front
-    // of the SDK's default HTTPS client.
+    // of the SDK's default HTTPS client. A request waiting for its token has sent nothing
+    // yet: the upload side of the stalled-stream guard would take that wait for a stall
+    // (request bodies here are a few KB; downloads stay guarded).
     loader
+        .stalled_stream_protection(
+            aws_config::stalled_stream_protection::StalledStreamProtectionConfig::enabled()
+                .upload_enabled(false)
+                .build(),
+        )
         .http_client(limits::Limited::new(
             limits::default_https_client(),
             Default::default(),

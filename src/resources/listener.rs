@@ -216,13 +216,7 @@ impl Owned for Listener {
                 .iter()
                 .filter_map(|l| l.listener_arn().map(str::to_string))
                 .collect();
-            let tags = tags_of(c, stack, &arns).await?;
-            for arn in &arns {
-                let Some(t) = tags.get(arn) else { continue };
-                out.extend(
-                    super::found_in(t, stack, Some(arn)).map(|f| f.with(&[("arn", json!(arn))])),
-                );
-            }
+            out.extend(super::load_balancer::found_by_arn(c, stack, &arns).await?);
         }
         Ok(out)
     }

@@ -237,13 +237,7 @@ impl Owned for ListenerRule {
                 .filter(|r| !r.is_default().unwrap_or(false))
                 .filter_map(|r| r.rule_arn().map(str::to_string))
                 .collect();
-            let tags = tags_of(c, stack, &arns).await?;
-            for arn in &arns {
-                let Some(t) = tags.get(arn) else { continue };
-                out.extend(
-                    super::found_in(t, stack, Some(arn)).map(|f| f.with(&[("arn", json!(arn))])),
-                );
-            }
+            out.extend(super::load_balancer::found_by_arn(c, stack, &arns).await?);
         }
         Ok(out)
     }

@@ -72,6 +72,22 @@ pub(super) async fn tags_of(
     Ok(out)
 }
 
+/// Those of `arns` that carry `stack`'s tags, as found: listeners and rules, which are
+/// recorded by their ARN.
+pub(super) async fn found_by_arn(
+    c: &Clients,
+    stack: &str,
+    arns: &[String],
+) -> Result<Vec<Found>, CloudError> {
+    let tags = tags_of(c, stack, arns).await?;
+    Ok(arns
+        .iter()
+        .filter_map(|arn| {
+            super::found_in(tags.get(arn)?, stack, Some(arn)).map(|f| f.with(&[("arn", json!(arn))]))
+        })
+        .collect())
+}
+
 /// `app/<name>/<id>`: how CloudWatch and Auto Scaling name the load balancer.
 fn arn_suffix(arn: &str) -> String {
     arn.split_once(":loadbalancer/")
