@@ -432,9 +432,13 @@ impl Owned for EcsService {
                         .collect::<Vec<_>>()
                 ),
             ),
+            // Reported where the file sets one: AWS may answer 0 for a service without.
             (
                 "health_check_grace_seconds",
-                json!(svc.health_check_grace_period_seconds()),
+                json!(svc.health_check_grace_period_seconds().filter(|_| e
+                    .props
+                    .get("health_check_grace_seconds")
+                    .is_some_and(|v| !v.is_null()))),
             ),
             (
                 "min_healthy_percent",
