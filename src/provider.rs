@@ -133,6 +133,23 @@ pub trait Provider: Send + Sync + 'static {
         entry: &Entry,
     ) -> impl Future<Output = Result<Option<Map<String, Json>>, CloudError>> + Send;
 
+    /// `read` for several resources of one kind, in as few calls as AWS allows (a kind
+    /// that says it batches, see `Kind::batches`); by default one `read` each.
+    fn read_many(
+        &self,
+        kind: Kind,
+        items: Vec<(String, Entry)>,
+    ) -> impl Future<Output = Result<Vec<Option<Map<String, Json>>>, CloudError>> + Send {
+        let _ = kind;
+        async move {
+            let mut out = Vec::with_capacity(items.len());
+            for (id, e) in &items {
+                out.push(self.read(id, e).await?);
+            }
+            Ok(out)
+        }
+    }
+
     fn create(
         &self,
         target: &Target,

@@ -56,7 +56,28 @@ pub async fn plan_up<P: Provider>(
 ) -> Result<Plan, CloudError> {
     let limit = Arc::new(Semaphore::new(parallelism.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
-    for r in &stack.resources {
+    // Kinds that list many at once are read in one batch each (a few calls, not one each).
+    let mut batches: HashMap<crate::desired::Kind, Vec<(String, crate::state::Entry)>> =
+        HashMap::new();
+    for r in stack.resources.iter().filter(|r| r.kind.batches()) {
+        if let Some(entry) = state.resources.get(&r.id) {
+            batches
+                .entry(r.kind)
+                .or_default()
+                .push((r.id.clone(), entry.clone()));
+        }
+    }
+    let mut batch_tasks = tokio::task::JoinSet::new();
+    for (kind, items) in batches {
+        let (p, limit) = (provider.clone(), limit.clone());
+        batch_tasks.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            let ids: Vec<String> = items.iter().map(|(id, _)| id.clone()).collect();
+            let found = p.read_many(kind, items).await?;
+            Ok::<_, CloudError>(ids.into_iter().zip(found).collect::<Vec<_>>())
+        });
+    }
+    for r in stack.resources.iter().filter(|r| !r.kind.batches()) {
         let (p, limit, r) = (provider.clone(), limit.clone(), r.clone());
         if r.kind.is_lookup() {
             let props = r.resolve_all(&|_| None).unwrap_or(Json::Null);
@@ -75,6 +96,9 @@ pub async fn plan_up<P: Provider>(
     }
     let mut lookups = HashMap::new();
     let mut observed: HashMap<String, Option<Map<String, Json>>> = HashMap::new();
+    while let Some(res) = batch_tasks.join_next().await {
+        observed.extend(res.map_err(join_error)??);
+    }
     while let Some(res) = tasks.join_next().await {
         let (id, out, is_lookup) = res.map_err(join_error)??;
         if is_lookup {

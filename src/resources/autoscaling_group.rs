@@ -132,26 +132,31 @@ impl Owned for AutoScalingGroup {
                     })
                     .collect();
                 // A new instance profile reaches Auto Scaling minutes after IAM made it.
-                wait::until(t, "CreateAutoScalingGroup", Budget::release(PROFILE_SPREAD), || async {
-                    let sent = c
-                        .autoscaling
-                        .create_auto_scaling_group()
-                        .auto_scaling_group_name(name)
-                        .launch_template(template(p))
-                        .min_size(p.min_size as i32)
-                        .max_size(p.max_size as i32)
-                        .desired_capacity(p.desired_capacity as i32)
-                        .vpc_zone_identifier(p.subnet_ids.clone().join(","))
-                        .set_tags(Some(tags.clone()))
-                        .send()
-                        .await
-                        .map_err(|e| cloud(&t.id, "CreateAutoScalingGroup", e));
-                    Ok(match sent {
-                        Ok(_) => Poll::Ready(()),
-                        Err(e) if profile_not_spread(&e) => Poll::Spreading(e),
-                        Err(e) => Poll::Failed(e),
-                    })
-                })
+                wait::until(
+                    t,
+                    "CreateAutoScalingGroup",
+                    Budget::release(PROFILE_SPREAD),
+                    || async {
+                        let sent = c
+                            .autoscaling
+                            .create_auto_scaling_group()
+                            .auto_scaling_group_name(name)
+                            .launch_template(template(p))
+                            .min_size(p.min_size as i32)
+                            .max_size(p.max_size as i32)
+                            .desired_capacity(p.desired_capacity as i32)
+                            .vpc_zone_identifier(p.subnet_ids.clone().join(","))
+                            .set_tags(Some(tags.clone()))
+                            .send()
+                            .await
+                            .map_err(|e| cloud(&t.id, "CreateAutoScalingGroup", e));
+                        Ok(match sent {
+                            Ok(_) => Poll::Ready(()),
+                            Err(e) if profile_not_spread(&e) => Poll::Spreading(e),
+                            Err(e) => Poll::Failed(e),
+                        })
+                    },
+                )
                 .await?;
             }
         }

@@ -42,11 +42,7 @@ async fn describe(
         .send()
         .await
         .map_err(|e| cloud(id, "DescribeCapacityProviders", e))?;
-    Ok(out
-        .capacity_providers()
-        .iter()
-        .find(|cp| live(cp))
-        .cloned())
+    Ok(out.capacity_providers().iter().find(|cp| live(cp)).cloned())
 }
 
 /// Not deleted: a deleted capacity provider stays listed, INACTIVE, for a while.
@@ -55,7 +51,11 @@ fn live(cp: &SdkCapacityProvider) -> bool {
 }
 
 /// Polls until the capacity provider is ACTIVE: only then may a cluster use it.
-async fn wait_active(c: &Clients, t: &Target, name: &str) -> Result<SdkCapacityProvider, CloudError> {
+async fn wait_active(
+    c: &Clients,
+    t: &Target,
+    name: &str,
+) -> Result<SdkCapacityProvider, CloudError> {
     let budget = Budget::new(
         Duration::from_secs(300),
         Duration::from_millis(500),
@@ -228,7 +228,10 @@ impl Owned for CapacityProvider {
             for cp in page.capacity_providers().iter().filter(|cp| live(cp)) {
                 out.extend(
                     super::found_in(&tags_of(cp.tags()), stack, cp.name()).map(|f| {
-                        f.with(&[("arn", json!(cp.capacity_provider_arn())), ("name", json!(cp.name()))])
+                        f.with(&[
+                            ("arn", json!(cp.capacity_provider_arn())),
+                            ("name", json!(cp.name())),
+                        ])
                     }),
                 );
             }

@@ -168,9 +168,12 @@ impl Changes {
                 .engine_version
                 .clone()
                 .filter(|want| !want.is_empty())
-                .filter(|want| !live.engine_version().is_some_and(|have| version_meets(have, want))),
-            security_group_ids: (live_groups != want_groups)
-                .then(|| p.security_group_ids.clone()),
+                .filter(|want| {
+                    !live
+                        .engine_version()
+                        .is_some_and(|have| version_meets(have, want))
+                }),
+            security_group_ids: (live_groups != want_groups).then(|| p.security_group_ids.clone()),
             backup_retention_days: p
                 .backup_retention_days
                 .map(|d| d as i32)
@@ -186,7 +189,10 @@ impl Changes {
             ("storage_gb", self.storage_gb.is_some()),
             ("engine_version", self.engine_version.is_some()),
             ("security_groups", self.security_group_ids.is_some()),
-            ("backup_retention_days", self.backup_retention_days.is_some()),
+            (
+                "backup_retention_days",
+                self.backup_retention_days.is_some(),
+            ),
             ("publicly_accessible", self.publicly_accessible.is_some()),
         ]
         .into_iter()
@@ -303,9 +309,7 @@ impl Owned for DbInstance {
                 .await
                 .map_err(|e| cloud(&t.id, "CreateDBInstance", e))?;
         }
-        Ok(outputs(
-            &wait_until(c, t, ident, Until::Available).await?,
-        ))
+        Ok(outputs(&wait_until(c, t, ident, Until::Available).await?))
     }
 
     /// Sends only what differs from the live instance: RDS takes every field it is sent as a
@@ -329,7 +333,8 @@ impl Owned for DbInstance {
         if changes.is_empty() {
             return Ok(outputs(&live));
         }
-        t.progress.say(format!("modifying {}", changes.names().join(", ")));
+        t.progress
+            .say(format!("modifying {}", changes.names().join(", ")));
         c.rds
             .modify_db_instance()
             .db_instance_identifier(&e.physical_id)

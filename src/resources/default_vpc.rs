@@ -65,7 +65,11 @@ impl Lookup for DefaultVpc {
                 "lookup",
                 format!(
                     "the default VPC {vpc_id} has no default subnets{}",
-                    if fargate { " in a zone where Fargate runs" } else { "" }
+                    if fargate {
+                        " in a zone where Fargate runs"
+                    } else {
+                        ""
+                    }
                 ),
                 "give the stack a VPC of its own: `network: { vpc: { cidr: 10.0.0.0/16, public_subnets: 2 } }`",
             ));

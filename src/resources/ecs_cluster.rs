@@ -162,7 +162,10 @@ impl Owned for EcsCluster {
             .iter()
             .filter_map(|cl| {
                 super::found_in(&tags_of(cl.tags()), stack, cl.cluster_arn()).map(|f| {
-                    f.with(&[("arn", json!(cl.cluster_arn())), ("name", json!(cl.cluster_name()))])
+                    f.with(&[
+                        ("arn", json!(cl.cluster_arn())),
+                        ("name", json!(cl.cluster_name())),
+                    ])
                 })
             })
             .collect())

@@ -302,7 +302,9 @@ async fn targets(c: &Clients, id: &str, groups: &[String]) -> Result<Health, Clo
             .await
             .map_err(|e| cloud(id, "DescribeTargetHealth", e))?;
         for d in got.target_health_descriptions() {
-            let Some(th) = d.target_health() else { continue };
+            let Some(th) = d.target_health() else {
+                continue;
+            };
             let state = th.state().map(|s| s.as_str()).unwrap_or("?");
             if state == "healthy" {
                 h.healthy += 1;
@@ -368,7 +370,10 @@ fn init_window() -> f64 {
 
 /// The stop that no retry by ECS will cure, if any.
 fn hopeless(stopped: &[Stopped]) -> Option<&Stopped> {
-    let init: Vec<&Stopped> = stopped.iter().filter(|s| s.reason.contains(INIT_ERROR)).collect();
+    let init: Vec<&Stopped> = stopped
+        .iter()
+        .filter(|s| s.reason.contains(INIT_ERROR))
+        .collect();
     let first = init.iter().map(|s| s.at).fold(f64::INFINITY, f64::min);
     stopped.iter().find(|s| {
         HOPELESS.iter().any(|h| s.reason.contains(h))
@@ -435,17 +440,21 @@ impl Owned for EcsService {
             // Reported where the file sets one: AWS may answer 0 for a service without.
             (
                 "health_check_grace_seconds",
-                json!(svc.health_check_grace_period_seconds().filter(|_| e
-                    .props
-                    .get("health_check_grace_seconds")
-                    .is_some_and(|v| !v.is_null()))),
+                json!(svc.health_check_grace_period_seconds().filter(|_| {
+                    e.props
+                        .get("health_check_grace_seconds")
+                        .is_some_and(|v| !v.is_null())
+                })),
             ),
             (
                 "min_healthy_percent",
                 json!(
                     svc.deployment_configuration()
                         .and_then(|d| d.minimum_healthy_percent())
-                        .filter(|_| e.props.get("min_healthy_percent").is_some_and(|v| !v.is_null()))
+                        .filter(|_| e
+                            .props
+                            .get("min_healthy_percent")
+                            .is_some_and(|v| !v.is_null()))
                 ),
             ),
             (
@@ -698,7 +707,12 @@ impl Owned for EcsService {
             .outputs
             .get("target_group_arns")
             .and_then(Json::as_array)
-            .map(|v| v.iter().filter_map(Json::as_str).map(str::to_string).collect())
+            .map(|v| {
+                v.iter()
+                    .filter_map(Json::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
             .unwrap_or_default();
         let budget = Budget::long(timeout).saying("not stable");
         wait::until(t, WAITING, budget, || async {
@@ -809,7 +823,6 @@ impl Owned for EcsService {
         })
         .await
     }
-
 
     /// The addresses of the running tasks: where to reach the service without a load balancer.
     async fn live_outputs(
@@ -931,22 +944,24 @@ impl Owned for EcsService {
                     .iter()
                     .filter(|s| s.status() == Some("ACTIVE"))
                 {
-                    out.extend(super::found_in(&tags_of(s.tags()), stack, s.service_arn()).map(|f| {
-                        f.with(&[
-                            ("arn", json!(s.service_arn())),
-                            ("name", json!(s.service_name())),
-                            ("cluster", json!(cluster)),
-                            (
-                                "target_group_arns",
-                                json!(
-                                    s.load_balancers()
-                                        .iter()
-                                        .filter_map(|l| l.target_group_arn())
-                                        .collect::<Vec<_>>()
+                    out.extend(
+                        super::found_in(&tags_of(s.tags()), stack, s.service_arn()).map(|f| {
+                            f.with(&[
+                                ("arn", json!(s.service_arn())),
+                                ("name", json!(s.service_name())),
+                                ("cluster", json!(cluster)),
+                                (
+                                    "target_group_arns",
+                                    json!(
+                                        s.load_balancers()
+                                            .iter()
+                                            .filter_map(|l| l.target_group_arn())
+                                            .collect::<Vec<_>>()
+                                    ),
                                 ),
-                            ),
-                        ])
-                    }));
+                            ])
+                        }),
+                    );
                 }
             }
         }

@@ -129,8 +129,7 @@ impl Owned for IamRole {
         let arn = match c.iam.get_role().role_name(name).send().await {
             Ok(out) => {
                 let role = out.role();
-                let tags = role.map(|r| iam_pairs(r.tags()))
-                    .unwrap_or_default();
+                let tags = role.map(|r| iam_pairs(r.tags())).unwrap_or_default();
                 if !super::owned_by(&tags, t) {
                     return Err(foreign(
                         t,
@@ -266,8 +265,9 @@ impl Owned for IamRole {
                     .map_err(|e| cloud(stack, "ListRoleTags", e))?;
                 let tags = iam_pairs(tags.tags());
                 out.extend(
-                    super::found_in(&tags, stack, Some(r.role_name()))
-                        .map(|f| f.with(&[("arn", json!(r.arn())), ("name", json!(r.role_name()))])),
+                    super::found_in(&tags, stack, Some(r.role_name())).map(|f| {
+                        f.with(&[("arn", json!(r.arn())), ("name", json!(r.role_name()))])
+                    }),
                 );
             }
         }

@@ -180,7 +180,9 @@ impl Owned for InternetGateway {
             describe_internet_gateways,
             "DescribeInternetGateways",
             internet_gateways,
-            internet_gateway_id, |r: &aws_sdk_ec2::types::InternetGateway| [("id", json!(r.internet_gateway_id()))])
+            internet_gateway_id,
+            |r: &aws_sdk_ec2::types::InternetGateway| [("id", json!(r.internet_gateway_id()))]
+        )
     }
 
     fn classify(e: &CloudError) -> Retry {

@@ -95,6 +95,25 @@ pub trait Owned: Send + Sync + 'static {
     /// Whether every id an update returns is kept, so `down` removes them all (task
     /// definition revisions); otherwise an update keeps the resource's identity.
     const KEEPS_REVISIONS: bool;
+
+    /// Whether `read_many` reads many in a few calls (a list filtered by ids or a prefix):
+    /// a plan then reads all of this kind at once instead of one call each.
+    const BATCHES: bool = false;
+
+    /// `read` for several, in the same order; by default one `read` each. Kinds that can
+    /// list many at once (by ids, by a prefix) override it and set `BATCHES`.
+    fn read_many(
+        c: &Clients,
+        items: &[(String, Entry)],
+    ) -> impl Future<Output = Result<Vec<Option<Fields>>, CloudError>> + Send {
+        async move {
+            let mut out = Vec::with_capacity(items.len());
+            for (id, e) in items {
+                out.push(Self::read(c, id, e).await?);
+            }
+            Ok(out)
+        }
+    }
 }
 
 /// A kind the stack only reads (the default VPC, an existing role): never created or deleted.

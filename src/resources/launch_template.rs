@@ -243,7 +243,12 @@ impl Owned for LaunchTemplate {
             describe_launch_templates,
             "DescribeLaunchTemplates",
             launch_templates,
-            launch_template_id, |r: &aws_sdk_ec2::types::LaunchTemplate| [("id", json!(r.launch_template_id())), ("name", json!(r.launch_template_name()))])
+            launch_template_id,
+            |r: &aws_sdk_ec2::types::LaunchTemplate| [
+                ("id", json!(r.launch_template_id())),
+                ("name", json!(r.launch_template_name()))
+            ]
+        )
     }
 
     fn classify(_e: &CloudError) -> Retry {

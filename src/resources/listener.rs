@@ -37,8 +37,10 @@ const NOT_FOUND: &[&str] = &["ListenerNotFound", "LoadBalancerNotFound"];
 
 async fn describe(c: &Clients, id: &str, arn: &str) -> Result<Option<SdkListener>, CloudError> {
     let got = c.elb.describe_listeners().listener_arns(arn).send().await;
-    Ok(found(got, NOT_FOUND, id, "DescribeListeners")?
-        .and_then(|o| o.listeners().first().cloned()))
+    Ok(
+        found(got, NOT_FOUND, id, "DescribeListeners")?
+            .and_then(|o| o.listeners().first().cloned()),
+    )
 }
 
 fn default_action(p: &Props) -> Action {
@@ -127,7 +129,10 @@ impl Owned for Listener {
                 return Err(own(
                     &t.id,
                     "CreateListener",
-                    format!("the load balancer already listens on port {} with a listener the stack did not create", p.port),
+                    format!(
+                        "the load balancer already listens on port {} with a listener the stack did not create",
+                        p.port
+                    ),
                     "delete that listener, or leave the load balancer to provision",
                 ));
             }

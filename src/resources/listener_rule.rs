@@ -12,8 +12,8 @@ use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
 use crate::state::Entry;
 use aws_sdk_elasticloadbalancingv2::types::{
-    Action, ActionTypeEnum, HostHeaderConditionConfig, PathPatternConditionConfig,
-    Rule as SdkRule, RuleCondition, RulePriorityPair,
+    Action, ActionTypeEnum, HostHeaderConditionConfig, PathPatternConditionConfig, Rule as SdkRule,
+    RuleCondition, RulePriorityPair,
 };
 use serde_json::{Value as Json, json};
 use std::time::Duration;
@@ -115,7 +115,10 @@ impl Owned for ListenerRule {
                 .find_map(|a| a.target_group_arn())
                 .map(str::to_string);
             super::props::outputs(&[
-                ("priority", json!(r.priority().and_then(|p| p.parse::<i64>().ok()))),
+                (
+                    "priority",
+                    json!(r.priority().and_then(|p| p.parse::<i64>().ok())),
+                ),
                 ("paths", json!(values(&r, "path-pattern"))),
                 ("hosts", json!(values(&r, "host-header"))),
                 ("target_group_arn", json!(target)),
@@ -144,7 +147,9 @@ impl Owned for ListenerRule {
                 return Err(own(
                     &t.id,
                     "CreateRule",
-                    format!("the listener already has a rule at priority {wanted} that the stack did not create"),
+                    format!(
+                        "the listener already has a rule at priority {wanted} that the stack did not create"
+                    ),
                     "delete that rule, or leave the listener to provision",
                 ));
             }
@@ -199,7 +204,10 @@ impl Owned for ListenerRule {
             .send()
             .await
             .map_err(|err| cloud(&t.id, "ModifyRule", err))?;
-        applied(&e.physical_id, &[("arn", json!(e.physical_id)), ("url", json!(p.url))])
+        applied(
+            &e.physical_id,
+            &[("arn", json!(e.physical_id)), ("url", json!(p.url))],
+        )
     }
 
     async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {

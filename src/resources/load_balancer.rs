@@ -33,7 +33,11 @@ crate::props! {
 
 const NOT_FOUND: &[&str] = &["LoadBalancerNotFound"];
 
-async fn describe(c: &Clients, id: &str, name: &str) -> Result<Option<SdkLoadBalancer>, CloudError> {
+async fn describe(
+    c: &Clients,
+    id: &str,
+    name: &str,
+) -> Result<Option<SdkLoadBalancer>, CloudError> {
     let got = c.elb.describe_load_balancers().names(name).send().await;
     Ok(found(got, NOT_FOUND, id, "DescribeLoadBalancers")?
         .and_then(|o| o.load_balancers().first().cloned()))
@@ -83,7 +87,8 @@ pub(super) async fn found_by_arn(
     Ok(arns
         .iter()
         .filter_map(|arn| {
-            super::found_in(tags.get(arn)?, stack, Some(arn)).map(|f| f.with(&[("arn", json!(arn))]))
+            super::found_in(tags.get(arn)?, stack, Some(arn))
+                .map(|f| f.with(&[("arn", json!(arn))]))
         })
         .collect())
 }

@@ -79,6 +79,45 @@ async fn set_retention(
     Ok(())
 }
 
+/// A group as AWS reports it, in the shape of its props.
+fn observe(g: &SdkLogGroup, e: &Entry) -> Fields {
+    let mut m = super::props::outputs(&[
+        ("name", json!(g.log_group_name())),
+        // Explicit: "kept forever" is a value, not "not reported".
+        (
+            "retention_days",
+            g.retention_in_days().map_or(json!("forever"), |d| json!(d)),
+        ),
+    ]);
+    if m["retention_days"] == json!("forever")
+        && e.props.get("retention_days").is_none_or(Json::is_null)
+    {
+        m.remove("retention_days");
+    }
+    m
+}
+
+/// The longest prefix all `names` share.
+fn common_prefix<'a>(names: &[&'a str]) -> &'a str {
+    let Some(first) = names.first() else {
+        return "";
+    };
+    let mut len = first.len();
+    for n in &names[1..] {
+        len = first
+            .bytes()
+            .zip(n.bytes())
+            .take(len)
+            .take_while(|(a, b)| a == b)
+            .count();
+    }
+    // Cut on a character boundary.
+    while !first.is_char_boundary(len) {
+        len -= 1;
+    }
+    &first[..len]
+}
+
 impl Owned for LogGroup {
     type Props = Props;
     const LABEL: &'static str = "log group";
@@ -93,24 +132,38 @@ impl Owned for LogGroup {
     ) -> Result<Option<Map<String, Json>>, CloudError> {
         Ok(describe(c, id, &e.physical_id)
             .await?
-            .map(|g| {
-                super::props::outputs(&[
-                    ("name", json!(g.log_group_name())),
-                    // Explicit null: "kept forever" is a value, not "not reported".
-                    (
-                        "retention_days",
-                        g.retention_in_days().map_or(json!("forever"), |d| json!(d)),
-                    ),
-                ])
-            })
-            .map(|mut m| {
-                if m["retention_days"] == json!("forever")
-                    && e.props.get("retention_days").is_none_or(Json::is_null)
-                {
-                    m.remove("retention_days");
-                }
-                m
-            }))
+            .map(|g| observe(&g, e)))
+    }
+
+    const BATCHES: bool = true;
+
+    /// One paginated listing by the names' common prefix (`/ecs/<stack>/`), not one each.
+    async fn read_many(
+        c: &Clients,
+        items: &[(String, Entry)],
+    ) -> Result<Vec<Option<Fields>>, CloudError> {
+        let names: Vec<&str> = items.iter().map(|(_, e)| e.physical_id.as_str()).collect();
+        let prefix = common_prefix(&names);
+        let mut found = std::collections::HashMap::new();
+        let mut pages = c
+            .logs
+            .describe_log_groups()
+            .set_log_group_name_prefix((!prefix.is_empty()).then(|| prefix.to_string()))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|err| cloud(&items[0].0, "DescribeLogGroups", err))?;
+            for g in page.log_groups() {
+                found.insert(
+                    g.log_group_name().unwrap_or_default().to_string(),
+                    g.clone(),
+                );
+            }
+        }
+        Ok(items
+            .iter()
+            .map(|(_, e)| found.get(&e.physical_id).map(|g| observe(g, e)))
+            .collect())
     }
 
     async fn create(c: &Clients, t: &Target, p: &Props) -> Result<Applied, CloudError> {
@@ -216,10 +269,12 @@ impl Owned for LogGroup {
                     .tags()
                     .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
                     .unwrap_or_default();
-                out.extend(
-                    super::found_in(&tags, stack, g.log_group_name())
-                        .map(|f| f.with(&[("name", json!(g.log_group_name())), ("arn", json!(arn_of(g)))])),
-                );
+                out.extend(super::found_in(&tags, stack, g.log_group_name()).map(|f| {
+                    f.with(&[
+                        ("name", json!(g.log_group_name())),
+                        ("arn", json!(arn_of(g))),
+                    ])
+                }));
             }
         }
         Ok(out)

@@ -57,6 +57,14 @@ macro_rules! kinds {
                 }
             }
 
+            /// Whether the plan reads this kind in one batch (`Owned::BATCHES`).
+            pub fn batches(self) -> bool {
+                match self {
+                    $(Kind::$o => <$om::$ot as $crate::resources::kind::Owned>::BATCHES,)*
+                    $(Kind::$l => false,)*
+                }
+            }
+
             /// Whether an update makes a new identity whose ids are all kept (revisions).
             pub fn keeps_revisions(self) -> bool {
                 match self {
@@ -141,6 +149,23 @@ macro_rules! kinds {
                 };
                 // What AWS does not report back is taken as last applied.
                 Ok(observed.map(|o| props::overlay(&e.props, &serde_json::Value::Object(o))))
+            }
+
+            async fn read_many(
+                &self,
+                kind: Kind,
+                items: Vec<(String, $crate::state::Entry)>,
+            ) -> Result<Vec<Option<$crate::resources::kind::Fields>>, $crate::provider::CloudError> {
+                use $crate::resources::kind::Owned;
+                let observed = match kind {
+                    $(Kind::$o => <$om::$ot>::read_many(&self.c, &items).await?,)*
+                    $(Kind::$l => vec![None; items.len()],)*
+                };
+                Ok(observed
+                    .into_iter()
+                    .zip(&items)
+                    .map(|(o, (_, e))| o.map(|o| props::overlay(&e.props, &serde_json::Value::Object(o))))
+                    .collect())
             }
 
             async fn create(

@@ -241,7 +241,9 @@ impl Owned for RouteTable {
             describe_route_tables,
             "DescribeRouteTables",
             route_tables,
-            route_table_id, |r: &SdkRouteTable| [("id", json!(r.route_table_id()))])
+            route_table_id,
+            |r: &SdkRouteTable| [("id", json!(r.route_table_id()))]
+        )
     }
 
     fn classify(e: &CloudError) -> Retry {

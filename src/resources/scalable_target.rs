@@ -106,7 +106,12 @@ impl Owned for ScalableTarget {
             .scalable_dimension(DIMENSION)
             .send()
             .await;
-        super::error::gone(r, &["ObjectNotFoundException"], &t.id, "DeregisterScalableTarget")
+        super::error::gone(
+            r,
+            &["ObjectNotFoundException"],
+            &t.id,
+            "DeregisterScalableTarget",
+        )
     }
 
     async fn wait_ready(

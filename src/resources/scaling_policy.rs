@@ -68,12 +68,26 @@ async fn put(c: &Clients, t: &Target, p: &Props) -> Result<Applied, CloudError> 
         .predefined_metric_type(metric_type(&p.metric))
         .set_resource_label(p.resource_label.clone())
         .build()
-        .map_err(|e| own(&t.id, "PutScalingPolicy", e.to_string(), "this is a bug in provision"))?;
+        .map_err(|e| {
+            own(
+                &t.id,
+                "PutScalingPolicy",
+                e.to_string(),
+                "this is a bug in provision",
+            )
+        })?;
     let config = TargetTrackingScalingPolicyConfiguration::builder()
         .target_value(p.target as f64)
         .predefined_metric_specification(spec)
         .build()
-        .map_err(|e| own(&t.id, "PutScalingPolicy", e.to_string(), "this is a bug in provision"))?;
+        .map_err(|e| {
+            own(
+                &t.id,
+                "PutScalingPolicy",
+                e.to_string(),
+                "this is a bug in provision",
+            )
+        })?;
     let out = c
         .scaling
         .put_scaling_policy()
@@ -126,8 +140,14 @@ impl Owned for ScalingPolicy {
                 ("name", json!(p.policy_name())),
                 ("resource_id", json!(p.resource_id())),
                 ("metric", json!(metric)),
-                ("target", json!(conf.map(|c| c.target_value().round() as i64))),
-                ("resource_label", json!(spec.and_then(|s| s.resource_label()))),
+                (
+                    "target",
+                    json!(conf.map(|c| c.target_value().round() as i64)),
+                ),
+                (
+                    "resource_label",
+                    json!(spec.and_then(|s| s.resource_label())),
+                ),
             ])
         }))
     }
@@ -152,7 +172,12 @@ impl Owned for ScalingPolicy {
             .scalable_dimension(DIMENSION)
             .send()
             .await;
-        super::error::gone(r, &["ObjectNotFoundException"], &t.id, "DeleteScalingPolicy")
+        super::error::gone(
+            r,
+            &["ObjectNotFoundException"],
+            &t.id,
+            "DeleteScalingPolicy",
+        )
     }
 
     async fn wait_ready(

@@ -105,7 +105,13 @@ fn rules_of(g: &SdkSecurityGroup) -> Vec<Json> {
             out.push(rule(proto, ports, r.cidr_ip(), None, r.description()));
         }
         for pair in perm.user_id_group_pairs() {
-            out.push(rule(proto, ports, None, pair.group_id(), pair.description()));
+            out.push(rule(
+                proto,
+                ports,
+                None,
+                pair.group_id(),
+                pair.description(),
+            ));
         }
     }
     out
@@ -196,6 +202,47 @@ async fn describe(
     .and_then(|o| o.security_groups().first().cloned()))
 }
 
+/// A group as AWS reports it, in the shape of its props.
+fn observe(g: &SdkSecurityGroup, e: &Entry) -> Fields {
+    // Compare in the applied shape: `self` stands for the group's own id.
+    let gid = g.group_id().unwrap_or_default().to_string();
+    let rules: Vec<Json> = rules_of(g)
+        .into_iter()
+        .map(|mut r| {
+            if r.get("source_group_id").and_then(Json::as_str) == Some(gid.as_str()) {
+                r["source_group_id"] = json!("self");
+            }
+            r
+        })
+        .collect();
+    let applied_rules = e.props.get("ingress").map(|a| {
+        Json::Array(
+            a.as_array()
+                .into_iter()
+                .flatten()
+                .map(|r| {
+                    let port = r.get("port").and_then(Json::as_i64).unwrap_or(0);
+                    let to_port = r.get("to_port").and_then(Json::as_i64).unwrap_or(port);
+                    rule(
+                        s(r, "protocol"),
+                        (port, to_port),
+                        r.get("cidr").and_then(Json::as_str),
+                        r.get("source_group_id").and_then(Json::as_str),
+                        r.get("description").and_then(Json::as_str),
+                    )
+                })
+                .collect(),
+        )
+    });
+    super::props::outputs(&[
+        ("vpc_id", json!(g.vpc_id())),
+        // Not compared: a name cannot change in place, and a replacement's new
+        // group carries a suffix the file does not (see `fresh_name`).
+        ("description", json!(g.description())),
+        ("ingress", ordered_like(rules, applied_rules.as_ref())),
+    ])
+}
+
 impl Owned for SecurityGroup {
     type Props = Props;
     const LABEL: &'static str = "security group";
@@ -209,45 +256,42 @@ impl Owned for SecurityGroup {
         id: &str,
         e: &Entry,
     ) -> Result<Option<Map<String, Json>>, CloudError> {
-        Ok(describe(c, id, &e.physical_id).await?.map(|g| {
-            // Compare in the applied shape: `self` stands for the group's own id.
-            let gid = g.group_id().unwrap_or_default().to_string();
-            let rules: Vec<Json> = rules_of(&g)
-                .into_iter()
-                .map(|mut r| {
-                    if r.get("source_group_id").and_then(Json::as_str) == Some(gid.as_str()) {
-                        r["source_group_id"] = json!("self");
-                    }
-                    r
-                })
-                .collect();
-            let applied_rules = e.props.get("ingress").map(|a| {
-                Json::Array(
-                    a.as_array()
-                        .into_iter()
-                        .flatten()
-                        .map(|r| {
-                            let port = r.get("port").and_then(Json::as_i64).unwrap_or(0);
-                            let to_port = r.get("to_port").and_then(Json::as_i64).unwrap_or(port);
-                            rule(
-                                s(r, "protocol"),
-                                (port, to_port),
-                                r.get("cidr").and_then(Json::as_str),
-                                r.get("source_group_id").and_then(Json::as_str),
-                                r.get("description").and_then(Json::as_str),
-                            )
-                        })
-                        .collect(),
+        Ok(describe(c, id, &e.physical_id)
+            .await?
+            .map(|g| observe(&g, e)))
+    }
+
+    const BATCHES: bool = true;
+
+    /// Up to 200 groups a call, by a `group-id` filter (which, unlike `GroupIds`, does not
+    /// fail the whole call when one of them is gone).
+    async fn read_many(
+        c: &Clients,
+        items: &[(String, Entry)],
+    ) -> Result<Vec<Option<Fields>>, CloudError> {
+        let mut found = std::collections::HashMap::new();
+        for chunk in items.chunks(200) {
+            let ids: Vec<String> = chunk.iter().map(|(_, e)| e.physical_id.clone()).collect();
+            let got = c
+                .ec2
+                .describe_security_groups()
+                .filters(
+                    aws_sdk_ec2::types::Filter::builder()
+                        .name("group-id")
+                        .set_values(Some(ids))
+                        .build(),
                 )
-            });
-            super::props::outputs(&[
-                ("vpc_id", json!(g.vpc_id())),
-                // Not compared: a name cannot change in place, and a replacement's new
-                // group carries a suffix the file does not (see `fresh_name`).
-                ("description", json!(g.description())),
-                ("ingress", ordered_like(rules, applied_rules.as_ref())),
-            ])
-        }))
+                .send()
+                .await
+                .map_err(|err| cloud(&chunk[0].0, "DescribeSecurityGroups", err))?;
+            for g in got.security_groups() {
+                found.insert(g.group_id().unwrap_or_default().to_string(), g.clone());
+            }
+        }
+        Ok(items
+            .iter()
+            .map(|(_, e)| found.get(&e.physical_id).map(|g| observe(g, e)))
+            .collect())
     }
 
     async fn create(c: &Clients, t: &Target, p: &Props) -> Result<Applied, CloudError> {
@@ -371,7 +415,9 @@ impl Owned for SecurityGroup {
             describe_security_groups,
             "DescribeSecurityGroups",
             security_groups,
-            group_id, |r: &SdkSecurityGroup| [("id", json!(r.group_id())), ("name", json!(r.group_name()))])
+            group_id,
+            |r: &SdkSecurityGroup| [("id", json!(r.group_id())), ("name", json!(r.group_name()))]
+        )
     }
 
     fn classify(e: &CloudError) -> Retry {

@@ -157,7 +157,9 @@ impl Owned for Subnet {
             describe_subnets,
             "DescribeSubnets",
             subnets,
-            subnet_id, |r: &aws_sdk_ec2::types::Subnet| [("id", json!(r.subnet_id()))])
+            subnet_id,
+            |r: &aws_sdk_ec2::types::Subnet| [("id", json!(r.subnet_id()))]
+        )
     }
 
     fn classify(e: &CloudError) -> Retry {

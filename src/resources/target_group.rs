@@ -4,8 +4,7 @@
 use super::error::{cloud, found, own};
 use super::foreign;
 use super::kind::{
-    Change, Fields, Found, Owned, Replacement, Retry, no_live_outputs, ready_at_once,
-    released_on,
+    Change, Fields, Found, Owned, Replacement, Retry, no_live_outputs, ready_at_once, released_on,
 };
 use super::load_balancer::{elb_tags, tags_of};
 use super::props::applied;
@@ -164,7 +163,11 @@ impl Owned for TargetGroup {
                     .vpc_id(p.vpc_id.as_str())
                     .target_type(TargetTypeEnum::from(p.target_type.as_str()))
                     .health_check_path(p.health_check_path.as_str())
-                    .matcher(Matcher::builder().http_code(p.healthy_codes.as_str()).build())
+                    .matcher(
+                        Matcher::builder()
+                            .http_code(p.healthy_codes.as_str())
+                            .build(),
+                    )
                     .health_check_interval_seconds(p.health_check_interval as i32)
                     .healthy_threshold_count(p.healthy_threshold as i32)
                     .unhealthy_threshold_count(p.unhealthy_threshold as i32)
@@ -185,7 +188,14 @@ impl Owned for TargetGroup {
         let done = outputs(&g)?;
         // In the state before the follow-up call: a failure there leaves it recorded.
         t.record
-            .created(&done.physical_id, &done.outputs.iter().map(|(k, v)| (k.as_str(), v.clone())).collect::<Vec<_>>())
+            .created(
+                &done.physical_id,
+                &done
+                    .outputs
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.clone()))
+                    .collect::<Vec<_>>(),
+            )
             .await?;
         let arn = g.target_group_arn().unwrap_or_default();
         set_deregistration_delay(c, t, arn, p.deregistration_delay).await?;
@@ -206,7 +216,11 @@ impl Owned for TargetGroup {
             .modify_target_group()
             .target_group_arn(arn)
             .health_check_path(p.health_check_path.as_str())
-            .matcher(Matcher::builder().http_code(p.healthy_codes.as_str()).build())
+            .matcher(
+                Matcher::builder()
+                    .http_code(p.healthy_codes.as_str())
+                    .build(),
+            )
             .health_check_interval_seconds(p.health_check_interval as i32)
             .healthy_threshold_count(p.healthy_threshold as i32)
             .unhealthy_threshold_count(p.unhealthy_threshold as i32)
@@ -226,7 +240,12 @@ impl Owned for TargetGroup {
         let arn = g.target_group_arn().unwrap_or_default().to_string();
         // In use until the listener rule pointing at it and the service are gone.
         super::retry::while_in_use::<Self, _, _>(t, "DeleteTargetGroup", || async {
-            let r = c.elb.delete_target_group().target_group_arn(&arn).send().await;
+            let r = c
+                .elb
+                .delete_target_group()
+                .target_group_arn(&arn)
+                .send()
+                .await;
             super::error::gone(r, NOT_FOUND, &t.id, "DeleteTargetGroup")
         })
         .await

@@ -549,14 +549,19 @@ impl Owned for TaskDefinition {
                 .send()
                 .await
                 .map_err(|e| cloud(stack, "DescribeTaskDefinition", e))?;
-            if let Some(d) = got.task_definition().filter(|d| d.family() == Some(family.as_str())) {
-                out.extend(super::found_in(&tags_of(got.tags()), stack, Some(arn)).map(|f| {
-                    f.with(&[
-                        ("arn", json!(arn)),
-                        ("family", json!(d.family())),
-                        ("revision", json!(d.revision())),
-                    ])
-                }));
+            if let Some(d) = got
+                .task_definition()
+                .filter(|d| d.family() == Some(family.as_str()))
+            {
+                out.extend(
+                    super::found_in(&tags_of(got.tags()), stack, Some(arn)).map(|f| {
+                        f.with(&[
+                            ("arn", json!(arn)),
+                            ("family", json!(d.family())),
+                            ("revision", json!(d.revision())),
+                        ])
+                    }),
+                );
             }
         }
         Ok(out)

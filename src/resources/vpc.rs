@@ -127,7 +127,15 @@ impl Owned for Vpc {
     }
 
     async fn discover(c: &Clients, stack: &str) -> Result<Vec<Found>, CloudError> {
-        crate::ec2_discover!(c, stack, describe_vpcs, "DescribeVpcs", vpcs, vpc_id, |r: &aws_sdk_ec2::types::Vpc| [("id", json!(r.vpc_id()))])
+        crate::ec2_discover!(
+            c,
+            stack,
+            describe_vpcs,
+            "DescribeVpcs",
+            vpcs,
+            vpc_id,
+            |r: &aws_sdk_ec2::types::Vpc| [("id", json!(r.vpc_id()))]
+        )
     }
 
     fn classify(e: &CloudError) -> Retry {

@@ -26,7 +26,10 @@ pub fn fargate_runs_in(region: &str, zone_id: &str) -> bool {
 
 /// Whether the stack has Fargate services, so that its subnets must keep to Fargate's zones.
 pub fn wants_fargate(props: &Json) -> bool {
-    props.get("fargate").and_then(Json::as_bool).unwrap_or(false)
+    props
+        .get("fargate")
+        .and_then(Json::as_bool)
+        .unwrap_or(false)
 }
 
 /// The availability zones.
