@@ -76,6 +76,17 @@ pub(super) async fn tags_of(
     Ok(out)
 }
 
+/// Whether the ELB resource `arn` carries this resource's tags: the one a crashed run made,
+/// to adopt, rather than someone else's.
+pub(super) async fn owned_arn(c: &Clients, t: &Target, arn: &str) -> Result<bool, CloudError> {
+    let arn = arn.to_string();
+    let tags = tags_of(c, &t.id, std::slice::from_ref(&arn)).await?;
+    Ok(super::owned_by(
+        tags.get(&arn).map_or(&[][..], Vec::as_slice),
+        t,
+    ))
+}
+
 /// Those of `arns` that carry `stack`'s tags, as found: listeners and rules, which are
 /// recorded by their ARN.
 pub(super) async fn found_by_arn(
@@ -153,8 +164,7 @@ impl Owned for LoadBalancer {
         let name = p.name.as_str();
         if let Some(lb) = describe(c, &t.id, name).await? {
             let arn = lb.load_balancer_arn().unwrap_or_default().to_string();
-            let tags = tags_of(c, &t.id, std::slice::from_ref(&arn)).await?;
-            if !super::owned_by(tags.get(&arn).map_or(&[][..], Vec::as_slice), t) {
+            if !owned_arn(c, t, &arn).await? {
                 return Err(foreign(
                     t,
                     "CreateLoadBalancer",

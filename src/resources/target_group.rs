@@ -6,7 +6,7 @@ use super::foreign;
 use super::kind::{
     Change, Fields, Found, Owned, Replacement, Retry, no_live_outputs, ready_at_once, released_on,
 };
-use super::load_balancer::{elb_tags, tags_of};
+use super::load_balancer::{elb_tags, owned_arn, tags_of};
 use super::props::applied;
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
@@ -142,8 +142,7 @@ impl Owned for TargetGroup {
         let g = match describe(c, &t.id, name).await? {
             Some(g) => {
                 let arn = g.target_group_arn().unwrap_or_default().to_string();
-                let tags = tags_of(c, &t.id, std::slice::from_ref(&arn)).await?;
-                if !super::owned_by(tags.get(&arn).map_or(&[][..], Vec::as_slice), t) {
+                if !owned_arn(c, t, &arn).await? {
                     return Err(foreign(
                         t,
                         "CreateTargetGroup",
