@@ -2,6 +2,8 @@
 
 - ECS DescribeCapacityProviders without names lists every capacity provider, as AWS does
   (moto raises TypeError).
+- ECS ListTaskDefinitions answers 100 revisions a page (or `maxResults`, at most 100) with a
+  `nextToken`, sorted by family and revision, as AWS does (moto answers all at once).
 
 And where moto's account is newer than some real ones: ap-northeast-1 also has the zone
 `ap-northeast-1b` (apne1-az3), which older accounts see and where Fargate does not run.
@@ -26,6 +28,32 @@ def _older_account_zones():
         zones.insert(1, Zone(region_name="ap-northeast-1", name="ap-northeast-1b", zone_id="apne1-az3"))
 
 
+def _list_task_definitions_paged(self):
+    from moto.core.responses import ActionResult
+    from moto.ecs.exceptions import InvalidParameterException
+
+    arns = self.ecs_backend.list_task_definitions(
+        self._get_param("familyPrefix"), self._get_param("status", "ACTIVE")
+    )
+
+    def order(arn):
+        family, _, revision = arn.rsplit("/", 1)[-1].rpartition(":")
+        return (family, int(revision) if revision.isdigit() else 0)
+
+    arns.sort(key=order, reverse=self._get_param("sort") == "DESC")
+    size = self._get_param("maxResults") or 100
+    if not 1 <= int(size) <= 100:
+        raise InvalidParameterException("maxResults must be between 1 and 100.")
+    start = int(self._get_param("nextToken") or 0)
+    page = {"taskDefinitionArns": arns[start : start + int(size)]}
+    if start + int(size) < len(arns):
+        page["nextToken"] = str(start + int(size))
+    return ActionResult(page)
+
+
 def apply():
+    from moto.ecs.responses import EC2ContainerServiceResponse
+
+    EC2ContainerServiceResponse.list_task_definitions = _list_task_definitions_paged
     _older_account_zones()
     EC2ContainerServiceBackend.describe_capacity_providers = _describe_all_capacity_providers

@@ -233,6 +233,13 @@ def _forwarded_to(b, tg_arn):
     return False
 
 
+def describe_services(p, region):
+    # The API reference: "services: A list of services to describe. You may specify up to 10".
+    if len(p.get("services") or []) > 10:
+        return ("InvalidParameterException", "services can have at most 10 items.", 400)
+    return None
+
+
 def update_service(p, region):
     return _target_groups_balanced(p, region)
 
@@ -299,6 +306,7 @@ RULES = {
     ("ecs", "DeleteCapacityProvider"): delete_capacity_provider,
     ("ecs", "CreateService"): create_service,
     ("ecs", "UpdateService"): update_service,
+    ("ecs", "DescribeServices"): describe_services,
     ("ecs", "RegisterTaskDefinition"): register_task_definition,
     ("rds", "DeleteDBSubnetGroup"): delete_db_subnet_group,
     ("rds", "DeleteDBInstance"): delete_db_instance,

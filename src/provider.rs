@@ -21,6 +21,9 @@ pub struct Target {
     /// The old resource of a replacement, being deleted right after its users moved to
     /// the new one: AWS may still be letting go of it.
     pub superseded: bool,
+    /// Discovery at plan time found nothing of this resource in AWS: a create makes it at
+    /// once instead of first looking for one an earlier run made.
+    pub absent: bool,
     /// Where a create records the id AWS returned before its follow-up calls, so that a
     /// failure or a crash between them never loses the resource.
     pub record: Recorder,

@@ -16,7 +16,14 @@ async fn locked(cli: &Cli, a: &PlanArgs, ctx: &context::Context) -> Result<u8, E
     let aws = ctx.aws(cli).await?;
     let started = std::time::Instant::now();
     let state = context::state_or_found(ctx, &aws).await?;
-    let plan = crate::plan::plan_up(&ctx.stack, &state, aws, a.parallelism.into()).await?;
+    let plan = crate::plan::plan_up(
+        &ctx.stack,
+        &state,
+        aws,
+        a.parallelism.into(),
+        !ctx.state_exists,
+    )
+    .await?;
     if a.format == PlanFormat::Markdown {
         print!("{}", crate::plan::render::markdown(&plan));
         return Ok(if a.detailed_exitcode && plan.has_changes() {

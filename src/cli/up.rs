@@ -24,7 +24,14 @@ async fn locked(cli: &Cli, a: &UpArgs, ctx: &context::Context) -> Result<u8, Err
     let mode = Mode::pick(a.json);
     let aws = ctx.aws(cli).await?;
     let state = context::state_or_found(ctx, &aws).await?;
-    let plan = crate::plan::plan_up(&ctx.stack, &state, aws.clone(), a.parallelism.into()).await?;
+    let plan = crate::plan::plan_up(
+        &ctx.stack,
+        &state,
+        aws.clone(),
+        a.parallelism.into(),
+        !ctx.state_exists,
+    )
+    .await?;
     let events = render::emitter(mode);
     context::show_plan(cli, mode, &plan, &events);
     let started = std::time::Instant::now();

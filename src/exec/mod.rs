@@ -103,6 +103,7 @@ pub async fn execute<P: Provider>(
             action: Action::Delete,
             changes: Vec::new(),
             reason: None,
+            absent: false,
         })
         .collect();
     steps.extend(deposed.into_iter().map(|s| (s.id.clone(), s)));

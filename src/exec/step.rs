@@ -42,6 +42,7 @@ pub async fn run<P: Provider>(
         tags: opts.tags.clone(),
         progress: opts.events.progress_for(&step.id),
         superseded: step.id.ends_with(super::OLD),
+        absent: step.absent,
         record: Recorder::none(),
     };
     let entry = writer.entry(&step.id);

@@ -23,6 +23,10 @@ pub struct Step {
     /// Why, when it is not obvious (the resource was deleted outside provision).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// A creation that discovery at plan time showed nothing exists for: the create does
+    /// not look for one an earlier run made (a round trip saved on every create).
+    #[serde(skip)]
+    pub absent: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -48,14 +52,36 @@ impl Plan {
 }
 
 /// Plan for `up`: read the lookups and what the state says exists, concurrently, then diff.
+/// Kinds with resources the state lacks are discovered by their tags at the same time,
+/// once per kind, so that creates need not look first; `discovered` says the state itself
+/// came from such a discovery of every kind (a run without state), so what it lacks, AWS
+/// lacks too.
 pub async fn plan_up<P: Provider>(
     stack: &Stack,
     state: &State,
     provider: Arc<P>,
     parallelism: usize,
+    discovered: bool,
 ) -> Result<Plan, CloudError> {
     let limit = Arc::new(Semaphore::new(parallelism.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
+    let missing: Vec<&Resource> = stack
+        .resources
+        .iter()
+        .filter(|r| !r.kind.is_lookup() && !state.resources.contains_key(&r.id))
+        .collect();
+    let mut discovery = tokio::task::JoinSet::new();
+    if !discovered {
+        let kinds: std::collections::BTreeSet<Kind> = missing.iter().map(|r| r.kind).collect();
+        for kind in kinds {
+            let (p, limit, name) = (provider.clone(), limit.clone(), stack.name.clone());
+            discovery.spawn(async move {
+                let _permit = limit.acquire_owned().await;
+                let found = p.discover(kind, &name).await?;
+                Ok::<_, CloudError>(found.into_iter().map(|f| f.id).collect::<Vec<_>>())
+            });
+        }
+    }
     // Kinds that list many at once are read in one batch each (a few calls, not one each).
     let mut batches: HashMap<crate::desired::Kind, Vec<(String, crate::state::Entry)>> =
         HashMap::new();
@@ -107,6 +133,17 @@ pub async fn plan_up<P: Provider>(
             observed.insert(id, out);
         }
     }
+    let mut found_earlier = std::collections::HashSet::new();
+    while let Some(res) = discovery.join_next().await {
+        found_earlier.extend(res.map_err(join_error)??);
+    }
+    // Absent: nothing in AWS carries its tags. Found: an earlier run made it and stopped
+    // before recording it; the create adopts it.
+    let absent: std::collections::HashSet<&str> = missing
+        .iter()
+        .map(|r| r.id.as_str())
+        .filter(|id| !found_earlier.contains(*id))
+        .collect();
 
     let order = stack.graph.order().map_err(|e| internal(e.to_string()))?;
     let by_id: HashMap<&str, &Resource> =
@@ -123,6 +160,7 @@ pub async fn plan_up<P: Provider>(
                 action: Action::Read,
                 changes: Vec::new(),
                 reason: None,
+                absent: false,
             });
             continue;
         }
@@ -130,6 +168,11 @@ pub async fn plan_up<P: Provider>(
         let entry = state.resources.get(id);
         let seen = observed.get(id).cloned().flatten();
         let (action, changes, reason) = match (entry, seen) {
+            (None, _) if found_earlier.contains(id) => (
+                Action::Create,
+                creation(r, &lookup),
+                Some("found in AWS by its tags: an earlier run made it and stopped before recording it, so it is adopted".to_string()),
+            ),
             (None, _) => (Action::Create, creation(r, &lookup), None),
             (Some(e), Some(_)) if e.incomplete => (
                 Action::Create,
@@ -188,6 +231,7 @@ pub async fn plan_up<P: Provider>(
             action,
             changes,
             reason,
+            absent: absent.contains(id.as_str()),
         });
     }
 
@@ -237,6 +281,7 @@ fn deletions(state: &State) -> Result<Vec<Step>, GraphError> {
                 action: Action::Delete,
                 changes: Vec::new(),
                 reason: e.kind.plan_note(Change::Delete, Some(e)),
+                absent: false,
             })
         })
         .collect())

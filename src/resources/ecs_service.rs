@@ -3,7 +3,7 @@
 
 use super::ecs_cluster::{ecs_tags, tags_of};
 use super::error::{cloud, found, is_code, own};
-use super::kind::{Change, Found, Owned, Replacement, Retry};
+use super::kind::{Change, Fields, Found, Owned, Replacement, Retry};
 use super::props::{opt_s, ordered_like, s};
 use super::wait::{self, Budget, Poll};
 use crate::aws::Clients;
@@ -402,125 +402,80 @@ impl Owned for EcsService {
         e: &Entry,
     ) -> Result<Option<Map<String, Json>>, CloudError> {
         let cluster = s(&e.props, "cluster");
-        let Some(svc) = describe(c, id, cluster, &e.physical_id).await? else {
-            return Ok(None);
-        };
-        let vpc = svc
-            .network_configuration()
-            .and_then(|n| n.awsvpc_configuration());
-        let strings = |v: &[String]| v.iter().map(|x| json!(x)).collect::<Vec<_>>();
-        // Only a full ARN names a revision; anything else is not comparable.
-        let td = svc.task_definition().filter(|a| a.starts_with("arn:"));
-        Ok(Some(super::props::outputs(&[
-            ("name", json!(svc.service_name())),
-            ("cluster", json!(svc.cluster_arn())),
-            ("task_definition", json!(td)),
-            // What the scaler set is not drift.
-            (
-                "desired_count",
-                if e.props.get("autoscaled").and_then(Json::as_bool) == Some(true) {
-                    e.props.get("desired_count").cloned().unwrap_or(Json::Null)
-                } else {
-                    json!(svc.desired_count())
-                },
-            ),
-            (
-                "load_balancers",
-                json!(
-                    svc.load_balancers()
-                        .iter()
-                        .map(|l| json!({
-                            "target_group_arn": l.target_group_arn(),
-                            "container_name": l.container_name(),
-                            "container_port": l.container_port(),
-                        }))
-                        .collect::<Vec<_>>()
-                ),
-            ),
-            // Reported where the file sets one: AWS may answer 0 for a service without.
-            (
-                "health_check_grace_seconds",
-                json!(svc.health_check_grace_period_seconds().filter(|_| {
-                    e.props
-                        .get("health_check_grace_seconds")
-                        .is_some_and(|v| !v.is_null())
-                })),
-            ),
-            (
-                "min_healthy_percent",
-                json!(
-                    svc.deployment_configuration()
-                        .and_then(|d| d.minimum_healthy_percent())
-                        .filter(|_| e
-                            .props
-                            .get("min_healthy_percent")
-                            .is_some_and(|v| !v.is_null()))
-                ),
-            ),
-            (
-                "max_percent",
-                json!(
-                    svc.deployment_configuration()
-                        .and_then(|d| d.maximum_percent())
-                        .filter(|_| e.props.get("max_percent").is_some_and(|v| !v.is_null()))
-                ),
-            ),
-            // Reported only where the file asks for one: EC2 services use a capacity provider.
-            (
-                "launch_type",
-                json!(
-                    svc.launch_type().map(|l| l.as_str()).filter(|_| opt_s(
-                        &e.props,
-                        "launch_type"
-                    )
-                    .is_some())
-                ),
-            ),
-            (
-                "capacity_provider",
-                json!(
-                    svc.capacity_provider_strategy()
-                        .first()
-                        .map(|c| c.capacity_provider())
-                ),
-            ),
-            (
-                "subnets",
-                vpc.map_or(Json::Null, |v| {
-                    ordered_like(strings(v.subnets()), e.props.get("subnets"))
-                }),
-            ),
-            (
-                "security_groups",
-                vpc.map_or(Json::Null, |v| {
-                    ordered_like(strings(v.security_groups()), e.props.get("security_groups"))
-                }),
-            ),
-            (
-                "assign_public_ip",
-                json!(
-                    vpc.and_then(|v| v.assign_public_ip())
-                        .map(|a| *a == AssignPublicIp::Enabled)
-                ),
-            ),
-        ])))
+        Ok(describe(c, id, cluster, &e.physical_id)
+            .await?
+            .map(|svc| observe(&svc, e)))
     }
 
+    const BATCHES: bool = true;
+
+    /// Ten services a call (DescribeServices' limit), per cluster.
+    async fn read_many(
+        c: &Clients,
+        items: &[(String, Entry)],
+    ) -> Result<Vec<Option<Fields>>, CloudError> {
+        let mut by_cluster: std::collections::BTreeMap<&str, Vec<&(String, Entry)>> =
+            Default::default();
+        for item in items {
+            by_cluster
+                .entry(s(&item.1.props, "cluster"))
+                .or_default()
+                .push(item);
+        }
+        let mut calls = Vec::new();
+        for (cluster, members) in &by_cluster {
+            for chunk in members.chunks(10) {
+                calls.push(async move {
+                    let names: Vec<String> =
+                        chunk.iter().map(|(_, e)| e.physical_id.clone()).collect();
+                    let out = found(
+                        c.ecs
+                            .describe_services()
+                            .cluster(*cluster)
+                            .set_services(Some(names))
+                            .include(ServiceField::Tags)
+                            .send()
+                            .await,
+                        &["ClusterNotFoundException"],
+                        &chunk[0].0,
+                        "DescribeServices",
+                    )?;
+                    Ok::<_, CloudError>(out.map(|o| o.services().to_vec()).unwrap_or_default())
+                });
+            }
+        }
+        let mut seen: std::collections::HashMap<(String, String), Service> = Default::default();
+        for services in futures_util::future::try_join_all(calls).await? {
+            for svc in services
+                .into_iter()
+                .filter(|s| s.status() == Some("ACTIVE"))
+            {
+                let cluster = svc.cluster_arn().unwrap_or_default().to_string();
+                let name = svc.service_name().unwrap_or_default().to_string();
+                seen.insert((cluster, name), svc);
+            }
+        }
+        Ok(items
+            .iter()
+            .map(|(_, e)| {
+                seen.iter()
+                    .find(|((cluster, name), _)| {
+                        same_cluster(cluster, s(&e.props, "cluster"))
+                            && (name == &e.physical_id
+                                || e.physical_id.ends_with(&format!("/{name}")))
+                    })
+                    .map(|(_, svc)| observe(svc, e))
+            })
+            .collect())
+    }
     async fn create(c: &Clients, t: &Target, p: &Props) -> Result<Applied, CloudError> {
         let (cluster, name) = (p.cluster.as_str(), p.name.as_str());
-        if let Some(existing) = describe(c, &t.id, cluster, name).await? {
-            if super::owned_by(&tags_of(existing.tags()), t) {
-                return update_service(c, t, &existing, p).await;
-            }
-            return Err(own(
-                &t.id,
-                "CreateService",
-                format!(
-                    "a service named {name} already runs in cluster {cluster} and does not belong to stack {}",
-                    t.stack
-                ),
-                "rename the service in the stack file, or use another cluster",
-            ));
+        // Discovery found none of ours: create at once; a service of that name (someone
+        // else's) makes CreateService refuse, and is looked at then.
+        if !t.absent
+            && let Some(a) = existing(c, t, p).await?
+        {
+            return Ok(a);
         }
         // EC2 services run through the cluster's capacity provider, Fargate ones by launch type.
         let strategy = match p.capacity_provider.as_deref().filter(|v| !v.is_empty()) {
@@ -575,7 +530,7 @@ impl Owned for EcsService {
         // about two minutes, so wait for it rather than fail.
         let out = wait::until(t, "CreateService", Budget::release(IAM_WINDOW), || async {
             Ok(match request().send().await {
-                Ok(out) => Poll::Ready(out),
+                Ok(out) => Poll::Ready(Ok(out)),
                 Err(e)
                     if is_code(&e, &["InvalidParameterException"])
                         && e.message()
@@ -598,10 +553,24 @@ impl Owned for EcsService {
                             .into(),
                     )
                 }
+                Err(e)
+                    if t.absent
+                        && is_code(&e, &["InvalidParameterException"])
+                        && e.message().is_some_and(|m| m.contains("not idempotent")) =>
+                {
+                    match existing(c, t, p).await? {
+                        Some(a) => return Ok(Poll::Ready(Err(a))),
+                        None => Poll::Failed(cloud(&t.id, "CreateService", e)),
+                    }
+                }
                 Err(e) => Poll::Failed(cloud(&t.id, "CreateService", e)),
             })
         })
         .await?;
+        let out = match out {
+            Ok(out) => out,
+            Err(adopted) => return Ok(adopted),
+        };
         let svc = out
             .service()
             .cloned()
@@ -616,30 +585,7 @@ impl Owned for EcsService {
 
     async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
         let cluster = s(&e.props, "cluster");
-        if describe(c, &t.id, cluster, &e.physical_id).await?.is_none() {
-            return Ok(());
-        }
-        // Scale to 0 first so the tasks stop before the service goes.
-        match c
-            .ecs
-            .update_service()
-            .cluster(cluster)
-            .service(&e.physical_id)
-            .desired_count(0)
-            .send()
-            .await
-        {
-            Ok(_) => {}
-            Err(err)
-                if is_code(
-                    &err,
-                    &["ServiceNotFoundException", "ServiceNotActiveException"],
-                ) =>
-            {
-                return Ok(());
-            }
-            Err(err) => return Err(cloud(&t.id, "UpdateService", err)),
-        }
+        // `force` scales it to zero and deletes it in one call: no read, no update first.
         match c
             .ecs
             .delete_service()
@@ -653,7 +599,11 @@ impl Owned for EcsService {
             Err(err)
                 if is_code(
                     &err,
-                    &["ServiceNotFoundException", "ServiceNotActiveException"],
+                    &[
+                        "ServiceNotFoundException",
+                        "ServiceNotActiveException",
+                        "ClusterNotFoundException",
+                    ],
                 ) =>
             {
                 return Ok(());
@@ -662,21 +612,23 @@ impl Owned for EcsService {
         }
         // The cluster, subnets and groups can only go once the service has drained.
         wait::until(t, "DeleteService", Budget::release(DRAIN), || async {
-            let out = c
-                .ecs
-                .describe_services()
-                .cluster(cluster)
-                .services(&e.physical_id)
-                .send()
-                .await
-                .map_err(|err| cloud(&t.id, "DescribeServices", err))?;
+            let (out, running) = tokio::try_join!(
+                async {
+                    c.ecs
+                        .describe_services()
+                        .cluster(cluster)
+                        .services(&e.physical_id)
+                        .send()
+                        .await
+                        .map_err(|err| cloud(&t.id, "DescribeServices", err))
+                },
+                tasks(c, &t.id, cluster, &e.physical_id, DesiredStatus::Running)
+            )?;
             let draining = out
                 .services()
                 .iter()
                 .any(|s| matches!(s.status(), Some("ACTIVE" | "DRAINING")));
-            let running = tasks(c, &t.id, cluster, &e.physical_id, DesiredStatus::Running)
-                .await?
-                .len();
+            let running = running.len();
             Ok(if !draining && running == 0 {
                 Poll::Ready(())
             } else {
@@ -977,4 +929,131 @@ impl Owned for EcsService {
     fn plan_note(_change: Change, _e: Option<&Entry>) -> Option<String> {
         None
     }
+}
+
+/// A service of this name already in the cluster: ours (a run that stopped before
+/// recording it) is brought to `p`; anyone else's is an error.
+async fn existing(c: &Clients, t: &Target, p: &Props) -> Result<Option<Applied>, CloudError> {
+    let (cluster, name) = (p.cluster.as_str(), p.name.as_str());
+    let Some(existing) = describe(c, &t.id, cluster, name).await? else {
+        return Ok(None);
+    };
+    if super::owned_by(&tags_of(existing.tags()), t) {
+        return update_service(c, t, &existing, p).await.map(Some);
+    }
+    Err(own(
+        &t.id,
+        "CreateService",
+        format!(
+            "a service named {name} already runs in cluster {cluster} and does not belong to stack {}",
+            t.stack
+        ),
+        "rename the service in the stack file, or use another cluster",
+    ))
+}
+
+/// The service as AWS has it, in the shape of its props.
+fn observe(svc: &Service, e: &Entry) -> Fields {
+    let vpc = svc
+        .network_configuration()
+        .and_then(|n| n.awsvpc_configuration());
+    let strings = |v: &[String]| v.iter().map(|x| json!(x)).collect::<Vec<_>>();
+    // Only a full ARN names a revision; anything else is not comparable.
+    let td = svc.task_definition().filter(|a| a.starts_with("arn:"));
+    super::props::outputs(&[
+        ("name", json!(svc.service_name())),
+        ("cluster", json!(svc.cluster_arn())),
+        ("task_definition", json!(td)),
+        // What the scaler set is not drift.
+        (
+            "desired_count",
+            if e.props.get("autoscaled").and_then(Json::as_bool) == Some(true) {
+                e.props.get("desired_count").cloned().unwrap_or(Json::Null)
+            } else {
+                json!(svc.desired_count())
+            },
+        ),
+        (
+            "load_balancers",
+            json!(
+                svc.load_balancers()
+                    .iter()
+                    .map(|l| json!({
+                        "target_group_arn": l.target_group_arn(),
+                        "container_name": l.container_name(),
+                        "container_port": l.container_port(),
+                    }))
+                    .collect::<Vec<_>>()
+            ),
+        ),
+        // Reported where the file sets one: AWS may answer 0 for a service without.
+        (
+            "health_check_grace_seconds",
+            json!(svc.health_check_grace_period_seconds().filter(|_| {
+                e.props
+                    .get("health_check_grace_seconds")
+                    .is_some_and(|v| !v.is_null())
+            })),
+        ),
+        (
+            "min_healthy_percent",
+            json!(
+                svc.deployment_configuration()
+                    .and_then(|d| d.minimum_healthy_percent())
+                    .filter(|_| e
+                        .props
+                        .get("min_healthy_percent")
+                        .is_some_and(|v| !v.is_null()))
+            ),
+        ),
+        (
+            "max_percent",
+            json!(
+                svc.deployment_configuration()
+                    .and_then(|d| d.maximum_percent())
+                    .filter(|_| e.props.get("max_percent").is_some_and(|v| !v.is_null()))
+            ),
+        ),
+        // Reported only where the file asks for one: EC2 services use a capacity provider.
+        (
+            "launch_type",
+            json!(
+                svc.launch_type()
+                    .map(|l| l.as_str())
+                    .filter(|_| opt_s(&e.props, "launch_type").is_some())
+            ),
+        ),
+        (
+            "capacity_provider",
+            json!(
+                svc.capacity_provider_strategy()
+                    .first()
+                    .map(|c| c.capacity_provider())
+            ),
+        ),
+        (
+            "subnets",
+            vpc.map_or(Json::Null, |v| {
+                ordered_like(strings(v.subnets()), e.props.get("subnets"))
+            }),
+        ),
+        (
+            "security_groups",
+            vpc.map_or(Json::Null, |v| {
+                ordered_like(strings(v.security_groups()), e.props.get("security_groups"))
+            }),
+        ),
+        (
+            "assign_public_ip",
+            json!(
+                vpc.and_then(|v| v.assign_public_ip())
+                    .map(|a| *a == AssignPublicIp::Enabled)
+            ),
+        ),
+    ])
+}
+
+/// Whether a cluster ARN and the name or ARN the state holds are the same cluster.
+fn same_cluster(arn: &str, recorded: &str) -> bool {
+    arn == recorded || arn.rsplit('/').next() == recorded.rsplit('/').next()
 }

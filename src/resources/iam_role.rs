@@ -66,8 +66,12 @@ async fn converge_policies(
     t: &Target,
     name: &str,
     want: &[String],
+    have: Option<Vec<String>>,
 ) -> Result<(), CloudError> {
-    let have = attached(c, &t.id, name).await?;
+    let have = match have {
+        Some(h) => h,
+        None => attached(c, &t.id, name).await?,
+    };
     for arn in have.iter().filter(|a| !want.contains(a)) {
         c.iam
             .detach_role_policy()
@@ -77,16 +81,43 @@ async fn converge_policies(
             .await
             .map_err(|e| cloud(&t.id, "DetachRolePolicy", e))?;
     }
-    for arn in want.iter().filter(|a| !have.contains(a)) {
-        c.iam
-            .attach_role_policy()
-            .role_name(name)
-            .policy_arn(arn)
-            .send()
-            .await
-            .map_err(|e| cloud(&t.id, "AttachRolePolicy", e))?;
-    }
+    // Independent of one another: attached together.
+    let attach = want
+        .iter()
+        .filter(|a| !have.contains(a))
+        .map(|arn| async move {
+            c.iam
+                .attach_role_policy()
+                .role_name(name)
+                .policy_arn(arn)
+                .send()
+                .await
+                .map_err(|e| cloud(&t.id, "AttachRolePolicy", e))
+        });
+    futures_util::future::try_join_all(attach).await?;
     Ok(())
+}
+
+/// The role of this name: ours (made by a run that stopped before recording it), or an
+/// error when it belongs to someone else.
+async fn existing(c: &Clients, t: &Target, name: &str) -> Result<Option<String>, CloudError> {
+    match c.iam.get_role().role_name(name).send().await {
+        Ok(out) => {
+            let role = out.role();
+            let tags = role.map(|r| iam_pairs(r.tags())).unwrap_or_default();
+            if !super::owned_by(&tags, t) {
+                return Err(foreign(
+                    t,
+                    "CreateRole",
+                    format!("an IAM role named {name}"),
+                    "name it in the stack file as `execution_role: <name>` to use it without owning it, or rename the stack",
+                ));
+            }
+            Ok(role.map(|r| r.arn().to_string()))
+        }
+        Err(e) if is_code(&e, NOT_FOUND) => Ok(None),
+        Err(e) => Err(cloud(&t.id, "GetRole", e)),
+    }
 }
 
 impl Owned for IamRole {
@@ -126,26 +157,22 @@ impl Owned for IamRole {
 
     async fn create(c: &Clients, t: &Target, p: &Props) -> Result<Applied, CloudError> {
         let name = p.role_name.as_str();
-        let arn = match c.iam.get_role().role_name(name).send().await {
-            Ok(out) => {
-                let role = out.role();
-                let tags = role.map(|r| iam_pairs(r.tags())).unwrap_or_default();
-                if !super::owned_by(&tags, t) {
-                    return Err(foreign(
-                        t,
-                        "CreateRole",
-                        format!("an IAM role named {name}"),
-                        "name it in the stack file as `execution_role: <name>` to use it without owning it, or rename the stack",
-                    ));
-                }
-                role.map(|r| r.arn().to_string()).unwrap_or_default()
-            }
-            Err(e) if is_code(&e, NOT_FOUND) => {
+        // Discovery found none of ours: create at once; a role of that name (someone
+        // else's) makes IAM refuse, and is looked at then.
+        let earlier = if t.absent {
+            None
+        } else {
+            existing(c, t, name).await?
+        };
+        let (arn, fresh) = match earlier {
+            Some(arn) => (arn, false),
+            None => {
                 let tags: Vec<Tag> = super::tags_for(t)
                     .into_iter()
                     .filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok())
                     .collect();
-                c.iam
+                let made = c
+                    .iam
                     .create_role()
                     .role_name(name)
                     .assume_role_policy_document(trust(&super::partition::service_principal(
@@ -156,22 +183,30 @@ impl Owned for IamRole {
                     .set_tags(Some(tags))
                     .send()
                     .await
-                    .map_err(|e| cloud(&t.id, "CreateRole", e))?
-                    .role()
-                    .map(|r| r.arn().to_string())
-                    .unwrap_or_default()
+                    .map_err(|e| cloud(&t.id, "CreateRole", e));
+                match made {
+                    Ok(out) => (
+                        out.role().map(|r| r.arn().to_string()).unwrap_or_default(),
+                        true,
+                    ),
+                    Err(e) if t.absent && e.code.as_deref() == Some("EntityAlreadyExists") => {
+                        (existing(c, t, name).await?.ok_or(e)?, false)
+                    }
+                    Err(e) => return Err(e),
+                }
             }
-            Err(e) => return Err(cloud(&t.id, "GetRole", e)),
         };
         t.record
             .created(name, &[("arn", json!(arn)), ("name", json!(name))])
             .await?;
-        converge_policies(c, t, name, &p.managed_policy_arns.clone()).await?;
+        // A new role has no policies attached: nothing to read first.
+        let have = if fresh { Some(Vec::new()) } else { None };
+        converge_policies(c, t, name, &p.managed_policy_arns.clone(), have).await?;
         applied(name, &[("arn", json!(arn)), ("name", json!(name))])
     }
 
     async fn update(c: &Clients, t: &Target, e: &Entry, p: &Props) -> Result<Applied, CloudError> {
-        converge_policies(c, t, &e.physical_id, &p.managed_policy_arns.clone()).await?;
+        converge_policies(c, t, &e.physical_id, &p.managed_policy_arns.clone(), None).await?;
         Ok(super::props::unchanged(e))
     }
 

@@ -58,13 +58,17 @@ impl Owned for InternetGateway {
     }
 
     async fn create(c: &Clients, t: &Target, p: &Props) -> Result<Applied, CloudError> {
-        let found = c
-            .ec2
-            .describe_internet_gateways()
-            .set_filters(Some(owned_filters(t)))
-            .send()
-            .await
-            .map_err(|e| cloud(&t.id, "DescribeInternetGateways", e))?;
+        let found = if t.absent {
+            // Discovery found none: nothing to adopt.
+            aws_sdk_ec2::operation::describe_internet_gateways::DescribeInternetGatewaysOutput::builder().build()
+        } else {
+            c.ec2
+                .describe_internet_gateways()
+                .set_filters(Some(owned_filters(t)))
+                .send()
+                .await
+                .map_err(|e| cloud(&t.id, "DescribeInternetGateways", e))?
+        };
         let (id, attached) = match found.internet_gateways().first() {
             Some(g) => (
                 g.internet_gateway_id().unwrap_or_default().to_string(),
@@ -117,36 +121,51 @@ impl Owned for InternetGateway {
 
     async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
         let id = &e.physical_id;
-        let out = match c
-            .ec2
-            .describe_internet_gateways()
-            .internet_gateway_ids(id)
-            .send()
-            .await
-        {
-            Ok(o) => o,
-            Err(err) if is_code(&err, NOT_FOUND) => return Ok(()),
-            Err(err) => return Err(cloud(&t.id, "DescribeInternetGateways", err)),
-        };
-        let vpcs: Vec<String> = out
-            .internet_gateways()
-            .iter()
-            .flat_map(|g| g.attachments())
-            .filter_map(|a| a.vpc_id().map(str::to_string))
-            .collect();
-        for vpc in vpcs {
-            // Detaching waits on public addresses in the VPC being released.
-            super::retry::while_in_use::<Self, _, _>(t, "DetachInternetGateway", || async {
-                c.ec2
-                    .detach_internet_gateway()
-                    .internet_gateway_id(id)
-                    .vpc_id(&vpc)
+        // The VPC it was attached to is in its props: detach at once, no read first. A
+        // state recovered without it (or a gateway moved by hand) is read instead.
+        let vpcs: Vec<String> = match e.props.get("vpc_id").and_then(Json::as_str) {
+            Some(vpc) if !vpc.is_empty() => vec![vpc.to_string()],
+            _ => {
+                let out = match c
+                    .ec2
+                    .describe_internet_gateways()
+                    .internet_gateway_ids(id)
                     .send()
                     .await
-                    .map(|_| ())
-                    .map_err(|err| cloud(&t.id, "DetachInternetGateway", err))
-            })
-            .await?;
+                {
+                    Ok(o) => o,
+                    Err(err) if is_code(&err, NOT_FOUND) => return Ok(()),
+                    Err(err) => return Err(cloud(&t.id, "DescribeInternetGateways", err)),
+                };
+                out.internet_gateways()
+                    .iter()
+                    .flat_map(|g| g.attachments())
+                    .filter_map(|a| a.vpc_id().map(str::to_string))
+                    .collect()
+            }
+        };
+        for vpc in vpcs {
+            // Detaching waits on public addresses in the VPC being released.
+            let detached =
+                super::retry::while_in_use::<Self, _, _>(t, "DetachInternetGateway", || async {
+                    c.ec2
+                        .detach_internet_gateway()
+                        .internet_gateway_id(id)
+                        .vpc_id(&vpc)
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|err| cloud(&t.id, "DetachInternetGateway", err))
+                })
+                .await;
+            match detached {
+                Ok(()) => {}
+                Err(err) if err.code.as_deref() == Some("Gateway.NotAttached") => {}
+                Err(err) if err.code.as_deref().is_some_and(|c| NOT_FOUND.contains(&c)) => {
+                    return Ok(());
+                }
+                Err(err) => return Err(err),
+            }
         }
         gone(
             c.ec2

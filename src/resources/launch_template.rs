@@ -137,13 +137,17 @@ impl Owned for LaunchTemplate {
     }
 
     async fn create(c: &Clients, t: &Target, p: &Props) -> Result<Applied, CloudError> {
-        let found_tagged = c
-            .ec2
-            .describe_launch_templates()
-            .set_filters(Some(owned_filters(t)))
-            .send()
-            .await
-            .map_err(|e| cloud(&t.id, "DescribeLaunchTemplates", e))?;
+        let found_tagged = if t.absent {
+            // Discovery found none: nothing to adopt.
+            aws_sdk_ec2::operation::describe_launch_templates::DescribeLaunchTemplatesOutput::builder().build()
+        } else {
+            c.ec2
+                .describe_launch_templates()
+                .set_filters(Some(owned_filters(t)))
+                .send()
+                .await
+                .map_err(|e| cloud(&t.id, "DescribeLaunchTemplates", e))?
+        };
         if let Some(lt) = found_tagged.launch_templates().first() {
             let id = lt.launch_template_id().unwrap_or_default().to_string();
             let e = Entry {

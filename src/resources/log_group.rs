@@ -79,6 +79,34 @@ async fn set_retention(
     Ok(())
 }
 
+/// The group of this name: ours (made by a run that stopped before recording it), or an
+/// error when it belongs to someone else.
+async fn existing(c: &Clients, t: &Target, name: &str) -> Result<Option<SdkLogGroup>, CloudError> {
+    let Some(g) = describe(c, &t.id, name).await? else {
+        return Ok(None);
+    };
+    let tags = c
+        .logs
+        .list_tags_for_resource()
+        .resource_arn(arn_of(&g))
+        .send()
+        .await
+        .map_err(|e| cloud(&t.id, "ListTagsForResource", e))?;
+    let tags: Vec<(String, String)> = tags
+        .tags()
+        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default();
+    if !super::owned_by(&tags, t) {
+        return Err(foreign(
+            t,
+            "CreateLogGroup",
+            format!("a log group named {name}"),
+            "delete it if it is unused, or rename the service or the stack",
+        ));
+    }
+    Ok(Some(g))
+}
+
 /// A group as AWS reports it, in the shape of its props.
 fn observe(g: &SdkLogGroup, e: &Entry) -> Fields {
     let mut m = super::props::outputs(&[
@@ -168,40 +196,43 @@ impl Owned for LogGroup {
 
     async fn create(c: &Clients, t: &Target, p: &Props) -> Result<Applied, CloudError> {
         let name = p.name.as_str();
-        let group = match describe(c, &t.id, name).await? {
-            Some(g) => {
-                let tags = c
-                    .logs
-                    .list_tags_for_resource()
-                    .resource_arn(arn_of(&g))
-                    .send()
-                    .await
-                    .map_err(|e| cloud(&t.id, "ListTagsForResource", e))?;
-                let tags: Vec<(String, String)> = tags
-                    .tags()
-                    .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                    .unwrap_or_default();
-                if !super::owned_by(&tags, t) {
-                    return Err(foreign(
-                        t,
-                        "CreateLogGroup",
-                        format!("a log group named {name}"),
-                        "delete it if it is unused, or rename the service or the stack",
-                    ));
-                }
-                g
-            }
+        // Discovery found none of ours: create at once; a group of that name (someone
+        // else's) makes CloudWatch Logs refuse, and is looked at then.
+        let earlier = if t.absent {
+            None
+        } else {
+            existing(c, t, name).await?
+        };
+        let group = match earlier {
+            Some(g) => g,
             None => {
-                c.logs
+                let made = c
+                    .logs
                     .create_log_group()
                     .log_group_name(name)
                     .set_tags(Some(super::tags_for(t).into_iter().collect()))
                     .send()
                     .await
-                    .map_err(|e| cloud(&t.id, "CreateLogGroup", e))?;
-                describe(c, &t.id, name)
-                    .await?
-                    .unwrap_or_else(|| SdkLogGroup::builder().build())
+                    .map_err(|e| cloud(&t.id, "CreateLogGroup", e));
+                match made {
+                    Ok(_) => {
+                        // A new group keeps logs forever: its ARN (from AWS) and the
+                        // retention are independent, so both at once.
+                        let (g, ()) = tokio::try_join!(
+                            describe(c, &t.id, name),
+                            set_retention(c, t, name, p.retention_days, None)
+                        )?;
+                        let g = g.unwrap_or_else(|| SdkLogGroup::builder().build());
+                        return applied(name, &[("name", json!(name)), ("arn", json!(arn_of(&g)))]);
+                    }
+                    Err(e)
+                        if t.absent
+                            && e.code.as_deref() == Some("ResourceAlreadyExistsException") =>
+                    {
+                        existing(c, t, name).await?.ok_or(e)?
+                    }
+                    Err(e) => return Err(e),
+                }
             }
         };
         set_retention(c, t, name, p.retention_days, group.retention_in_days()).await?;

@@ -22,11 +22,27 @@ pub const TAG_ID: &str = "provision:id";
 
 pub struct Aws {
     pub c: Clients,
+    /// Lookups answered during this run (the account, the zones, the default VPC): they
+    /// do not change within a run, and recovery and the plan both ask for them.
+    looked_up: std::sync::Mutex<std::collections::HashMap<String, kind::Fields>>,
 }
 
 impl Aws {
     pub fn new(c: Clients) -> Self {
-        Aws { c }
+        Aws {
+            c,
+            looked_up: Default::default(),
+        }
+    }
+
+    fn remembered(&self, key: &str) -> Option<kind::Fields> {
+        self.looked_up.lock().ok()?.get(key).cloned()
+    }
+
+    fn remember(&self, key: String, fields: &kind::Fields) {
+        if let Ok(mut m) = self.looked_up.lock() {
+            m.insert(key, fields.clone());
+        }
     }
 }
 

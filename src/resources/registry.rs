@@ -126,8 +126,16 @@ macro_rules! kinds {
                 props: &serde_json::Value,
             ) -> Result<$crate::resources::kind::Fields, $crate::provider::CloudError> {
                 use $crate::resources::kind::Lookup;
+                let key = format!("{id} {kind:?} {props}");
+                if let Some(known) = self.remembered(&key) {
+                    return Ok(known);
+                }
                 match kind {
-                    $(Kind::$l => <$lm::$lt>::lookup(&self.c, id, props).await,)*
+                    $(Kind::$l => {
+                        let out = <$lm::$lt>::lookup(&self.c, id, props).await?;
+                        self.remember(key, &out);
+                        Ok(out)
+                    })*
                     $(Kind::$o => Err(error::own(
                         id,
                         "lookup",

@@ -65,58 +65,70 @@ async fn converge(
     p: &Props,
 ) -> Result<(), CloudError> {
     let gw = p.gateway_id.as_str();
-    match &have.gateway {
-        None => {
-            super::retry::until_visible(t, "CreateRoute", || async {
+    // The route and each association are independent of one another: made together.
+    let route = async {
+        match &have.gateway {
+            None => {
+                super::retry::until_visible(t, "CreateRoute", || async {
+                    c.ec2
+                        .create_route()
+                        .route_table_id(id)
+                        .destination_cidr_block(ANYWHERE)
+                        .gateway_id(gw)
+                        .send()
+                        .await
+                        .map_err(|e| cloud(&t.id, "CreateRoute", e))
+                })
+                .await?;
+            }
+            Some(g) if g != gw => {
                 c.ec2
-                    .create_route()
+                    .replace_route()
                     .route_table_id(id)
                     .destination_cidr_block(ANYWHERE)
                     .gateway_id(gw)
                     .send()
                     .await
-                    .map_err(|e| cloud(&t.id, "CreateRoute", e))
-            })
-            .await?;
+                    .map_err(|e| cloud(&t.id, "ReplaceRoute", e))?;
+            }
+            Some(_) => {}
         }
-        Some(g) if g != gw => {
-            c.ec2
-                .replace_route()
-                .route_table_id(id)
-                .destination_cidr_block(ANYWHERE)
-                .gateway_id(gw)
-                .send()
-                .await
-                .map_err(|e| cloud(&t.id, "ReplaceRoute", e))?;
-        }
-        Some(_) => {}
-    }
+        Ok::<_, CloudError>(())
+    };
     let want = p.subnet_ids.clone();
-    for (subnet, assoc) in &have.subnets {
-        if !want.contains(subnet) {
+    let leave = have
+        .subnets
+        .iter()
+        .filter(|(subnet, _)| !want.contains(subnet))
+        .map(|(_, assoc)| async move {
             c.ec2
                 .disassociate_route_table()
                 .association_id(assoc)
                 .send()
                 .await
-                .map_err(|e| cloud(&t.id, "DisassociateRouteTable", e))?;
-        }
-    }
-    for subnet in want
+                .map(|_| ())
+                .map_err(|e| cloud(&t.id, "DisassociateRouteTable", e))
+        });
+    let join = want
         .iter()
         .filter(|w| !have.subnets.iter().any(|(s, _)| s == *w))
-    {
-        super::retry::until_visible(t, "AssociateRouteTable", || async {
-            c.ec2
-                .associate_route_table()
-                .route_table_id(id)
-                .subnet_id(subnet)
-                .send()
-                .await
-                .map_err(|e| cloud(&t.id, "AssociateRouteTable", e))
-        })
-        .await?;
-    }
+        .map(|subnet| {
+            super::retry::until_visible(t, "AssociateRouteTable", move || async move {
+                c.ec2
+                    .associate_route_table()
+                    .route_table_id(id)
+                    .subnet_id(subnet)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| cloud(&t.id, "AssociateRouteTable", e))
+            })
+        });
+    tokio::try_join!(
+        route,
+        futures_util::future::try_join_all(leave),
+        futures_util::future::try_join_all(join)
+    )?;
     Ok(())
 }
 
@@ -161,13 +173,18 @@ impl Owned for RouteTable {
     }
 
     async fn create(c: &Clients, t: &Target, p: &Props) -> Result<Applied, CloudError> {
-        let found = c
-            .ec2
-            .describe_route_tables()
-            .set_filters(Some(owned_filters(t)))
-            .send()
-            .await
-            .map_err(|e| cloud(&t.id, "DescribeRouteTables", e))?;
+        let found = if t.absent {
+            // Discovery found none: nothing to adopt.
+            aws_sdk_ec2::operation::describe_route_tables::DescribeRouteTablesOutput::builder()
+                .build()
+        } else {
+            c.ec2
+                .describe_route_tables()
+                .set_filters(Some(owned_filters(t)))
+                .send()
+                .await
+                .map_err(|e| cloud(&t.id, "DescribeRouteTables", e))?
+        };
         let existing = found.route_tables().first().cloned();
         let id = match &existing {
             Some(rt) => rt.route_table_id().unwrap_or_default().to_string(),
@@ -201,14 +218,16 @@ impl Owned for RouteTable {
         let Some(rt) = describe(c, &t.id, &e.physical_id).await? else {
             return Ok(());
         };
-        for (_, assoc) in observe(&rt).subnets {
+        let seen = observe(&rt);
+        let leave = seen.subnets.iter().map(|(_, assoc)| async move {
             c.ec2
                 .disassociate_route_table()
                 .association_id(assoc)
                 .send()
                 .await
-                .map_err(|err| cloud(&t.id, "DisassociateRouteTable", err))?;
-        }
+                .map_err(|err| cloud(&t.id, "DisassociateRouteTable", err))
+        });
+        futures_util::future::try_join_all(leave).await?;
         gone(
             c.ec2
                 .delete_route_table()

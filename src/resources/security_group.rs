@@ -95,6 +95,35 @@ fn wanted(p: &Props, own_id: &str) -> Vec<Json> {
         .collect()
 }
 
+/// The group of this name in the VPC: ours (made by a run that stopped before recording
+/// it), or an error when it belongs to someone else.
+async fn named(c: &Clients, t: &Target, p: &Props) -> Result<Option<String>, CloudError> {
+    let (name, vpc) = (p.group_name.as_str(), p.vpc_id.as_str());
+    let found = c
+        .ec2
+        .describe_security_groups()
+        .filters(filter("vpc-id", vpc))
+        .filters(filter("group-name", name))
+        .send()
+        .await
+        .map_err(|e| cloud(&t.id, "DescribeSecurityGroups", e))?;
+    let Some(g) = found.security_groups().first() else {
+        return Ok(None);
+    };
+    if !super::owned_by(&crate::tag_pairs!(g.tags()), t) {
+        return Err(own(
+            &t.id,
+            "CreateSecurityGroup",
+            format!(
+                "a security group named {name} already exists in {vpc} and does not belong to stack {}",
+                t.stack
+            ),
+            "rename the group in the stack file, or delete the existing one if it is unused",
+        ));
+    }
+    Ok(g.group_id().map(str::to_string))
+}
+
 fn rules_of(g: &SdkSecurityGroup) -> Vec<Json> {
     let mut out = Vec::new();
     for perm in g.ip_permissions() {
@@ -296,52 +325,45 @@ impl Owned for SecurityGroup {
 
     async fn create(c: &Clients, t: &Target, p: &Props) -> Result<Applied, CloudError> {
         let name = p.group_name.as_str();
-        let vpc = p.vpc_id.as_str();
-        let found = c
-            .ec2
-            .describe_security_groups()
-            .filters(filter("vpc-id", vpc))
-            .filters(filter("group-name", name))
-            .send()
-            .await
-            .map_err(|e| cloud(&t.id, "DescribeSecurityGroups", e))?;
-        let id = match found.security_groups().first() {
-            Some(g) => {
-                let tags = crate::tag_pairs!(g.tags());
-                if !super::owned_by(&tags, t) {
-                    return Err(own(
-                        &t.id,
-                        "CreateSecurityGroup",
-                        format!(
-                            "a security group named {name} already exists in {vpc} and does not belong to stack {}",
-                            t.stack
-                        ),
-                        "rename the group in the stack file, or delete the existing one if it is unused",
-                    ));
-                }
-                g.group_id().unwrap_or_default().to_string()
-            }
-            None => c
+        // Discovery found none of ours: create at once; a group of that name (someone
+        // else's) makes AWS refuse with a duplicate, and is looked at then.
+        let earlier = if t.absent {
+            None
+        } else {
+            named(c, t, p).await?
+        };
+        let (id, fresh) = match earlier {
+            Some(id) => (id, false),
+            None => match c
                 .ec2
                 .create_security_group()
                 .group_name(name)
                 .description(p.description.as_str())
-                .vpc_id(vpc)
+                .vpc_id(p.vpc_id.as_str())
                 .tag_specifications(spec(ResourceType::SecurityGroup, t, Some(name)))
                 .send()
                 .await
-                .map_err(|e| cloud(&t.id, "CreateSecurityGroup", e))?
-                .group_id()
-                .unwrap_or_default()
-                .to_string(),
+                .map_err(|e| cloud(&t.id, "CreateSecurityGroup", e))
+            {
+                Ok(out) => (out.group_id().unwrap_or_default().to_string(), true),
+                Err(e) if t.absent && e.code.as_deref() == Some("InvalidGroup.Duplicate") => {
+                    (named(c, t, p).await?.ok_or(e)?, false)
+                }
+                Err(e) => return Err(e),
+            },
         };
         t.record
             .created(&id, &[("id", json!(id)), ("name", json!(name))])
             .await?;
-        let have = describe(c, &t.id, &id)
-            .await?
-            .map(|g| rules_of(&g))
-            .unwrap_or_default();
+        // A new group has no ingress rules: nothing to read.
+        let have = if fresh {
+            Vec::new()
+        } else {
+            describe(c, &t.id, &id)
+                .await?
+                .map(|g| rules_of(&g))
+                .unwrap_or_default()
+        };
         converge(c, t, &id, &have, &wanted(p, &id)).await?;
         applied(&id, &[("id", json!(id)), ("name", json!(name))])
     }

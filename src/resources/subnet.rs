@@ -68,27 +68,54 @@ impl Owned for Subnet {
         else {
             return Ok(None);
         };
-        Ok(out.subnets().first().map(|v| {
-            super::props::outputs(&[
-                ("vpc_id", json!(v.vpc_id())),
-                ("cidr", json!(v.cidr_block())),
-                ("availability_zone", json!(v.availability_zone())),
-                (
-                    "map_public_ip_on_launch",
-                    json!(v.map_public_ip_on_launch()),
-                ),
-            ])
-        }))
+        Ok(out.subnets().first().map(observe))
+    }
+
+    const BATCHES: bool = true;
+
+    /// Up to 200 a call, by a `subnet-id` filter (which, unlike `SubnetIds`, does not fail
+    /// the whole call when one of them is gone).
+    async fn read_many(
+        c: &Clients,
+        items: &[(String, Entry)],
+    ) -> Result<Vec<Option<Fields>>, CloudError> {
+        let mut seen = std::collections::HashMap::new();
+        for chunk in items.chunks(200) {
+            let ids: Vec<String> = chunk.iter().map(|(_, e)| e.physical_id.clone()).collect();
+            let got = c
+                .ec2
+                .describe_subnets()
+                .filters(
+                    aws_sdk_ec2::types::Filter::builder()
+                        .name("subnet-id")
+                        .set_values(Some(ids))
+                        .build(),
+                )
+                .send()
+                .await
+                .map_err(|err| cloud(&chunk[0].0, "DescribeSubnets", err))?;
+            for s in got.subnets() {
+                seen.insert(s.subnet_id().unwrap_or_default().to_string(), observe(s));
+            }
+        }
+        Ok(items
+            .iter()
+            .map(|(_, e)| seen.get(&e.physical_id).cloned())
+            .collect())
     }
 
     async fn create(c: &Clients, t: &Target, p: &Props) -> Result<Applied, CloudError> {
-        let found = c
-            .ec2
-            .describe_subnets()
-            .set_filters(Some(owned_filters(t)))
-            .send()
-            .await
-            .map_err(|e| cloud(&t.id, "DescribeSubnets", e))?;
+        let found = if t.absent {
+            // Discovery found none: nothing to adopt.
+            aws_sdk_ec2::operation::describe_subnets::DescribeSubnetsOutput::builder().build()
+        } else {
+            c.ec2
+                .describe_subnets()
+                .set_filters(Some(owned_filters(t)))
+                .send()
+                .await
+                .map_err(|e| cloud(&t.id, "DescribeSubnets", e))?
+        };
         let id = match found.subnets().first().and_then(|v| v.subnet_id()) {
             Some(id) => id.to_string(),
             None => c
@@ -171,4 +198,17 @@ impl Owned for Subnet {
     fn plan_note(_change: Change, _e: Option<&Entry>) -> Option<String> {
         None
     }
+}
+
+/// The subnet as AWS has it, in the shape of its props.
+fn observe(v: &aws_sdk_ec2::types::Subnet) -> Fields {
+    super::props::outputs(&[
+        ("vpc_id", json!(v.vpc_id())),
+        ("cidr", json!(v.cidr_block())),
+        ("availability_zone", json!(v.availability_zone())),
+        (
+            "map_public_ip_on_launch",
+            json!(v.map_public_ip_on_launch()),
+        ),
+    ])
 }

@@ -399,14 +399,70 @@ impl Owned for TaskDefinition {
         Ok(Some(observe(d)))
     }
 
+    const BATCHES: bool = true;
+
+    /// A registered revision never changes: still `ACTIVE` is all a plan needs to know. One
+    /// listing of the account's active revisions (100 a page) answers for all of them; where
+    /// the account has so many that the listing would cost more calls than reading each,
+    /// the ones not seen yet are read one by one.
+    async fn read_many(
+        c: &Clients,
+        items: &[(String, Entry)],
+    ) -> Result<Vec<Option<Fields>>, CloudError> {
+        if items.len() < 2 {
+            let mut out = Vec::new();
+            for (id, e) in items {
+                out.push(Self::read(c, id, e).await?);
+            }
+            return Ok(out);
+        }
+        let mut active = std::collections::HashSet::new();
+        let mut pages = c
+            .ecs
+            .list_task_definitions()
+            .status(TaskDefinitionStatus::Active)
+            .max_results(100)
+            .into_paginator()
+            .send();
+        let mut listed_all = false;
+        for _ in 0..items.len() {
+            match pages.next().await {
+                Some(page) => {
+                    let page = page.map_err(|e| cloud(&items[0].0, "ListTaskDefinitions", e))?;
+                    active.extend(page.task_definition_arns().iter().cloned());
+                    if page.next_token().is_none() {
+                        listed_all = true;
+                        break;
+                    }
+                }
+                None => {
+                    listed_all = true;
+                    break;
+                }
+            }
+        }
+        let mut out = Vec::with_capacity(items.len());
+        for (id, e) in items {
+            out.push(if active.contains(&e.physical_id) {
+                Some(Fields::new())
+            } else if listed_all {
+                None
+            } else {
+                Self::read(c, id, e).await?
+            });
+        }
+        Ok(out)
+    }
+
     async fn create(c: &Clients, t: &Target, p: &Props) -> Result<Applied, CloudError> {
         // A run that stopped between registering and recording left this very revision:
         // use it rather than registering a twin.
-        if let Some(d) = owned_revisions(c, t, &p.family, true)
-            .await?
-            .into_iter()
-            .next()
-        {
+        let earlier = if t.absent {
+            Vec::new() // discovery found none
+        } else {
+            owned_revisions(c, t, &p.family, true).await?
+        };
+        if let Some(d) = earlier.into_iter().next() {
             let want = serde_json::to_value(p).unwrap_or_default();
             let seen = Json::Object(super::props::overlay(&want, &Json::Object(observe(&d))));
             if crate::plan::diff::same(Some(&seen), Some(&want)) {

@@ -69,13 +69,17 @@ impl Owned for Vpc {
     }
 
     async fn create(c: &Clients, t: &Target, p: &Props) -> Result<Applied, CloudError> {
-        let found = c
-            .ec2
-            .describe_vpcs()
-            .set_filters(Some(owned_filters(t)))
-            .send()
-            .await
-            .map_err(|e| cloud(&t.id, "DescribeVpcs", e))?;
+        let found = if t.absent {
+            // Discovery found none: nothing to adopt.
+            aws_sdk_ec2::operation::describe_vpcs::DescribeVpcsOutput::builder().build()
+        } else {
+            c.ec2
+                .describe_vpcs()
+                .set_filters(Some(owned_filters(t)))
+                .send()
+                .await
+                .map_err(|e| cloud(&t.id, "DescribeVpcs", e))?
+        };
         let id = match found.vpcs().first().and_then(|v| v.vpc_id()) {
             Some(id) => id.to_string(),
             None => c

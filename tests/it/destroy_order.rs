@@ -153,6 +153,7 @@ async fn down_deletes_the_wordpress_stack_in_an_order_aws_accepts() {
         &state::load(&state_path, "wordpress").unwrap(),
         fake.clone(),
         4,
+        false,
     )
     .await
     .unwrap();

@@ -65,7 +65,7 @@ impl Run {
         fake: &Arc<Fake>,
         parallelism: usize,
     ) -> Result<plan::Plan, ExecError> {
-        let plan = plan::plan_up(s, &self.state(), fake.clone(), 4)
+        let plan = plan::plan_up(s, &self.state(), fake.clone(), 4, false)
             .await
             .unwrap();
         let writer = Arc::new(StateWriter::new(self.path(), self.state()));
@@ -90,7 +90,7 @@ async fn creation_follows_references_and_a_second_plan_is_empty() {
             );
         }
     }
-    let again = plan::plan_up(&s, &run.state(), fake.clone(), 4)
+    let again = plan::plan_up(&s, &run.state(), fake.clone(), 4, false)
         .await
         .unwrap();
     assert!(!again.has_changes(), "{:?}", again.steps);
@@ -102,7 +102,7 @@ async fn an_image_change_updates_the_task_and_the_service_only() {
     let run = Run::new();
     run.up(&load(OWN_VPC), &fake, 10).await.unwrap();
     let changed = load(&OWN_VPC.replace("image: httpd", "image: nginx"));
-    let plan = plan::plan_up(&changed, &run.state(), fake.clone(), 4)
+    let plan = plan::plan_up(&changed, &run.state(), fake.clone(), 4, false)
         .await
         .unwrap();
     let changes: Vec<(&str, Action)> = plan
@@ -129,7 +129,7 @@ async fn fields_aws_cannot_change_replace_the_resource() {
         "  web:\n    ingress:",
         "  web:\n    description: the front door\n    ingress:",
     ));
-    let plan = plan::plan_up(&changed, &run.state(), fake.clone(), 4)
+    let plan = plan::plan_up(&changed, &run.state(), fake.clone(), 4, false)
         .await
         .unwrap();
     let web = plan
@@ -140,7 +140,7 @@ async fn fields_aws_cannot_change_replace_the_resource() {
     assert_eq!(web.action, Action::Replace);
     // A rule change is an update in place.
     let changed = load(&OWN_VPC.replace("port: 80, cidr: 0.0.0.0/0", "port: 443, cidr: 0.0.0.0/0"));
-    let plan = plan::plan_up(&changed, &run.state(), fake.clone(), 4)
+    let plan = plan::plan_up(&changed, &run.state(), fake.clone(), 4, false)
         .await
         .unwrap();
     let web = plan

@@ -5,10 +5,12 @@
 // that read the emulator's request log against the others.
 #![allow(clippy::await_holding_lock)]
 
+mod batched_reads;
 mod ci_example;
 mod delays;
 mod destroy_order;
 mod diff;
+mod discovery;
 mod emulator;
 mod exec;
 mod fake;

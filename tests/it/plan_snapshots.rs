@@ -44,7 +44,7 @@ async fn snapshots(name: &str, update: (&str, &str), replace: (&str, &str)) {
     let path = dir.path().join("state.json");
     let load = || state::load(&path, &stack.name).unwrap();
 
-    let create = plan::plan_up(&stack, &load(), fake.clone(), 1)
+    let create = plan::plan_up(&stack, &load(), fake.clone(), 1, false)
         .await
         .unwrap();
     insta::assert_snapshot!(format!("{name}-1-create"), shown(&create, &load()));
@@ -64,7 +64,7 @@ async fn snapshots(name: &str, update: (&str, &str), replace: (&str, &str)) {
         .await
         .unwrap();
 
-    let same = plan::plan_up(&stack, &load(), fake.clone(), 1)
+    let same = plan::plan_up(&stack, &load(), fake.clone(), 1, false)
         .await
         .unwrap();
     insta::assert_snapshot!(format!("{name}-2-no-changes"), shown(&same, &load()));
@@ -72,7 +72,7 @@ async fn snapshots(name: &str, update: (&str, &str), replace: (&str, &str)) {
     for (step, (from, to)) in [("3-update", update), ("4-replace", replace)] {
         assert!(yaml.contains(from), "{name}.yaml has no `{from}`");
         let edited = parse(&yaml.replacen(from, to, 1));
-        let p = plan::plan_up(&edited, &load(), fake.clone(), 1)
+        let p = plan::plan_up(&edited, &load(), fake.clone(), 1, false)
             .await
             .unwrap();
         insta::assert_snapshot!(format!("{name}-{step}"), shown(&p, &load()));

@@ -1,0 +1,108 @@
+//! A plan reads each kind in a few calls: twelve services in two DescribeServices (ten a
+//! call), their task definitions in one listing of active revisions. What the batch does
+//! not find (a service deleted, a revision deregistered outside provision) still shows.
+
+use crate::emulator::{
+    CALL_LOG, clear_requests, clients, provision, raw_json_call, requests, text,
+};
+
+fn count(calls: &[(String, String)], action: &str) -> usize {
+    calls.iter().filter(|(_, a)| a == action).count()
+}
+
+#[tokio::test]
+async fn a_plan_reads_services_and_task_definitions_in_batches() {
+    let _alone = CALL_LOG.write().unwrap_or_else(|e| e.into_inner());
+    let stack = "e2e-batched";
+    let dir = tempfile::tempdir().unwrap();
+    let mut yaml = format!("stack: {stack}\nsecurity_groups:\n  web: {{}}\nservices:\n");
+    for i in 0..12 {
+        yaml.push_str(&format!(
+            "  s{i}:\n    cpu: 256\n    memory: 512\n    desired_count: 0\n    security_groups: [web]\n    containers:\n      app: {{ image: httpd }}\n"
+        ));
+    }
+    std::fs::write(dir.path().join("stack.yaml"), yaml).unwrap();
+    let up = provision(dir.path(), &["up", "--yes", "--no-wait"]);
+    assert!(up.status.success(), "{}", text(&up));
+
+    clear_requests();
+    let plan = provision(dir.path(), &["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+    let calls = requests();
+    assert_eq!(count(&calls, "DescribeServices"), 2, "{calls:?}");
+    assert_eq!(count(&calls, "DescribeTaskDefinition"), 0, "{calls:?}");
+    assert_eq!(count(&calls, "ListTaskDefinitions"), 1, "{calls:?}");
+
+    // Outside provision: one service deleted, another's revision deregistered.
+    let c = clients().await;
+    let cluster = stack.to_string();
+    c.ecs
+        .delete_service()
+        .cluster(&cluster)
+        .service("s3")
+        .force(true)
+        .send()
+        .await
+        .unwrap();
+    let arns = c
+        .ecs
+        .list_task_definitions()
+        .family_prefix(format!("{stack}-s7"))
+        .send()
+        .await
+        .unwrap();
+    c.ecs
+        .deregister_task_definition()
+        .task_definition(&arns.task_definition_arns()[0])
+        .send()
+        .await
+        .unwrap();
+    let plan = provision(dir.path(), &["plan", "--detailed-exitcode"]);
+    let out = text(&plan);
+    assert_eq!(plan.status.code(), Some(2), "{out}");
+    for gone in ["ecs_service.s3", "task_definition.s7"] {
+        let line = out
+            .lines()
+            .find(|l| l.contains(gone))
+            .unwrap_or_else(|| panic!("{gone} in the plan:\n{out}"));
+        assert!(line.trim_start().starts_with('+'), "created again: {line}");
+    }
+    assert!(out.contains("no longer exists in AWS"), "{out}");
+
+    let down = provision(dir.path(), &["down", "--yes"]);
+    assert!(down.status.success(), "{}", text(&down));
+}
+
+#[test]
+fn the_emulator_pages_task_definitions_and_caps_describe_services() {
+    let services: Vec<String> = (0..11).map(|i| format!("\"s{i}\"")).collect();
+    let (status, body) = raw_json_call(
+        "ecs",
+        "AmazonEC2ContainerServiceV20141113.DescribeServices",
+        &format!("{{\"services\": [{}]}}", services.join(",")),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("InvalidParameterException"), "{body}");
+    let td = r#"{"family": "e2e-pages", "containerDefinitions": [{"name": "a", "image": "httpd", "memory": 64}]}"#;
+    for _ in 0..3 {
+        let (status, body) = raw_json_call(
+            "ecs",
+            "AmazonEC2ContainerServiceV20141113.RegisterTaskDefinition",
+            td,
+        );
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, body) = raw_json_call(
+        "ecs",
+        "AmazonEC2ContainerServiceV20141113.ListTaskDefinitions",
+        r#"{"familyPrefix": "e2e-pages", "maxResults": 2}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    let page: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        page["taskDefinitionArns"].as_array().unwrap().len(),
+        2,
+        "{body}"
+    );
+    assert!(page["nextToken"].is_string(), "{body}");
+}
