@@ -97,6 +97,19 @@ def in_flight_seconds(requests):
     return total
 
 
+def longest_chain(requests):
+    """The most requests that ran one after another (each sent after the previous one's
+    answer): the round trips on the critical path, without the emulator's own serving time
+    (it serves one request at a time, so a burst of concurrent requests stretches the
+    in-flight time though none waited on another)."""
+    spans = sorted((r["t0"], r["t1"]) for r in requests if "t1" in r)
+    chain = []
+    for i, (t0, _) in enumerate(spans):
+        before = [chain[j] for j in range(i) if spans[j][1] <= t0]
+        chain.append(1 + max(before, default=0))
+    return max(chain, default=0)
+
+
 def run(binary, port, workdir, args, latency):
     http(port, "POST", "/_provision/requests/clear")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -120,6 +133,7 @@ def run(binary, port, workdir, args, latency):
         "cpu_s": round(cpu, 2),
         "requests": len(requests),
         "sequential_round_trips": round(in_flight_seconds(requests) / (latency / 1000.0), 1),
+        "chain": longest_chain(requests),
         "calls": dict(sorted(calls.items(), key=lambda kv: (-kv[1], kv[0]))),
         "timeline": sorted((r["t0"], r.get("t1", r["t0"]), f"{r['service']}:{r['action']}") for r in requests),
     }
@@ -146,7 +160,7 @@ def main():
     subprocess.run(["bash", os.path.join(ROOT, "localstack/start")], env=env, check=True)
     try:
         http(port, "POST", "/_provision/faults", json.dumps({"latency_ms": a.latency_ms}).encode())
-        print(f"{'stack':<8} {'command':<10} {'wall s':>8} {'cpu s':>7} {'requests':>9} {'sequential RTs':>15}"
+        print(f"{'stack':<8} {'command':<10} {'wall s':>8} {'cpu s':>7} {'requests':>9} {'sequential RTs':>15} {'chain':>6}"
               f"   ({a.latency_ms} ms per request, {'debug' if a.debug else 'release'} build)")
         # moto imports each service's backend on first use (over a second in all): one
         # unmeasured run of the seed stack keeps that out of the figures.
@@ -171,7 +185,7 @@ def main():
                 ]:
                     r = run(binary, port, work, args, a.latency_ms)
                     print(f"{name:<8} {label:<10} {r['wall_s']:>8} {r['cpu_s']:>7} {r['requests']:>9} "
-                          f"{r['sequential_round_trips']:>15}")
+                          f"{r['sequential_round_trips']:>15} {r['chain']:>6}")
                     if a.calls:
                         for op, n in r["calls"].items():
                             print(f"{'':<20}{n:>5}  {op}")

@@ -101,7 +101,7 @@ pub struct PlanArgs {
     #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
     pub format: PlanFormat,
     /// How many AWS reads run at once.
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=100))]
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=100))]
     pub parallelism: u16,
 }
 
@@ -118,7 +118,7 @@ pub struct UpArgs {
     #[arg(long, short = 'y')]
     pub yes: bool,
     /// How many steps run at once.
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=100))]
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=100))]
     pub parallelism: u16,
     /// How long to wait for services to become stable: 90s, 10m, 1h.
     #[arg(long, default_value = "15m", value_parser = parse_duration)]
@@ -142,7 +142,7 @@ pub struct DownArgs {
     #[arg(long)]
     pub json: bool,
     /// How many steps run at once.
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=100))]
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=100))]
     pub parallelism: u16,
 }
 

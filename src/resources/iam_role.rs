@@ -132,20 +132,15 @@ impl Owned for IamRole {
         id: &str,
         e: &Entry,
     ) -> Result<Option<Map<String, Json>>, CloudError> {
-        let Some(role) = found(
-            c.iam.get_role().role_name(&e.physical_id).send().await,
-            NOT_FOUND,
-            id,
-            "GetRole",
-        )?
-        else {
+        // Both at once: a role that is gone fails the second as well, which then says nothing.
+        let (role, policies) = tokio::join!(
+            c.iam.get_role().role_name(&e.physical_id).send(),
+            attached(c, id, &e.physical_id)
+        );
+        let Some(role) = found(role, NOT_FOUND, id, "GetRole")? else {
             return Ok(None);
         };
-        let policies: Vec<Json> = attached(c, id, &e.physical_id)
-            .await?
-            .into_iter()
-            .map(Json::from)
-            .collect();
+        let policies: Vec<Json> = policies?.into_iter().map(Json::from).collect();
         Ok(Some(super::props::outputs(&[
             ("role_name", json!(role.role().map(|r| r.role_name()))),
             (
@@ -212,54 +207,68 @@ impl Owned for IamRole {
 
     async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
         let name = &e.physical_id;
-        // IAM refuses to delete a role that still has policies or sits in an instance profile.
-        let policies = match attached(c, &t.id, name).await {
-            Ok(p) => p,
+        // IAM refuses to delete a role that still has policies (managed or inline: a run
+        // that stopped halfway may have left one) or sits in an instance profile. The three
+        // lists, then the three kinds of removal, each all at once.
+        let lists = tokio::try_join!(
+            attached(c, &t.id, name),
+            async {
+                c.iam
+                    .list_role_policies()
+                    .role_name(name)
+                    .send()
+                    .await
+                    .map_err(|err| cloud(&t.id, "ListRolePolicies", err))
+            },
+            async {
+                c.iam
+                    .list_instance_profiles_for_role()
+                    .role_name(name)
+                    .send()
+                    .await
+                    .map_err(|err| cloud(&t.id, "ListInstanceProfilesForRole", err))
+            }
+        );
+        let (policies, inline, profiles) = match lists {
+            Ok(l) => l,
             Err(err) if err.code.as_deref() == Some("NoSuchEntity") => return Ok(()),
             Err(err) => return Err(err),
         };
-        for arn in policies {
+        let detach = policies.iter().map(|arn| async move {
             c.iam
                 .detach_role_policy()
                 .role_name(name)
                 .policy_arn(arn)
                 .send()
                 .await
-                .map_err(|err| cloud(&t.id, "DetachRolePolicy", err))?;
-        }
-        // Inline policies too: a run that stopped halfway may have left one.
-        let inline = c
-            .iam
-            .list_role_policies()
-            .role_name(name)
-            .send()
-            .await
-            .map_err(|err| cloud(&t.id, "ListRolePolicies", err))?;
-        for policy in inline.policy_names() {
+                .map(|_| ())
+                .map_err(|err| cloud(&t.id, "DetachRolePolicy", err))
+        });
+        let delete_inline = inline.policy_names().iter().map(|policy| async move {
             c.iam
                 .delete_role_policy()
                 .role_name(name)
                 .policy_name(policy)
                 .send()
                 .await
-                .map_err(|err| cloud(&t.id, "DeleteRolePolicy", err))?;
-        }
-        let profiles = c
-            .iam
-            .list_instance_profiles_for_role()
-            .role_name(name)
-            .send()
-            .await
-            .map_err(|err| cloud(&t.id, "ListInstanceProfilesForRole", err))?;
-        for ip in profiles.instance_profiles() {
+                .map(|_| ())
+                .map_err(|err| cloud(&t.id, "DeleteRolePolicy", err))
+        });
+        let leave = profiles.instance_profiles().iter().map(|ip| async move {
             c.iam
                 .remove_role_from_instance_profile()
                 .instance_profile_name(ip.instance_profile_name())
                 .role_name(name)
                 .send()
                 .await
-                .map_err(|err| cloud(&t.id, "RemoveRoleFromInstanceProfile", err))?;
-        }
+                .map(|_| ())
+                .map_err(|err| cloud(&t.id, "RemoveRoleFromInstanceProfile", err))
+        });
+        tokio::try_join!(
+            futures_util::future::try_join_all(detach),
+            futures_util::future::try_join_all(delete_inline),
+            futures_util::future::try_join_all(leave)
+        )?;
         gone(
             c.iam.delete_role().role_name(name).send().await,
             NOT_FOUND,

@@ -234,16 +234,17 @@ async fn owned_revisions(
         .send()
         .await
         .map_err(|e| cloud(&t.id, "ListTaskDefinitions", e))?;
-    let mut owned = Vec::new();
-    for arn in listed.task_definition_arns() {
-        let got = c
-            .ecs
+    let described = listed.task_definition_arns().iter().map(|arn| async move {
+        c.ecs
             .describe_task_definition()
             .task_definition(arn)
             .include(TaskDefinitionField::Tags)
             .send()
             .await
-            .map_err(|e| cloud(&t.id, "DescribeTaskDefinition", e))?;
+            .map_err(|e| cloud(&t.id, "DescribeTaskDefinition", e))
+    });
+    let mut owned = Vec::new();
+    for got in futures_util::future::try_join_all(described).await? {
         if let Some(d) = got.task_definition()
             && d.family() == Some(family)
             && super::owned_by(&tags_of(got.tags()), t)
@@ -530,14 +531,7 @@ impl Owned for TaskDefinition {
         if !revisions.contains(&e.physical_id) {
             revisions.push(e.physical_id.clone());
         }
-        // Revisions registered by a run that was killed before recording them are ours too.
-        for d in owned_revisions(c, t, s(&e.props, "family"), false).await? {
-            let arn = d.task_definition_arn().unwrap_or_default().to_string();
-            if !revisions.contains(&arn) {
-                revisions.push(arn);
-            }
-        }
-        for arn in revisions {
+        let deregister = |arn: String| async move {
             match c
                 .ecs
                 .deregister_task_definition()
@@ -545,12 +539,26 @@ impl Owned for TaskDefinition {
                 .send()
                 .await
             {
-                Ok(_) => {}
+                Ok(_) => Ok(()),
                 // Already deregistered (or gone): nothing left to do for this revision.
-                Err(err) if is_code(&err, &["ClientException", "InvalidParameterException"]) => {}
-                Err(err) => return Err(cloud(&t.id, "DeregisterTaskDefinition", err)),
+                Err(err) if is_code(&err, &["ClientException", "InvalidParameterException"]) => {
+                    Ok(())
+                }
+                Err(err) => Err(cloud(&t.id, "DeregisterTaskDefinition", err)),
             }
-        }
+        };
+        // The recorded revisions go at once; meanwhile, revisions registered by a run that
+        // was killed before recording them (ours too, by their tags) are looked for.
+        let (_, strays) = tokio::try_join!(
+            futures_util::future::try_join_all(revisions.iter().cloned().map(deregister)),
+            owned_revisions(c, t, s(&e.props, "family"), false)
+        )?;
+        let strays = strays
+            .iter()
+            .filter_map(|d| d.task_definition_arn())
+            .filter(|arn| !revisions.iter().any(|r| r == arn))
+            .map(str::to_string);
+        futures_util::future::try_join_all(strays.map(deregister)).await?;
         Ok(())
     }
 
