@@ -35,6 +35,9 @@ pub struct Walked<E> {
 pub struct Graph {
     /// node -> the nodes it depends on
     deps: BTreeMap<String, BTreeSet<String>>,
+    /// node -> the nodes that depend on it: the same edges, kept so that nothing scans
+    /// every node to find a node's dependents (which made large stacks quadratic).
+    dependents: BTreeMap<String, BTreeSet<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -51,16 +54,22 @@ impl Graph {
     }
 
     pub fn add_node(&mut self, node: &str) {
-        self.deps.entry(node.to_string()).or_default();
+        if !self.deps.contains_key(node) {
+            self.deps.insert(node.to_string(), BTreeSet::new());
+            self.dependents.insert(node.to_string(), BTreeSet::new());
+        }
     }
 
     /// `node` needs `dep` to exist first.
     pub fn add_edge(&mut self, node: &str, dep: &str) {
         self.add_node(dep);
-        self.deps
-            .entry(node.to_string())
-            .or_default()
-            .insert(dep.to_string());
+        self.add_node(node);
+        if let Some(d) = self.deps.get_mut(node) {
+            d.insert(dep.to_string());
+        }
+        if let Some(d) = self.dependents.get_mut(dep) {
+            d.insert(node.to_string());
+        }
     }
 
     pub fn nodes(&self) -> impl Iterator<Item = &String> {
@@ -73,10 +82,7 @@ impl Graph {
 
     /// Nodes that depend directly on `node`.
     pub fn dependents_of<'a>(&'a self, node: &'a str) -> impl Iterator<Item = &'a String> + 'a {
-        self.deps
-            .iter()
-            .filter(move |(_, d)| d.contains(node))
-            .map(|(n, _)| n)
+        self.dependents.get(node).into_iter().flatten()
     }
 
     /// Every node that depends on `node`, directly or not.
@@ -95,28 +101,33 @@ impl Graph {
 
     /// Layers in creation order: each layer depends only on earlier ones.
     pub fn layers(&self) -> Result<Vec<Vec<String>>, GraphError> {
-        let mut remaining: BTreeMap<&String, BTreeSet<&String>> = self
-            .deps
+        // Kahn's algorithm by layers: each node is counted down once per edge.
+        let mut waiting: BTreeMap<&String, usize> =
+            self.deps.iter().map(|(n, d)| (n, d.len())).collect();
+        let mut ready: Vec<String> = waiting
             .iter()
-            .map(|(n, d)| (n, d.iter().collect()))
+            .filter(|(_, c)| **c == 0)
+            .map(|(n, _)| (*n).clone())
             .collect();
+        let mut placed = 0;
         let mut layers = Vec::new();
-        while !remaining.is_empty() {
-            let ready: Vec<String> = remaining
-                .iter()
-                .filter(|(_, d)| d.is_empty())
-                .map(|(n, _)| (*n).clone())
-                .collect();
-            if ready.is_empty() {
-                return Err(GraphError::Cycle(self.find_cycle()));
-            }
+        while !ready.is_empty() {
+            let mut next = BTreeSet::new();
             for n in &ready {
-                remaining.remove(n);
+                for d in self.dependents_of(n) {
+                    if let Some(c) = waiting.get_mut(d) {
+                        *c -= 1;
+                        if *c == 0 {
+                            next.insert(d.clone());
+                        }
+                    }
+                }
             }
-            for d in remaining.values_mut() {
-                d.retain(|x| !ready.contains(x));
-            }
-            layers.push(ready);
+            placed += ready.len();
+            layers.push(std::mem::replace(&mut ready, next.into_iter().collect()));
+        }
+        if placed < self.deps.len() {
+            return Err(GraphError::Cycle(self.find_cycle()));
         }
         Ok(layers)
     }
@@ -148,7 +159,6 @@ impl Graph {
         Fut: Future<Output = Result<(), E>> + Send + 'static,
     {
         self.layers()?;
-        let mut waits = self.deps.clone();
         let mut out = Walked {
             done: Vec::new(),
             failed: Vec::new(),
@@ -156,41 +166,22 @@ impl Graph {
             not_started: Vec::new(),
             abandoned: false,
         };
-        // node -> the failure it is (or descends from), for skipping and reporting.
-        let mut dead: BTreeMap<String, String> = BTreeMap::new();
-        let mut finished: BTreeSet<String> = BTreeSet::new();
+        // How many of its dependencies each node still waits for; ready ones in name order.
+        let mut waiting: BTreeMap<&String, usize> =
+            self.deps.iter().map(|(n, d)| (n, d.len())).collect();
+        let mut ready: BTreeSet<String> = waiting
+            .iter()
+            .filter(|(_, c)| **c == 0)
+            .map(|(n, _)| (*n).clone())
+            .collect();
         let mut running = tokio::task::JoinSet::new();
         let mut in_flight = 0usize;
         let mut stop_open = true;
         loop {
-            // Skip, transitively, whatever waits on a failure.
-            loop {
-                let newly: Vec<(String, String)> = waits
-                    .iter()
-                    .filter_map(|(n, w)| {
-                        w.iter()
-                            .find_map(|d| dead.get(d))
-                            .map(|r| (n.clone(), r.clone()))
-                    })
-                    .collect();
-                if newly.is_empty() {
-                    break;
-                }
-                for (n, root) in newly {
-                    waits.remove(&n);
-                    dead.insert(n.clone(), root.clone());
-                    out.skipped.push((n, root));
-                }
-            }
             if *stop.borrow() == Stop::Run {
-                let ready: Vec<String> = waits
-                    .iter()
-                    .filter(|(_, w)| w.iter().all(|d| finished.contains(d)))
-                    .map(|(n, _)| n.clone())
-                    .take(limit.max(1).saturating_sub(in_flight))
-                    .collect();
-                for n in ready {
-                    waits.remove(&n);
+                while in_flight < limit.max(1) {
+                    let Some(n) = ready.pop_first() else { break };
+                    waiting.remove(&n);
                     in_flight += 1;
                     let fut = run(n.clone());
                     running.spawn(async move { (n, fut.await) });
@@ -206,11 +197,40 @@ impl Graph {
                     if let Ok((n, result)) = joined {
                         match result {
                             Ok(()) => {
-                                finished.insert(n.clone());
+                                for d in self.dependents_of(&n) {
+                                    if let Some(c) = waiting.get_mut(d) {
+                                        *c -= 1;
+                                        if *c == 0 {
+                                            ready.insert(d.clone());
+                                        }
+                                    }
+                                }
                                 out.done.push(n);
                             }
                             Err(e) => {
-                                dead.insert(n.clone(), n.clone());
+                                // Skip, transitively, whatever waits on it: level by level,
+                                // each level in name order.
+                                let mut level: BTreeSet<String> = self
+                                    .dependents_of(&n)
+                                    .filter(|d| waiting.contains_key(d))
+                                    .cloned()
+                                    .collect();
+                                while !level.is_empty() {
+                                    let mut next = BTreeSet::new();
+                                    for d in level {
+                                        if waiting.remove(&d).is_none() {
+                                            continue;
+                                        }
+                                        ready.remove(&d);
+                                        next.extend(
+                                            self.dependents_of(&d)
+                                                .filter(|x| waiting.contains_key(x))
+                                                .cloned(),
+                                        );
+                                        out.skipped.push((d, n.clone()));
+                                    }
+                                    level = next;
+                                }
                                 out.failed.push((n, e));
                             }
                         }
@@ -226,7 +246,7 @@ impl Graph {
                 }
             }
         }
-        out.not_started = waits.into_keys().collect();
+        out.not_started = waiting.into_keys().cloned().collect();
         Ok(out)
     }
 
