@@ -240,6 +240,18 @@ def describe_services(p, region):
     return None
 
 
+def delete_service(p, region):
+    # Without `force`, ECS deletes only a service scaled to 0 (DeleteService, API reference).
+    if p.get("force"):
+        return None
+    b = _ecs(region)
+    cluster, name = _short(p.get("cluster") or "default"), _short(p.get("service", ""))
+    svc = b.services.get(f"{cluster}:{name}")
+    if svc is not None and svc.status == "ACTIVE" and svc.desired_count > 0:
+        return ("InvalidParameterException", "The service cannot be stopped while it is scaled above 0.", 400)
+    return None
+
+
 def update_service(p, region):
     return _target_groups_balanced(p, region)
 
@@ -307,6 +319,7 @@ RULES = {
     ("ecs", "CreateService"): create_service,
     ("ecs", "UpdateService"): update_service,
     ("ecs", "DescribeServices"): describe_services,
+    ("ecs", "DeleteService"): delete_service,
     ("ecs", "RegisterTaskDefinition"): register_task_definition,
     ("rds", "DeleteDBSubnetGroup"): delete_db_subnet_group,
     ("rds", "DeleteDBInstance"): delete_db_instance,

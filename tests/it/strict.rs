@@ -720,3 +720,61 @@ async fn a_broken_rule_fails_closed_with_its_name() {
         .await
         .expect("fixed again");
 }
+
+#[tokio::test]
+async fn a_service_above_zero_is_deleted_only_with_force() {
+    let _shared = CALL_LOG.read().unwrap_or_else(|e| e.into_inner());
+    let c = emulator::clients().await;
+    let cluster = "strict-force";
+    c.ecs
+        .create_cluster()
+        .cluster_name(cluster)
+        .send()
+        .await
+        .unwrap();
+    c.ecs
+        .register_task_definition()
+        .family("strict-force")
+        .container_definitions(
+            aws_sdk_ecs::types::ContainerDefinition::builder()
+                .name("a")
+                .image("httpd")
+                .memory(64)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    c.ecs
+        .create_service()
+        .cluster(cluster)
+        .service_name("svc")
+        .task_definition("strict-force")
+        .desired_count(1)
+        .send()
+        .await
+        .unwrap();
+    let code = refused(
+        c.ecs
+            .delete_service()
+            .cluster(cluster)
+            .service("svc")
+            .send()
+            .await,
+    );
+    assert_eq!(code, "InvalidParameterException");
+    c.ecs
+        .delete_service()
+        .cluster(cluster)
+        .service("svc")
+        .force(true)
+        .send()
+        .await
+        .unwrap();
+    c.ecs
+        .deregister_task_definition()
+        .task_definition("strict-force:1")
+        .send()
+        .await
+        .unwrap();
+}
