@@ -292,14 +292,18 @@ enum Writing {
     Remote {
         object: Arc<dyn remote::Remote>,
         etag: Option<String>,
+        /// How many changes the object holds (see `StateWriter::applied`).
+        durable: u64,
     },
 }
 
 /// The one writer of a state during a run. Changes are recorded one at a time, in order,
 /// each durable before `record` returns.
 pub struct StateWriter {
-    state: Mutex<State>,
+    /// The state, and how many changes have been applied to it.
+    state: Mutex<(State, u64)>,
     sink: tokio::sync::Mutex<Writing>,
+    remote: bool,
 }
 
 impl StateWriter {
@@ -308,18 +312,28 @@ impl StateWriter {
     }
 
     pub fn to(sink: Sink, state: State) -> Self {
+        let remote = matches!(sink, Sink::Remote { .. });
         let sink = match sink {
             Sink::File(path) => Writing::File(FileSink::new(path)),
-            Sink::Remote { object, etag } => Writing::Remote { object, etag },
+            Sink::Remote { object, etag } => Writing::Remote {
+                object,
+                etag,
+                durable: 0,
+            },
         };
         StateWriter {
-            state: Mutex::new(state),
+            state: Mutex::new((state, 0)),
             sink: tokio::sync::Mutex::new(sink),
+            remote,
         }
     }
 
     pub fn snapshot(&self) -> State {
-        self.state.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .0
+            .clone()
     }
 
     /// One entry as recorded now (without copying the whole state).
@@ -327,6 +341,7 @@ impl StateWriter {
         self.state
             .lock()
             .unwrap_or_else(|e| e.into_inner())
+            .0
             .resources
             .get(id)
             .cloned()
@@ -349,29 +364,55 @@ impl StateWriter {
 
     /// Records `changes` together, durable before returning.
     pub async fn record(&self, changes: Vec<Change>) -> Result<(), StateError> {
+        if self.remote {
+            return self.record_remote(changes).await;
+        }
         // One at a time, so the journal's order is the order of the changes.
         let mut sink = self.sink.lock().await;
-        let body = {
-            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            for c in &changes {
-                c.clone().apply(&mut state);
-            }
-            match &mut *sink {
-                Writing::File(f) => {
-                    for c in &changes {
-                        f.record(c, &state)?;
-                    }
-                    return Ok(());
-                }
-                Writing::Remote { .. } => {
-                    serde_json::to_vec_pretty(&*state).expect("state serializes")
-                }
-            }
-        };
-        match &mut *sink {
-            Writing::Remote { object, etag } => put_remote(object.as_ref(), etag, body).await,
-            Writing::File(_) => Ok(()),
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        for c in &changes {
+            c.clone().apply(&mut state.0);
         }
+        if let Writing::File(f) = &mut *sink {
+            for c in &changes {
+                f.record(c, &state.0)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// An object in S3 is written whole, one conditional PUT after another. Changes made
+    /// while a PUT is under way wait for the next one, which carries them all (a group
+    /// commit): steps finishing together share a write instead of queueing one PUT each.
+    async fn record_remote(&self, changes: Vec<Change>) -> Result<(), StateError> {
+        let mine = {
+            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            for c in changes {
+                c.apply(&mut state.0);
+            }
+            state.1 += 1;
+            state.1
+        };
+        let mut sink = self.sink.lock().await;
+        let Writing::Remote {
+            object,
+            etag,
+            durable,
+        } = &mut *sink
+        else {
+            return Ok(());
+        };
+        if *durable >= mine {
+            return Ok(()); // a PUT that started after this change carried it
+        }
+        let (body, upto) = {
+            let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let body = serde_json::to_vec_pretty(&state.0).expect("state serializes");
+            (body, state.1)
+        };
+        put_remote(object.as_ref(), etag, body).await?;
+        *durable = upto;
+        Ok(())
     }
 
     /// At the end of a run: the file is rewritten whole and its journal dropped (a state
@@ -393,7 +434,7 @@ impl StateWriter {
         let state = self.snapshot();
         match &mut *sink {
             Writing::File(f) => f.compact(&state),
-            Writing::Remote { object, etag } => {
+            Writing::Remote { object, etag, .. } => {
                 let body = serde_json::to_vec_pretty(&state).expect("state serializes");
                 put_remote(object.as_ref(), etag, body).await
             }

@@ -64,3 +64,95 @@ async fn changes_are_journaled_replayed_and_folded_in_at_the_end() {
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert_eq!(file_alone["resources"].as_object().unwrap().len(), 299);
 }
+
+/// An object store that takes 20 ms a write and checks every write's condition.
+#[derive(Default)]
+struct SlowStore {
+    object: std::sync::Mutex<Option<(Vec<u8>, String)>>,
+    puts: std::sync::atomic::AtomicUsize,
+}
+
+impl provision::state::remote::Remote for SlowStore {
+    fn describe(&self) -> String {
+        "mem://state".into()
+    }
+    fn get(
+        &self,
+    ) -> provision::state::remote::BoxFuture<
+        '_,
+        Result<Option<provision::state::remote::Versioned>, provision::state::remote::RemoteError>,
+    > {
+        Box::pin(async move { Ok(self.object.lock().unwrap().clone()) })
+    }
+    fn put(
+        &self,
+        body: Vec<u8>,
+        cond: provision::state::remote::Cond,
+    ) -> provision::state::remote::BoxFuture<
+        '_,
+        Result<String, provision::state::remote::RemoteError>,
+    > {
+        Box::pin(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            let mut object = self.object.lock().unwrap();
+            let current = object.as_ref().map(|(_, e)| e.clone());
+            let holds = match cond {
+                provision::state::remote::Cond::Any => true,
+                provision::state::remote::Cond::IfAbsent => current.is_none(),
+                provision::state::remote::Cond::IfMatch(e) => current == Some(e),
+            };
+            if !holds {
+                return Err(provision::state::remote::RemoteError::Precondition);
+            }
+            let n = self.puts.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let etag = format!("etag-{n}");
+            *object = Some((body, etag.clone()));
+            Ok(etag)
+        })
+    }
+    fn delete(
+        &self,
+    ) -> provision::state::remote::BoxFuture<'_, Result<(), provision::state::remote::RemoteError>>
+    {
+        Box::pin(async move {
+            *self.object.lock().unwrap() = None;
+            Ok(())
+        })
+    }
+    fn sibling(&self, _suffix: &str) -> Box<dyn provision::state::remote::Remote> {
+        Box::new(SlowStore::default())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_finishing_together_share_one_write_to_s3() {
+    let store = std::sync::Arc::new(SlowStore::default());
+    let writer = std::sync::Arc::new(StateWriter::to(
+        state::Sink::Remote {
+            object: store.clone(),
+            etag: None,
+        },
+        state::State {
+            version: state::VERSION,
+            stack: "demo".into(),
+            resources: Default::default(),
+        },
+    ));
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..60 {
+        let w = writer.clone();
+        tasks.spawn(async move { w.put(&format!("security_group.g{n}"), entry(n)).await });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap().unwrap();
+    }
+    let puts = store.puts.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(puts < 60, "{puts} writes for 60 changes");
+    let (body, _) = store.object.lock().unwrap().clone().unwrap();
+    let saved: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        saved["resources"].as_object().unwrap().len(),
+        60,
+        "every change is in the object"
+    );
+}
