@@ -1,7 +1,7 @@
 //! The public route table: a default route to the internet gateway, and its subnets.
 
 use super::ec2_tags::{owned_filters, spec};
-use super::error::{cloud, found, gone};
+use super::error::{cloud, found, gone, is_code};
 use super::kind::{
     Change, Fields, Found, Owned, Replacement, Retry, no_live_outputs, ready_at_once, released_on,
 };
@@ -57,13 +57,42 @@ fn observe(rt: &SdkRouteTable) -> Seen {
     }
 }
 
+/// Associations as outputs: subnet -> association id.
+fn associations(pairs: &[(String, String)]) -> Json {
+    Json::Object(
+        pairs
+            .iter()
+            .map(|(subnet, assoc)| (subnet.clone(), json!(assoc)))
+            .collect(),
+    )
+}
+
+/// Removes these associations together; one already gone counts as removed.
+async fn disassociate(c: &Clients, t: &Target, ids: &[String]) -> Result<(), CloudError> {
+    let leave = ids.iter().map(|assoc| async move {
+        match c
+            .ec2
+            .disassociate_route_table()
+            .association_id(assoc)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(err) if is_code(&err, &["InvalidAssociationID.NotFound"]) => Ok(()),
+            Err(err) => Err(cloud(&t.id, "DisassociateRouteTable", err)),
+        }
+    });
+    futures_util::future::try_join_all(leave).await?;
+    Ok(())
+}
+
 async fn converge(
     c: &Clients,
     t: &Target,
     id: &str,
     have: &Seen,
     p: &Props,
-) -> Result<(), CloudError> {
+) -> Result<Vec<(String, String)>, CloudError> {
     let gw = p.gateway_id.as_str();
     // The route and each association are independent of one another: made together.
     let route = async {
@@ -120,16 +149,26 @@ async fn converge(
                     .subnet_id(subnet)
                     .send()
                     .await
-                    .map(|_| ())
+                    .map(|out| {
+                        let assoc = out.association_id().unwrap_or_default().to_string();
+                        (subnet.clone(), assoc)
+                    })
                     .map_err(|e| cloud(&t.id, "AssociateRouteTable", e))
             })
         });
-    tokio::try_join!(
+    let (_, _, joined) = tokio::try_join!(
         route,
         futures_util::future::try_join_all(leave),
         futures_util::future::try_join_all(join)
     )?;
-    Ok(())
+    // What the table is associated with now, for `down` to remove without reading first.
+    Ok(have
+        .subnets
+        .iter()
+        .filter(|(subnet, _)| want.contains(subnet))
+        .cloned()
+        .chain(joined)
+        .collect())
 }
 
 async fn describe(c: &Clients, id: &str, rid: &str) -> Result<Option<SdkRouteTable>, CloudError> {
@@ -203,31 +242,49 @@ impl Owned for RouteTable {
         };
         let have = existing.as_ref().map(observe).unwrap_or_default();
         t.record.created(&id, &[("id", json!(id))]).await?;
-        converge(c, t, &id, &have, p).await?;
-        applied(&id, &[("id", json!(id))])
+        let joined = converge(c, t, &id, &have, p).await?;
+        applied(
+            &id,
+            &[("id", json!(id)), ("associations", associations(&joined))],
+        )
     }
 
     async fn update(c: &Clients, t: &Target, e: &Entry, p: &Props) -> Result<Applied, CloudError> {
         let rt = describe(c, &t.id, &e.physical_id).await?;
         let have = rt.as_ref().map(observe).unwrap_or_default();
-        converge(c, t, &e.physical_id, &have, p).await?;
-        Ok(super::props::unchanged(e))
+        let joined = converge(c, t, &e.physical_id, &have, p).await?;
+        let mut a = super::props::unchanged(e);
+        a.outputs
+            .insert("associations".into(), associations(&joined));
+        Ok(a)
     }
 
     async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
+        // The associations this run or an earlier one made are in the outputs: removed at
+        // once, no read first. If AWS still refuses (one made by hand, or an older state
+        // without them), the table is read and whatever it holds is removed.
+        if let Some(known) = e.outputs.get("associations").and_then(Json::as_object) {
+            let known: Vec<String> = known
+                .values()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect();
+            disassociate(c, t, &known).await?;
+            let first = c
+                .ec2
+                .delete_route_table()
+                .route_table_id(&e.physical_id)
+                .send()
+                .await;
+            match first {
+                Err(err) if is_code(&err, &["DependencyViolation"]) => {}
+                other => return gone(other, NOT_FOUND, &t.id, "DeleteRouteTable"),
+            }
+        }
         let Some(rt) = describe(c, &t.id, &e.physical_id).await? else {
             return Ok(());
         };
-        let seen = observe(&rt);
-        let leave = seen.subnets.iter().map(|(_, assoc)| async move {
-            c.ec2
-                .disassociate_route_table()
-                .association_id(assoc)
-                .send()
-                .await
-                .map_err(|err| cloud(&t.id, "DisassociateRouteTable", err))
-        });
-        futures_util::future::try_join_all(leave).await?;
+        let held: Vec<String> = observe(&rt).subnets.into_iter().map(|(_, a)| a).collect();
+        disassociate(c, t, &held).await?;
         gone(
             c.ec2
                 .delete_route_table()
@@ -261,7 +318,10 @@ impl Owned for RouteTable {
             "DescribeRouteTables",
             route_tables,
             route_table_id,
-            |r: &SdkRouteTable| [("id", json!(r.route_table_id()))]
+            |r: &SdkRouteTable| [
+                ("id", json!(r.route_table_id())),
+                ("associations", associations(&observe(r).subnets)),
+            ]
         )
     }
 

@@ -63,8 +63,31 @@ async fn creates_do_not_look_first_when_discovery_found_nothing() {
         })
         .collect();
     assert!(looked.is_empty(), "reads before creates: {looked:?}");
+
+    // `down` removes what the outputs recorded (associations, the gateway's VPC) without
+    // reading first, and deletes the service in one call.
+    clear_requests();
     let down = provision(dir.path(), &["down", "--yes"]);
     assert!(down.status.success(), "{}", text(&down));
+    let calls = requests();
+    let read_first: Vec<&String> = calls
+        .iter()
+        .map(|(_, a)| a)
+        .filter(|a| {
+            [
+                "DescribeRouteTables",
+                "DescribeInternetGateways",
+                "UpdateService",
+            ]
+            .contains(&a.as_str())
+        })
+        .collect();
+    assert!(read_first.is_empty(), "{read_first:?}");
+    let c = emulator::clients().await;
+    assert_eq!(
+        crate::leftovers::leftovers(&c, stack, stack).await,
+        Vec::<String>::new()
+    );
 }
 
 #[tokio::test]
@@ -101,9 +124,42 @@ async fn a_resource_an_earlier_run_made_but_did_not_record_is_adopted() {
     );
     let again = provision(dir.path(), &["plan", "--detailed-exitcode"]);
     assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+
+    // A subnet's association redone by hand: the recorded association id is stale, and
+    // `down` finds the new one by reading the table.
+    let c = emulator::clients().await;
+    let table = state["resources"]["route_table.public"]["physical_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let rt = c
+        .ec2
+        .describe_route_tables()
+        .route_table_ids(&table)
+        .send()
+        .await
+        .unwrap();
+    let assoc = rt.route_tables()[0]
+        .associations()
+        .iter()
+        .find(|a| a.subnet_id().is_some())
+        .unwrap()
+        .clone();
+    c.ec2
+        .disassociate_route_table()
+        .association_id(assoc.route_table_association_id().unwrap())
+        .send()
+        .await
+        .unwrap();
+    c.ec2
+        .associate_route_table()
+        .route_table_id(&table)
+        .subnet_id(assoc.subnet_id().unwrap())
+        .send()
+        .await
+        .unwrap();
     let down = provision(dir.path(), &["down", "--yes"]);
     assert!(down.status.success(), "{}", text(&down));
-    let c = emulator::clients().await;
     assert_eq!(
         crate::leftovers::leftovers(&c, stack, stack).await,
         Vec::<String>::new()
