@@ -102,3 +102,56 @@ macro_rules! ec2_discover {
         Ok(out)
     }};
 }
+
+/// What an earlier run of this resource left, found by its tags (one describe filtered by
+/// the stack and logical id); an empty answer, without a call, when the plan's discovery
+/// already found none (`Target::absent`).
+#[macro_export]
+#[doc(hidden)]
+macro_rules! ec2_earlier {
+    ($c:expr, $t:expr, $op:ident, $output:ident, $opname:literal) => {{
+        if $t.absent {
+            Ok(aws_sdk_ec2::operation::$op::$output::builder().build())
+        } else {
+            $c.ec2
+                .$op()
+                .set_filters(Some($crate::resources::ec2_tags::owned_filters($t)))
+                .send()
+                .await
+                .map_err(|e| $crate::resources::cloud(&$t.id, $opname, e))
+        }
+    }};
+}
+
+/// Up to 200 of a kind a call, by an id filter (`group-id`, `subnet-id`), which unlike the
+/// ids parameter does not fail the whole call when one of them is gone: each item's
+/// observed fields, in order, `None` for those AWS no longer has.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! ec2_read_many {
+    ($c:expr, $items:expr, $op:ident, $opname:literal, $filter:literal, $list:ident, $id:ident, $observe:expr) => {{
+        let mut seen = std::collections::HashMap::new();
+        for chunk in $items.chunks(200) {
+            let ids: Vec<String> = chunk.iter().map(|(_, e)| e.physical_id.clone()).collect();
+            let got = $c
+                .ec2
+                .$op()
+                .filters(
+                    aws_sdk_ec2::types::Filter::builder()
+                        .name($filter)
+                        .set_values(Some(ids))
+                        .build(),
+                )
+                .send()
+                .await
+                .map_err(|err| $crate::resources::cloud(&chunk[0].0, $opname, err))?;
+            for r in got.$list() {
+                seen.insert(r.$id().unwrap_or_default().to_string(), r.clone());
+            }
+        }
+        Ok($items
+            .iter()
+            .map(|(_, e)| seen.get(&e.physical_id).map(|r| $observe(r, e)))
+            .collect())
+    }};
+}

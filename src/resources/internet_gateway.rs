@@ -1,6 +1,6 @@
 //! The internet gateway of the stack's VPC, with its attachment (detached before deletion).
 
-use super::ec2_tags::{owned_filters, spec};
+use super::ec2_tags::spec;
 use super::error::{cloud, found, gone, is_code};
 use super::kind::{
     Change, Fields, Found, Owned, Replacement, Retry, no_live_outputs, ready_at_once, released_on,
@@ -58,17 +58,13 @@ impl Owned for InternetGateway {
     }
 
     async fn create(c: &Clients, t: &Target, p: &Props) -> Result<Applied, CloudError> {
-        let found = if t.absent {
-            // Discovery found none: nothing to adopt.
-            aws_sdk_ec2::operation::describe_internet_gateways::DescribeInternetGatewaysOutput::builder().build()
-        } else {
-            c.ec2
-                .describe_internet_gateways()
-                .set_filters(Some(owned_filters(t)))
-                .send()
-                .await
-                .map_err(|e| cloud(&t.id, "DescribeInternetGateways", e))?
-        };
+        let found = crate::ec2_earlier!(
+            c,
+            t,
+            describe_internet_gateways,
+            DescribeInternetGatewaysOutput,
+            "DescribeInternetGateways"
+        )?;
         let (id, attached) = match found.internet_gateways().first() {
             Some(g) => (
                 g.internet_gateway_id().unwrap_or_default().to_string(),

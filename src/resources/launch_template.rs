@@ -2,7 +2,7 @@
 //! profile, the security groups, and user data that joins the cluster. A change makes
 //! a new version and makes it the default, which the Auto Scaling group launches.
 
-use super::ec2_tags::{owned_filters, spec};
+use super::ec2_tags::spec;
 use super::error::{cloud, found, gone, own};
 use super::kind::{
     Change, Fields, Found, Owned, Replacement, Retry, no_live_outputs, ready_at_once,
@@ -137,17 +137,13 @@ impl Owned for LaunchTemplate {
     }
 
     async fn create(c: &Clients, t: &Target, p: &Props) -> Result<Applied, CloudError> {
-        let found_tagged = if t.absent {
-            // Discovery found none: nothing to adopt.
-            aws_sdk_ec2::operation::describe_launch_templates::DescribeLaunchTemplatesOutput::builder().build()
-        } else {
-            c.ec2
-                .describe_launch_templates()
-                .set_filters(Some(owned_filters(t)))
-                .send()
-                .await
-                .map_err(|e| cloud(&t.id, "DescribeLaunchTemplates", e))?
-        };
+        let found_tagged = crate::ec2_earlier!(
+            c,
+            t,
+            describe_launch_templates,
+            DescribeLaunchTemplatesOutput,
+            "DescribeLaunchTemplates"
+        )?;
         if let Some(lt) = found_tagged.launch_templates().first() {
             let id = lt.launch_template_id().unwrap_or_default().to_string();
             let e = Entry {

@@ -1,6 +1,6 @@
 //! The public route table: a default route to the internet gateway, and its subnets.
 
-use super::ec2_tags::{owned_filters, spec};
+use super::ec2_tags::spec;
 use super::error::{cloud, found, gone, is_code};
 use super::kind::{
     Change, Fields, Found, Owned, Replacement, Retry, no_live_outputs, ready_at_once, released_on,
@@ -212,18 +212,13 @@ impl Owned for RouteTable {
     }
 
     async fn create(c: &Clients, t: &Target, p: &Props) -> Result<Applied, CloudError> {
-        let found = if t.absent {
-            // Discovery found none: nothing to adopt.
-            aws_sdk_ec2::operation::describe_route_tables::DescribeRouteTablesOutput::builder()
-                .build()
-        } else {
-            c.ec2
-                .describe_route_tables()
-                .set_filters(Some(owned_filters(t)))
-                .send()
-                .await
-                .map_err(|e| cloud(&t.id, "DescribeRouteTables", e))?
-        };
+        let found = crate::ec2_earlier!(
+            c,
+            t,
+            describe_route_tables,
+            DescribeRouteTablesOutput,
+            "DescribeRouteTables"
+        )?;
         let existing = found.route_tables().first().cloned();
         let id = match &existing {
             Some(rt) => rt.route_table_id().unwrap_or_default().to_string(),

@@ -298,29 +298,16 @@ impl Owned for SecurityGroup {
         c: &Clients,
         items: &[(String, Entry)],
     ) -> Result<Vec<Option<Fields>>, CloudError> {
-        let mut found = std::collections::HashMap::new();
-        for chunk in items.chunks(200) {
-            let ids: Vec<String> = chunk.iter().map(|(_, e)| e.physical_id.clone()).collect();
-            let got = c
-                .ec2
-                .describe_security_groups()
-                .filters(
-                    aws_sdk_ec2::types::Filter::builder()
-                        .name("group-id")
-                        .set_values(Some(ids))
-                        .build(),
-                )
-                .send()
-                .await
-                .map_err(|err| cloud(&chunk[0].0, "DescribeSecurityGroups", err))?;
-            for g in got.security_groups() {
-                found.insert(g.group_id().unwrap_or_default().to_string(), g.clone());
-            }
-        }
-        Ok(items
-            .iter()
-            .map(|(_, e)| found.get(&e.physical_id).map(|g| observe(g, e)))
-            .collect())
+        crate::ec2_read_many!(
+            c,
+            items,
+            describe_security_groups,
+            "DescribeSecurityGroups",
+            "group-id",
+            security_groups,
+            group_id,
+            observe
+        )
     }
 
     async fn create(c: &Clients, t: &Target, p: &Props) -> Result<Applied, CloudError> {

@@ -1,6 +1,6 @@
 //! Subnets of the stack's VPC, one per availability zone in turn.
 
-use super::ec2_tags::{owned_filters, spec};
+use super::ec2_tags::spec;
 use super::error::{cloud, found, gone};
 use super::kind::{
     Change, Fields, Found, Owned, Replacement, Retry, no_live_outputs, ready_at_once, released_on,
@@ -79,43 +79,26 @@ impl Owned for Subnet {
         c: &Clients,
         items: &[(String, Entry)],
     ) -> Result<Vec<Option<Fields>>, CloudError> {
-        let mut seen = std::collections::HashMap::new();
-        for chunk in items.chunks(200) {
-            let ids: Vec<String> = chunk.iter().map(|(_, e)| e.physical_id.clone()).collect();
-            let got = c
-                .ec2
-                .describe_subnets()
-                .filters(
-                    aws_sdk_ec2::types::Filter::builder()
-                        .name("subnet-id")
-                        .set_values(Some(ids))
-                        .build(),
-                )
-                .send()
-                .await
-                .map_err(|err| cloud(&chunk[0].0, "DescribeSubnets", err))?;
-            for s in got.subnets() {
-                seen.insert(s.subnet_id().unwrap_or_default().to_string(), observe(s));
-            }
-        }
-        Ok(items
-            .iter()
-            .map(|(_, e)| seen.get(&e.physical_id).cloned())
-            .collect())
+        crate::ec2_read_many!(
+            c,
+            items,
+            describe_subnets,
+            "DescribeSubnets",
+            "subnet-id",
+            subnets,
+            subnet_id,
+            |s, _| observe(s)
+        )
     }
 
     async fn create(c: &Clients, t: &Target, p: &Props) -> Result<Applied, CloudError> {
-        let found = if t.absent {
-            // Discovery found none: nothing to adopt.
-            aws_sdk_ec2::operation::describe_subnets::DescribeSubnetsOutput::builder().build()
-        } else {
-            c.ec2
-                .describe_subnets()
-                .set_filters(Some(owned_filters(t)))
-                .send()
-                .await
-                .map_err(|e| cloud(&t.id, "DescribeSubnets", e))?
-        };
+        let found = crate::ec2_earlier!(
+            c,
+            t,
+            describe_subnets,
+            DescribeSubnetsOutput,
+            "DescribeSubnets"
+        )?;
         let id = match found.subnets().first().and_then(|v| v.subnet_id()) {
             Some(id) => id.to_string(),
             None => c

@@ -1,6 +1,6 @@
 //! A VPC of the stack's own, with DNS hostnames on (tasks and instances get names).
 
-use super::ec2_tags::{owned_filters, spec};
+use super::ec2_tags::spec;
 use super::error::{cloud, found, gone};
 use super::kind::{
     Change, Fields, Found, Owned, Replacement, Retry, no_live_outputs, ready_at_once, released_on,
@@ -69,17 +69,7 @@ impl Owned for Vpc {
     }
 
     async fn create(c: &Clients, t: &Target, p: &Props) -> Result<Applied, CloudError> {
-        let found = if t.absent {
-            // Discovery found none: nothing to adopt.
-            aws_sdk_ec2::operation::describe_vpcs::DescribeVpcsOutput::builder().build()
-        } else {
-            c.ec2
-                .describe_vpcs()
-                .set_filters(Some(owned_filters(t)))
-                .send()
-                .await
-                .map_err(|e| cloud(&t.id, "DescribeVpcs", e))?
-        };
+        let found = crate::ec2_earlier!(c, t, describe_vpcs, DescribeVpcsOutput, "DescribeVpcs")?;
         let id = match found.vpcs().first().and_then(|v| v.vpc_id()) {
             Some(id) => id.to_string(),
             None => c
