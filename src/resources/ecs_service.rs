@@ -444,30 +444,32 @@ impl Owned for EcsService {
                 });
             }
         }
+        // By (cluster, service) names: the state may hold either names or ARNs.
         let mut seen: std::collections::HashMap<(String, String), Service> = Default::default();
         for services in futures_util::future::try_join_all(calls).await? {
             for svc in services
                 .into_iter()
                 .filter(|s| s.status() == Some("ACTIVE"))
             {
-                let cluster = svc.cluster_arn().unwrap_or_default().to_string();
-                let name = svc.service_name().unwrap_or_default().to_string();
-                seen.insert((cluster, name), svc);
+                let key = (
+                    short(svc.cluster_arn().unwrap_or_default()).to_string(),
+                    svc.service_name().unwrap_or_default().to_string(),
+                );
+                seen.insert(key, svc);
             }
         }
         Ok(items
             .iter()
             .map(|(_, e)| {
-                seen.iter()
-                    .find(|((cluster, name), _)| {
-                        same_cluster(cluster, s(&e.props, "cluster"))
-                            && (name == &e.physical_id
-                                || e.physical_id.ends_with(&format!("/{name}")))
-                    })
-                    .map(|(_, svc)| observe(svc, e))
+                let key = (
+                    short(s(&e.props, "cluster")).to_string(),
+                    short(&e.physical_id).to_string(),
+                );
+                seen.get(&key).map(|svc| observe(svc, e))
             })
             .collect())
     }
+
     async fn create(c: &Clients, t: &Target, p: &Props) -> Result<Applied, CloudError> {
         let (cluster, name) = (p.cluster.as_str(), p.name.as_str());
         // Discovery found none of ours: create at once; a service of that name (someone
@@ -1053,7 +1055,7 @@ fn observe(svc: &Service, e: &Entry) -> Fields {
     ])
 }
 
-/// Whether a cluster ARN and the name or ARN the state holds are the same cluster.
-fn same_cluster(arn: &str, recorded: &str) -> bool {
-    arn == recorded || arn.rsplit('/').next() == recorded.rsplit('/').next()
+/// A cluster's or service's name from its name or ARN (`…:service/<cluster>/<name>`).
+fn short(name_or_arn: &str) -> &str {
+    name_or_arn.rsplit('/').next().unwrap_or(name_or_arn)
 }
