@@ -1,9 +1,36 @@
 //! A small generic DAG: topological layers, cycle report, reverse order, and the one
-//! concurrent walk that runs a node as soon as the nodes it depends on are done. No AWS.
+//! concurrent walk that runs a node as soon as the nodes it depends on are done (or, on an
+//! early edge, as soon as they say they have gone far enough). No AWS.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::future::Future;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
+
+/// What a running node calls to say its dependents on early edges may start now: it made
+/// what they need (its id is recorded) or let go of what they delete. Said once; saying it
+/// again, or finishing, changes nothing more.
+#[derive(Debug, Clone)]
+pub struct Early {
+    node: String,
+    tx: Option<mpsc::UnboundedSender<String>>,
+}
+
+impl Early {
+    /// Tells nobody (a node run outside a walk).
+    pub fn none() -> Self {
+        Early {
+            node: String::new(),
+            tx: None,
+        }
+    }
+
+    pub fn signal(&self) {
+        if let Some(tx) = &self.tx {
+            // The walk may be over (abandoned): nobody left to tell.
+            let _ = tx.send(self.node.clone());
+        }
+    }
+}
 
 /// What a walk is told from outside while it runs (Ctrl-C).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +65,9 @@ pub struct Graph {
     /// node -> the nodes that depend on it: the same edges, kept so that nothing scans
     /// every node to find a node's dependents (which made large stacks quadratic).
     dependents: BTreeMap<String, BTreeSet<String>>,
+    /// node -> the deps it may start on once they signal (see `Early`) instead of once
+    /// they are done.
+    early: BTreeMap<String, BTreeSet<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -70,6 +100,21 @@ impl Graph {
         if let Some(d) = self.dependents.get_mut(dep) {
             d.insert(node.to_string());
         }
+    }
+
+    /// `node` needs `dep` only to have gone far enough (its id recorded, or let go of what
+    /// `node` deletes): `node` starts on `dep`'s signal. `node` still counts as done only
+    /// once `dep` is, so whatever waits for `node` to be done finds `dep` done too.
+    pub fn add_early_edge(&mut self, node: &str, dep: &str) {
+        self.add_edge(node, dep);
+        self.early
+            .entry(node.to_string())
+            .or_default()
+            .insert(dep.to_string());
+    }
+
+    fn is_early(&self, node: &str, dep: &str) -> bool {
+        self.early.get(node).is_some_and(|d| d.contains(dep))
     }
 
     pub fn nodes(&self) -> impl Iterator<Item = &String> {
@@ -144,9 +189,10 @@ impl Graph {
         Ok(order)
     }
 
-    /// Runs `run(node)` for every node, at most `limit` at once, each as soon as every node it
-    /// depends on is done. The dependents of a failure are skipped, not run, so only the
-    /// root cause is an error. A cycle is refused before anything runs.
+    /// Runs `run(node, early)` for every node, at most `limit` at once, each as soon as every
+    /// node it depends on is done (or, on an early edge, has signalled). The dependents of a
+    /// failure are skipped, not run, so only the root cause is an error. A cycle is refused
+    /// before anything runs.
     pub async fn walk<E, F, Fut>(
         &self,
         limit: usize,
@@ -155,35 +201,47 @@ impl Graph {
     ) -> Result<Walked<E>, GraphError>
     where
         E: Send + 'static,
-        F: FnMut(String) -> Fut,
+        F: FnMut(String, Early) -> Fut,
         Fut: Future<Output = Result<(), E>> + Send + 'static,
     {
         self.layers()?;
-        let mut out = Walked {
-            done: Vec::new(),
-            failed: Vec::new(),
-            skipped: Vec::new(),
-            not_started: Vec::new(),
-            abandoned: false,
+        let mut w = Walk {
+            g: self,
+            out: Walked {
+                done: Vec::new(),
+                failed: Vec::new(),
+                skipped: Vec::new(),
+                not_started: Vec::new(),
+                abandoned: false,
+            },
+            waiting: self.deps.iter().map(|(n, d)| (n, d.len())).collect(),
+            ready: BTreeSet::new(),
+            signalled: HashSet::new(),
+            finished: HashMap::new(),
+            failed: HashSet::new(),
+            complete: HashSet::new(),
         };
-        // How many of its dependencies each node still waits for; ready ones in name order.
-        let mut waiting: BTreeMap<&String, usize> =
-            self.deps.iter().map(|(n, d)| (n, d.len())).collect();
-        let mut ready: BTreeSet<String> = waiting
+        w.ready = w
+            .waiting
             .iter()
             .filter(|(_, c)| **c == 0)
             .map(|(n, _)| (*n).clone())
             .collect();
+        let (tx, mut signals) = mpsc::unbounded_channel::<String>();
         let mut running = tokio::task::JoinSet::new();
         let mut in_flight = 0usize;
         let mut stop_open = true;
         loop {
             if *stop.borrow() == Stop::Run {
                 while in_flight < limit.max(1) {
-                    let Some(n) = ready.pop_first() else { break };
-                    waiting.remove(&n);
+                    let Some(n) = w.ready.pop_first() else { break };
+                    w.waiting.remove(&n);
                     in_flight += 1;
-                    let fut = run(n.clone());
+                    let early = Early {
+                        node: n.clone(),
+                        tx: Some(tx.clone()),
+                    };
+                    let fut = run(n.clone(), early);
                     running.spawn(async move { (n, fut.await) });
                 }
             }
@@ -196,58 +254,29 @@ impl Graph {
                     // A node's task can only end by returning: none panics or is aborted here.
                     if let Ok((n, result)) = joined {
                         match result {
-                            Ok(()) => {
-                                for d in self.dependents_of(&n) {
-                                    if let Some(c) = waiting.get_mut(d) {
-                                        *c -= 1;
-                                        if *c == 0 {
-                                            ready.insert(d.clone());
-                                        }
-                                    }
-                                }
-                                out.done.push(n);
-                            }
-                            Err(e) => {
-                                // Skip, transitively, whatever waits on it: level by level,
-                                // each level in name order.
-                                let mut level: BTreeSet<String> = self
-                                    .dependents_of(&n)
-                                    .filter(|d| waiting.contains_key(d))
-                                    .cloned()
-                                    .collect();
-                                while !level.is_empty() {
-                                    let mut next = BTreeSet::new();
-                                    for d in level {
-                                        if waiting.remove(&d).is_none() {
-                                            continue;
-                                        }
-                                        ready.remove(&d);
-                                        next.extend(
-                                            self.dependents_of(&d)
-                                                .filter(|x| waiting.contains_key(x))
-                                                .cloned(),
-                                        );
-                                        out.skipped.push((d, n.clone()));
-                                    }
-                                    level = next;
-                                }
-                                out.failed.push((n, e));
-                            }
+                            Ok(()) => w.finished(n),
+                            Err(e) => w.failed(n, e),
                         }
                     }
                 }
+                Some(n) = signals.recv() => w.signal(&n),
                 changed = stop.changed(), if stop_open => {
                     stop_open = changed.is_ok();
                     if stop_open && *stop.borrow() == Stop::Abandon {
                         running.abort_all();
-                        out.abandoned = true;
+                        w.out.abandoned = true;
                         break;
                     }
                 }
             }
         }
-        out.not_started = waiting.into_keys().cloned().collect();
-        Ok(out)
+        // Finished, but an early dependency of theirs failed or never finished: their own
+        // work is done all the same.
+        let mut left: Vec<String> = w.finished.into_keys().collect();
+        left.sort();
+        w.out.done.extend(left);
+        w.out.not_started = w.waiting.into_keys().cloned().collect();
+        Ok(w.out)
     }
 
     /// The members of one cycle, first member repeated at the end.
@@ -284,5 +313,109 @@ impl Graph {
             }
         }
         Vec::new()
+    }
+}
+
+/// The bookkeeping of one walk.
+struct Walk<'g, E> {
+    g: &'g Graph,
+    out: Walked<E>,
+    /// Not started: how many of its edges each node still waits on.
+    waiting: BTreeMap<&'g String, usize>,
+    /// Started nothing is waiting on, in name order.
+    ready: BTreeSet<String>,
+    /// Signalled (or finished): its early edges are met.
+    signalled: HashSet<String>,
+    /// Finished, not yet done: how many of its early dependencies are not done yet.
+    finished: HashMap<String, usize>,
+    failed: HashSet<String>,
+    /// Done (the same as `out.done`, to look up).
+    complete: HashSet<String>,
+}
+
+impl<E> Walk<'_, E> {
+    /// One edge of `d` is met.
+    fn meet(&mut self, d: &String) {
+        if let Some(c) = self.waiting.get_mut(d) {
+            *c -= 1;
+            if *c == 0 {
+                self.ready.insert(d.clone());
+            }
+        }
+    }
+
+    fn signal(&mut self, n: &str) {
+        if self.failed.contains(n) || !self.signalled.insert(n.to_string()) {
+            return;
+        }
+        let g = self.g;
+        for d in g.dependents_of(n) {
+            if g.is_early(d, n) {
+                self.meet(d);
+            }
+        }
+    }
+
+    fn finished(&mut self, n: String) {
+        self.signal(&n);
+        let g = self.g;
+        let open = g
+            .early
+            .get(&n)
+            .into_iter()
+            .flatten()
+            .filter(|d| !self.complete.contains(*d))
+            .count();
+        self.finished.insert(n.clone(), open);
+        if open == 0 {
+            self.done(n);
+        }
+    }
+
+    /// `n` and its early deps are done: whatever waits for `n` to be done may go, and what
+    /// finished early on `n` may be done now too.
+    fn done(&mut self, n: String) {
+        let g = self.g;
+        let mut todo = vec![n];
+        while let Some(n) = todo.pop() {
+            self.finished.remove(&n);
+            for d in g.dependents_of(&n) {
+                if !g.is_early(d, &n) {
+                    self.meet(d);
+                } else if let Some(open) = self.finished.get_mut(d) {
+                    *open -= 1;
+                    if *open == 0 {
+                        todo.push(d.clone());
+                    }
+                }
+            }
+            self.complete.insert(n.clone());
+            self.out.done.push(n);
+        }
+    }
+
+    /// Skips, transitively, whatever has not started and depends on `n`: level by level,
+    /// each level in name order. Nodes already running on an early edge finish, but are
+    /// not done until the end, so nothing after them starts.
+    fn failed(&mut self, n: String, e: E) {
+        self.failed.insert(n.clone());
+        let g = self.g;
+        let mut seen = HashSet::new();
+        let mut level: BTreeSet<&String> = g.dependents_of(&n).collect();
+        while !level.is_empty() {
+            let mut next = BTreeSet::new();
+            for d in level {
+                if !seen.insert(d) {
+                    continue;
+                }
+                if self.waiting.remove(d).is_some() {
+                    self.ready.remove(d);
+                    self.out.skipped.push((d.clone(), n.clone()));
+                }
+                next.extend(g.dependents_of(d));
+            }
+            level = next;
+        }
+        self.out.failed.push((n, e));
     }
 }

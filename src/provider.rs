@@ -27,6 +27,16 @@ pub struct Target {
     /// Where a create records the id AWS returned before its follow-up calls, so that a
     /// failure or a crash between them never loses the resource.
     pub record: Recorder,
+    /// Tells the walk that dependents on an early edge may go (see `Owned::EARLY`).
+    pub early: crate::graph::Early,
+}
+
+impl Target {
+    /// A deletion has let go of what it depends on early (a gateway detached from its
+    /// VPC): their deletions may start before this one ends.
+    pub fn released(&self) {
+        self.early.signal();
+    }
 }
 
 type RecordFn = dyn Fn(

@@ -14,10 +14,25 @@ pub fn graph(plan: &Plan, state: &State, steps: &BTreeMap<String, Step>) -> Grap
     for id in steps.keys() {
         g.add_node(id);
         for w in waits(plan, &recorded, id, steps) {
-            g.add_edge(id, &w);
+            if early(id, &w, steps) {
+                g.add_early_edge(id, &w);
+            } else {
+                g.add_edge(id, &w);
+            }
         }
     }
     g
+}
+
+/// Whether `id` may start once `w` signals (see `Owned::EARLY`): a creation on what it
+/// needs only to exist, a deletion on what lets go of it before its own deletion ends.
+fn early(id: &str, w: &str, steps: &BTreeMap<String, Step>) -> bool {
+    let (step, other) = (&steps[id], &steps[w]);
+    match (step.action, other.action) {
+        (Action::Delete, Action::Delete) => other.kind.lets_go_early(step.kind),
+        (Action::Create, _) => step.kind.early_on(other.kind),
+        _ => false,
+    }
 }
 
 fn waits(

@@ -25,15 +25,22 @@ impl From<StateError> for StepError {
     }
 }
 
+/// What every step of a run shares: the state, and the outputs known so far.
+pub struct Shared {
+    pub writer: Arc<StateWriter>,
+    pub known: Known,
+}
+
 pub async fn run<P: Provider>(
     stack: &str,
     step: &Step,
     desired: Option<&Resource>,
     provider: Arc<P>,
-    writer: Arc<StateWriter>,
-    known: Known,
+    shared: Shared,
+    early: crate::graph::Early,
     opts: &Options,
 ) -> Result<(), StepError> {
+    let Shared { writer, known } = shared;
     let started = Instant::now();
     let target = Target {
         stack: stack.to_string(),
@@ -44,6 +51,7 @@ pub async fn run<P: Provider>(
         superseded: step.id.ends_with(super::OLD),
         absent: step.absent,
         record: Recorder::none(),
+        early: early.clone(),
     };
     let entry = writer.entry(&step.id);
     let verb = match step.action {
@@ -98,7 +106,15 @@ pub async fn run<P: Provider>(
         target
     } else {
         Target {
-            record: recorder(&step.id, step.kind, &props, desired, writer.clone()),
+            record: recorder(
+                &step.id,
+                step.kind,
+                &props,
+                desired,
+                writer.clone(),
+                known.clone(),
+                early,
+            ),
             ..target
         }
     };
@@ -163,29 +179,41 @@ fn suffix(props: &serde_json::Value) -> String {
     format!("{:04x}", h & 0xffff)
 }
 
-/// Writes `id` as made but not finished, with what is known of it so far.
+/// Writes `id` as made but not finished, with what is known of it so far; then its
+/// dependents on early edges may start, with those outputs.
 fn recorder(
     id: &str,
     kind: crate::desired::Kind,
     props: &serde_json::Value,
     desired: &Resource,
     writer: Arc<StateWriter>,
+    known: Known,
+    early: crate::graph::Early,
 ) -> Recorder {
     let (id, props) = (id.to_string(), props.clone());
     let deps: Vec<String> = desired.deps().into_iter().collect();
     Recorder::new(move |physical_id, outputs| {
         let (id, props, deps, writer) = (id.clone(), props.clone(), deps.clone(), writer.clone());
+        let (known, early) = (known.clone(), early.clone());
         Box::pin(async move {
             let entry = Entry {
                 kind,
                 physical_id,
                 props,
-                outputs,
+                outputs: outputs.clone(),
                 deps,
                 revisions: Vec::new(),
                 incomplete: true,
             };
-            writer.put(&id, entry).await.map_err(|e| CloudError {
+            let put = writer.put(&id, entry).await;
+            if put.is_ok() {
+                known
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(id.clone(), outputs);
+                early.signal();
+            }
+            put.map_err(|e| CloudError {
                 resource: id.clone(),
                 operation: "recording it".into(),
                 code: None,

@@ -207,6 +207,42 @@ impl Owned for IamRole {
 
     async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
         let name = &e.physical_id;
+        // What the stack attached is in its props: detached at once and the role deleted,
+        // no lists first. If IAM still refuses (a policy attached by hand, an inline policy
+        // or an instance profile left by a run that stopped halfway), the role is read.
+        let ours: Vec<String> = e
+            .props
+            .get("managed_policy_arns")
+            .and_then(Json::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !ours.is_empty() {
+            let detach = ours.iter().map(|arn| async move {
+                match c
+                    .iam
+                    .detach_role_policy()
+                    .role_name(name)
+                    .policy_arn(arn)
+                    .send()
+                    .await
+                {
+                    // Not attached (or no role): nothing to detach.
+                    Err(err) if is_code(&err, NOT_FOUND) => Ok(()),
+                    other => other
+                        .map(|_| ())
+                        .map_err(|err| cloud(&t.id, "DetachRolePolicy", err)),
+                }
+            });
+            futures_util::future::try_join_all(detach).await?;
+            match c.iam.delete_role().role_name(name).send().await {
+                Err(err) if is_code(&err, &["DeleteConflict"]) => {}
+                other => return gone(other, NOT_FOUND, &t.id, "DeleteRole"),
+            }
+        }
         // IAM refuses to delete a role that still has policies (managed or inline: a run
         // that stopped halfway may have left one) or sits in an instance profile. The three
         // lists, then the three kinds of removal, each all at once.

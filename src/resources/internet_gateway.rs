@@ -32,6 +32,10 @@ impl Owned for InternetGateway {
     const REPLACE_ON: &'static [&'static str] = &["vpc_id"];
     const REPLACEMENT: Replacement = Replacement::DeleteFirst;
     const KEEPS_REVISIONS: bool = false;
+    // Attached to the VPC by its id, whatever its DNS settings; once detached, the VPC's
+    // deletion need not wait for the gateway's.
+    const EARLY: &'static [crate::resources::Kind] = &[crate::resources::Kind::Vpc];
+    const LETS_GO: &'static [crate::resources::Kind] = &[crate::resources::Kind::Vpc];
 
     async fn read(
         c: &Clients,
@@ -163,6 +167,7 @@ impl Owned for InternetGateway {
                 Err(err) => return Err(err),
             }
         }
+        t.released();
         gone(
             c.ec2
                 .delete_internet_gateway()

@@ -96,6 +96,15 @@ pub trait Owned: Send + Sync + 'static {
     /// definition revisions); otherwise an update keeps the resource's identity.
     const KEEPS_REVISIONS: bool;
 
+    /// Dependencies this kind needs only to exist, not to be finished (a subnet needs its
+    /// VPC's id, not its DNS settings): its create starts once their ids are recorded.
+    /// Whatever waits for this kind to be done still finds these done too.
+    const EARLY: &'static [crate::resources::Kind] = &[];
+
+    /// Dependencies its deletion lets go of before it ends (a gateway detached from its
+    /// VPC), saying so with `Target::released`: their deletions start then.
+    const LETS_GO: &'static [crate::resources::Kind] = &[];
+
     /// Whether `read_many` reads many in a few calls (a list filtered by ids or a prefix):
     /// a plan then reads all of this kind at once instead of one call each.
     const BATCHES: bool = false;

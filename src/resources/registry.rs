@@ -65,6 +65,22 @@ macro_rules! kinds {
                 }
             }
 
+            /// Whether this kind needs `dep` only to exist (`Owned::EARLY`).
+            pub fn early_on(self, dep: Kind) -> bool {
+                match self {
+                    $(Kind::$o => <$om::$ot as $crate::resources::kind::Owned>::EARLY.contains(&dep),)*
+                    $(Kind::$l => false,)*
+                }
+            }
+
+            /// Whether this kind's deletion lets go of `dep` before it ends (`Owned::LETS_GO`).
+            pub fn lets_go_early(self, dep: Kind) -> bool {
+                match self {
+                    $(Kind::$o => <$om::$ot as $crate::resources::kind::Owned>::LETS_GO.contains(&dep),)*
+                    $(Kind::$l => false,)*
+                }
+            }
+
             /// Whether an update makes a new identity whose ids are all kept (revisions).
             pub fn keeps_revisions(self) -> bool {
                 match self {

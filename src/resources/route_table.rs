@@ -191,6 +191,11 @@ impl Owned for RouteTable {
     const REPLACE_ON: &'static [&'static str] = &["vpc_id"];
     const REPLACEMENT: Replacement = Replacement::DeleteFirst;
     const KEEPS_REVISIONS: bool = false;
+    // Made in the VPC and associated with subnets by their ids alone; once disassociated,
+    // the subnets' deletions need not wait for the table's.
+    const EARLY: &'static [crate::resources::Kind] =
+        &[crate::resources::Kind::Vpc, crate::resources::Kind::Subnet];
+    const LETS_GO: &'static [crate::resources::Kind] = &[crate::resources::Kind::Subnet];
 
     async fn read(
         c: &Clients,
@@ -264,6 +269,7 @@ impl Owned for RouteTable {
                 .filter_map(|v| v.as_str().map(str::to_string))
                 .collect();
             disassociate(c, t, &known).await?;
+            t.released();
             let first = c
                 .ec2
                 .delete_route_table()
@@ -280,6 +286,7 @@ impl Owned for RouteTable {
         };
         let held: Vec<String> = observe(&rt).subnets.into_iter().map(|(_, a)| a).collect();
         disassociate(c, t, &held).await?;
+        t.released();
         gone(
             c.ec2
                 .delete_route_table()

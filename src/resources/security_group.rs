@@ -279,6 +279,8 @@ impl Owned for SecurityGroup {
     // Services keep using the old group until they are moved to the new one.
     const REPLACEMENT: Replacement = Replacement::CreateFirst;
     const KEEPS_REVISIONS: bool = false;
+    // Made inside the VPC: its id is all it needs, not the VPC's DNS settings.
+    const EARLY: &'static [crate::resources::Kind] = &[crate::resources::Kind::Vpc];
 
     async fn read(
         c: &Clients,

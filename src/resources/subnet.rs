@@ -49,6 +49,8 @@ impl Owned for Subnet {
     const REPLACE_ON: &'static [&'static str] = &["vpc_id", "cidr", "availability_zone"];
     const REPLACEMENT: Replacement = Replacement::DeleteFirst;
     const KEEPS_REVISIONS: bool = false;
+    // Made inside the VPC: its id is all it needs, not the VPC's DNS settings.
+    const EARLY: &'static [crate::resources::Kind] = &[crate::resources::Kind::Vpc];
 
     async fn read(
         c: &Clients,

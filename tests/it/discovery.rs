@@ -3,7 +3,32 @@
 //! found by its tags, said in the plan and adopted; a same-named one of someone else's
 //! is still refused by name.
 
-use crate::emulator::{self, CALL_LOG, clear_requests, is_mutating, provision, requests, text};
+use crate::emulator::{
+    self, CALL_LOG, Faults, clear_requests, is_mutating, provision, requests, text, timed_requests,
+};
+
+/// Asserts that `first` was sent before some `second` was answered: it did not wait for it.
+fn overlapped(first: &str, second: &str) {
+    let calls = timed_requests();
+    let sent = calls
+        .iter()
+        .filter(|(a, _, _)| a == first)
+        .map(|(_, t0, _)| *t0)
+        .fold(f64::MAX, f64::min);
+    let answered = calls
+        .iter()
+        .filter(|(a, _, _)| a == second)
+        .map(|(_, _, t1)| *t1)
+        .fold(0.0, f64::max);
+    assert!(
+        sent < answered,
+        "{first} waited for {second}: {:?}",
+        calls
+            .iter()
+            .map(|(a, t0, t1)| format!("{a} {t0:.3}-{t1:.3}"))
+            .collect::<Vec<_>>()
+    );
+}
 
 const STACK_FILE: &str = "network:
   vpc: { cidr: 10.0.0.0/16, public_subnets: 2 }
@@ -36,9 +61,15 @@ async fn creates_do_not_look_first_when_discovery_found_nothing() {
     let _alone = CALL_LOG.write().unwrap_or_else(|e| e.into_inner());
     let stack = "e2e-discovery";
     let dir = stack_dir(stack);
+    // Each request takes 300 ms, as a far region would: what waits on what shows.
+    let latency = Faults::set(serde_json::json!({"latency_ms": 300}));
     clear_requests();
     let up = provision(dir.path(), &["up", "--yes", "--no-wait"]);
     assert!(up.status.success(), "{}", text(&up));
+    // What is made inside the VPC needs only its id, not its DNS setting.
+    overlapped("CreateSubnet", "ModifyVpcAttribute");
+    overlapped("CreateSecurityGroup", "ModifyVpcAttribute");
+    overlapped("CreateInternetGateway", "ModifyVpcAttribute");
     let calls = requests();
     let first_write = calls
         .iter()
@@ -69,6 +100,10 @@ async fn creates_do_not_look_first_when_discovery_found_nothing() {
     clear_requests();
     let down = provision(dir.path(), &["down", "--yes"]);
     assert!(down.status.success(), "{}", text(&down));
+    // Subnets go once the table let go of them; the VPC once the gateway is detached.
+    overlapped("DeleteSubnet", "DeleteRouteTable");
+    overlapped("DeleteVpc", "DeleteInternetGateway");
+    drop(latency);
     let calls = requests();
     let read_first: Vec<&String> = calls
         .iter()
@@ -78,6 +113,9 @@ async fn creates_do_not_look_first_when_discovery_found_nothing() {
                 "DescribeRouteTables",
                 "DescribeInternetGateways",
                 "UpdateService",
+                "ListAttachedRolePolicies",
+                "ListRolePolicies",
+                "ListInstanceProfilesForRole",
             ]
             .contains(&a.as_str())
         })
@@ -158,11 +196,28 @@ async fn a_resource_an_earlier_run_made_but_did_not_record_is_adopted() {
         .send()
         .await
         .unwrap();
+    // A policy attached to the execution role by hand: IAM refuses to delete the role
+    // with only the stack's own detached, and `down` reads the role and detaches it too.
+    let role = state["resources"]["iam_role.task_execution"]["physical_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{}", state["resources"]))
+        .to_string();
+    c.iam
+        .attach_role_policy()
+        .role_name(&role)
+        .policy_arn("arn:aws:iam::aws:policy/ReadOnlyAccess")
+        .send()
+        .await
+        .unwrap();
     let down = provision(dir.path(), &["down", "--yes"]);
     assert!(down.status.success(), "{}", text(&down));
     assert_eq!(
         crate::leftovers::leftovers(&c, stack, stack).await,
         Vec::<String>::new()
+    );
+    assert!(
+        c.iam.get_role().role_name(&role).send().await.is_err(),
+        "the role is deleted"
     );
 }
 

@@ -108,6 +108,25 @@ pub fn requests() -> Vec<(String, String)> {
         .collect()
 }
 
+/// (action, when it came, when it was answered) of each request since the last clear, in
+/// epoch seconds.
+pub fn timed_requests() -> Vec<(String, f64, f64)> {
+    let body = http("GET", "/_provision/requests");
+    let v: serde_json::Value = serde_json::from_str(&body).expect("request log is JSON");
+    v["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["action"].as_str().unwrap().to_string(),
+                r["t0"].as_f64().unwrap_or_default(),
+                r["t1"].as_f64().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
 pub fn clear_requests() {
     http("POST", "/_provision/requests/clear");
 }

@@ -84,7 +84,7 @@ mod walk {
         g.add_edge("policy", "role");
         let ran = Arc::new(Mutex::new(Vec::new()));
         let walked = g
-            .walk(2, stop(), |n| {
+            .walk(2, stop(), |n, _| {
                 let ran = ran.clone();
                 async move {
                     ran.lock().unwrap().push(n.clone());
@@ -122,6 +122,84 @@ mod walk {
         assert_eq!(done, ["policy", "role", "sg", "vpc"]);
     }
 
+    /// Runs `g`, each node taking `ms` milliseconds and signalling half-way if it is in
+    /// `signals`; returns (node, "start"/"signal"/"end") in the order they happened.
+    async fn timeline(
+        g: &Graph,
+        ms: u64,
+        signals: &'static [&'static str],
+        fail: &'static str,
+    ) -> (
+        Vec<(String, &'static str)>,
+        provision::graph::Walked<String>,
+    ) {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let walked = g
+            .walk(8, stop(), |n, early| {
+                let log = log.clone();
+                async move {
+                    log.lock().unwrap().push((n.clone(), "start"));
+                    tokio::time::sleep(std::time::Duration::from_millis(ms / 2)).await;
+                    if signals.contains(&n.as_str()) {
+                        log.lock().unwrap().push((n.clone(), "signal"));
+                        early.signal();
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(ms / 2)).await;
+                    log.lock().unwrap().push((n.clone(), "end"));
+                    if n == fail {
+                        Err(format!("{n} refused"))
+                    } else {
+                        Ok(())
+                    }
+                }
+            })
+            .await
+            .unwrap();
+        let log = log.lock().unwrap().clone();
+        (log, walked)
+    }
+
+    #[tokio::test]
+    async fn an_early_edge_starts_on_the_signal_but_done_still_means_its_dependencies_are_done() {
+        // subnet needs vpc only made; service needs subnet done, which must mean vpc done too.
+        let mut g = Graph::new();
+        g.add_early_edge("subnet", "vpc");
+        g.add_edge("service", "subnet");
+        let (log, walked) = timeline(&g, 200, &["vpc"], "").await;
+        let at = |n: &str, what: &str| {
+            log.iter()
+                .position(|(a, b)| a == n && *b == what)
+                .unwrap_or_else(|| panic!("no {n} {what} in {log:?}"))
+        };
+        assert!(at("subnet", "start") < at("vpc", "end"), "{log:?}");
+        assert!(at("subnet", "start") > at("vpc", "signal"), "{log:?}");
+        assert!(at("service", "start") > at("vpc", "end"), "{log:?}");
+        assert!(at("service", "start") > at("subnet", "end"), "{log:?}");
+        assert_eq!(walked.done.len(), 3);
+
+        // Without a signal, the early edge waits for the end like any other.
+        let (log, _) = timeline(&g, 100, &[], "").await;
+        let at = |n: &str, what: &str| log.iter().position(|(a, b)| a == n && *b == what);
+        assert!(at("subnet", "start") > at("vpc", "end"), "{log:?}");
+    }
+
+    #[tokio::test]
+    async fn a_failure_after_the_signal_skips_what_had_not_started() {
+        let mut g = Graph::new();
+        g.add_early_edge("subnet", "vpc");
+        g.add_edge("service", "subnet");
+        g.add_node("role");
+        let (log, walked) = timeline(&g, 100, &["vpc"], "vpc").await;
+        assert!(log.contains(&("subnet".to_string(), "end")), "{log:?}");
+        assert!(!log.iter().any(|(n, _)| n == "service"), "{log:?}");
+        assert_eq!(walked.failed.len(), 1);
+        assert_eq!(walked.skipped, [("service".to_string(), "vpc".to_string())]);
+        let mut done = walked.done.clone();
+        done.sort();
+        // The subnet's own work finished and counts as done; only what followed is skipped.
+        assert_eq!(done, ["role", "subnet"]);
+    }
+
     #[tokio::test]
     async fn a_cycle_is_refused_before_anything_runs() {
         let mut g = Graph::new();
@@ -130,7 +208,7 @@ mod walk {
         g.add_node("c");
         let ran = Arc::new(Mutex::new(0));
         let r = g
-            .walk(4, stop(), |_| {
+            .walk(4, stop(), |_, _| {
                 let ran = ran.clone();
                 async move {
                     *ran.lock().unwrap() += 1;
