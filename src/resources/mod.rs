@@ -10,7 +10,7 @@ mod props;
 mod registry;
 mod retry;
 pub mod s3_object;
-mod wait;
+pub mod wait;
 
 pub use error::cloud;
 

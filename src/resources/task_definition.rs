@@ -224,17 +224,25 @@ async fn owned_revisions(
     family: &str,
     newest_only: bool,
 ) -> Result<Vec<SdkTaskDefinition>, CloudError> {
-    let listed = c
+    // Every page: a family can hold more than a page of active revisions.
+    let mut arns = Vec::new();
+    let mut pages = c
         .ecs
         .list_task_definitions()
         .family_prefix(family)
         .status(TaskDefinitionStatus::Active)
         .sort(SortOrder::Desc)
         .set_max_results(newest_only.then_some(1))
-        .send()
-        .await
-        .map_err(|e| cloud(&t.id, "ListTaskDefinitions", e))?;
-    let described = listed.task_definition_arns().iter().map(|arn| async move {
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| cloud(&t.id, "ListTaskDefinitions", e))?;
+        arns.extend(page.task_definition_arns().iter().cloned());
+        if newest_only && !arns.is_empty() {
+            break;
+        }
+    }
+    let described = arns.iter().map(|arn| async move {
         c.ecs
             .describe_task_definition()
             .task_definition(arn)

@@ -21,6 +21,11 @@ pub enum Poll<T> {
     Failed(CloudError),
 }
 
+/// The first pause of the usual waits: most of what AWS does quickly (a task stopping, an
+/// interface let go) is over within a second, and a slower thing costs only a few looks
+/// more before the pauses reach seconds.
+const FIRST: Duration = Duration::from_millis(250);
+
 /// How long to keep looking, and how often.
 #[derive(Debug, Clone, Copy)]
 pub struct Budget {
@@ -46,14 +51,22 @@ impl Budget {
         self
     }
 
-    /// Minutes-long waits on AWS (deployments, databases): first look after 1 s, at most every 15 s.
+    /// Minutes-long waits on AWS (deployments, load balancers): first look at once, the
+    /// next after 250 ms (what is quick is seen quickly), backing off to every 15 s.
     pub const fn long(total: Duration) -> Self {
-        Budget::new(total, Duration::from_secs(1), Duration::from_secs(15))
+        Budget::new(total, FIRST, Duration::from_secs(15))
     }
 
-    /// AWS letting go of something (an interface, a role spreading): from 1 s, at most every 10 s.
+    /// AWS letting go of something (an interface, a role spreading): from 250 ms, at most
+    /// every 10 s.
     pub const fn release(total: Duration) -> Self {
-        Budget::new(total, Duration::from_secs(1), Duration::from_secs(10))
+        Budget::new(total, FIRST, Duration::from_secs(10))
+    }
+
+    /// The pauses between looks: `first`, then half as long again each time, up to `max`.
+    pub fn delays(&self) -> impl Iterator<Item = Duration> + use<> {
+        let max = self.max;
+        std::iter::successors(Some(self.first), move |d| Some((*d + *d / 2).min(max)))
     }
 }
 
@@ -70,7 +83,7 @@ where
     Fut: Future<Output = Result<Poll<T>, CloudError>>,
 {
     let started = Instant::now();
-    let mut delay = budget.first;
+    let mut delays = budget.delays();
     let mut last = String::new();
     loop {
         let (status, refusal) = match check().await? {
@@ -109,7 +122,7 @@ where
                 ),
             }));
         }
+        let delay = delays.next().unwrap_or(budget.max);
         tokio::time::sleep(delay.min(budget.total - spent)).await;
-        delay = (delay + delay / 2).min(budget.max);
     }
 }

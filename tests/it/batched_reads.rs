@@ -106,3 +106,72 @@ fn the_emulator_pages_task_definitions_and_caps_describe_services() {
     );
     assert!(page["nextToken"].is_string(), "{body}");
 }
+
+#[tokio::test]
+async fn down_deregisters_every_stray_revision_of_a_family_past_the_first_page() {
+    let _shared = CALL_LOG.read().unwrap_or_else(|e| e.into_inner());
+    let stack = "e2e-strays";
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("stack.yaml"),
+        format!(
+            "stack: {stack}\nsecurity_groups:\n  web: {{}}\nservices:\n  app:\n    cpu: 256\n    memory: 512\n    desired_count: 0\n    security_groups: [web]\n    containers:\n      app: {{ image: httpd }}\n"
+        ),
+    )
+    .unwrap();
+    let up = provision(dir.path(), &["up", "--yes", "--no-wait"]);
+    assert!(up.status.success(), "{}", text(&up));
+
+    // As if killed runs had registered 120 revisions and never recorded them: more than
+    // ListTaskDefinitions answers in one page (100), each with the stack's tags.
+    let c = clients().await;
+    let family = format!("{stack}-app");
+    let ours = c
+        .ecs
+        .describe_task_definition()
+        .task_definition(&family)
+        .include(aws_sdk_ecs::types::TaskDefinitionField::Tags)
+        .send()
+        .await
+        .unwrap();
+    let tags: Vec<serde_json::Value> = ours
+        .tags()
+        .iter()
+        .map(|t| serde_json::json!({"key": t.key(), "value": t.value()}))
+        .collect();
+    // Straight to the emulator: the SDK clients keep AWS's rate for registrations (1 a
+    // second), which would make this test take two minutes.
+    let body = serde_json::json!({
+        "family": family,
+        "containerDefinitions": [{"name": "app", "image": "httpd", "essential": true}],
+        "requiresCompatibilities": ["FARGATE"],
+        "networkMode": "awsvpc",
+        "cpu": "256",
+        "memory": "512",
+        "tags": tags,
+    })
+    .to_string();
+    for _ in 0..120 {
+        let (status, answer) = raw_json_call(
+            "ecs",
+            "AmazonEC2ContainerServiceV20141113.RegisterTaskDefinition",
+            &body,
+        );
+        assert_eq!(status, 200, "{answer}");
+    }
+    let down = provision(dir.path(), &["down", "--yes"]);
+    assert!(down.status.success(), "{}", text(&down));
+    let left = c
+        .ecs
+        .list_task_definitions()
+        .family_prefix(&family)
+        .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        left.task_definition_arns(),
+        Vec::<String>::new().as_slice(),
+        "every revision deregistered"
+    );
+}

@@ -185,3 +185,20 @@ async fn a_rolled_back_deployment_fails_with_exit_code_3() {
     assert!(down.status.success(), "{}", text(&down));
     assert_eq!(leftovers(&c, stack, stack).await, Vec::<String>::new());
 }
+
+#[test]
+fn waits_look_again_fast_at_first_then_back_off() {
+    use provision::resources::wait::Budget;
+    use std::time::Duration;
+    let b = Budget::long(Duration::from_secs(600));
+    let d: Vec<Duration> = b.delays().take(12).collect();
+    assert_eq!(d[0], Duration::from_millis(250));
+    // Within the first second, three more looks; after that, seconds apart, never over 15 s.
+    let first_second: Duration = d.iter().take(3).sum();
+    assert!(first_second < Duration::from_millis(1300), "{d:?}");
+    assert!(d.windows(2).all(|w| w[0] <= w[1]), "{d:?}");
+    assert_eq!(*d.last().unwrap(), Duration::from_secs(15), "{d:?}");
+    let r = Budget::release(Duration::from_secs(60));
+    assert_eq!(r.delays().next(), Some(Duration::from_millis(250)));
+    assert_eq!(r.delays().nth(20), Some(Duration::from_secs(10)));
+}
