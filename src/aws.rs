@@ -89,6 +89,40 @@ pub struct Clients {
     pub s3: aws_sdk_s3::Client,
     pub elb: aws_sdk_elasticloadbalancingv2::Client,
     pub scaling: aws_sdk_applicationautoscaling::Client,
+    /// Answers shared within the run (see `Memo`).
+    pub memo: Memo,
+}
+
+type Cell = std::sync::Arc<tokio::sync::OnceCell<std::sync::Arc<dyn std::any::Any + Send + Sync>>>;
+
+/// Answers asked for more than once in a run, asked of AWS once: what discovery finds of
+/// a kind (load balancers, for their listeners too; clusters, for their services too).
+/// Callers at the same time share the one request in flight; a failure is not kept.
+#[derive(Clone, Default)]
+pub struct Memo(std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, Cell>>>);
+
+impl Memo {
+    /// The answer under `key`, from `ask` the first time. One type per key; `None` if a
+    /// caller asks for another type (a bug), so the caller can say so.
+    pub async fn once<T, E, F, Fut>(&self, key: &str, ask: F) -> Result<Option<T>, E>
+    where
+        T: Clone + Send + Sync + 'static,
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<T, E>>,
+    {
+        let cell = {
+            let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            m.entry(key.to_string()).or_default().clone()
+        };
+        let got = cell
+            .get_or_try_init(|| async {
+                ask().await.map(|v| {
+                    std::sync::Arc::new(v) as std::sync::Arc<dyn std::any::Any + Send + Sync>
+                })
+            })
+            .await?;
+        Ok(got.downcast_ref::<T>().cloned())
+    }
 }
 
 /// Each client logs its calls through `CallLog`.
@@ -116,6 +150,7 @@ impl Clients {
             ssm: client!(aws_sdk_ssm, conf),
             elb: client!(aws_sdk_elasticloadbalancingv2, conf),
             scaling: client!(aws_sdk_applicationautoscaling, conf),
+            memo: Memo::default(),
             // An endpoint of one's own (the emulator) takes the bucket in the path.
             s3: aws_sdk_s3::Client::from_conf(
                 aws_sdk_s3::config::Builder::from(conf)

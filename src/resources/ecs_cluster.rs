@@ -47,8 +47,18 @@ pub fn ecs_tags(t: &Target) -> Vec<Tag> {
         .collect()
 }
 
-/// The clusters that carry the stack's tag, with their tags and capacity providers.
+/// The clusters that carry the stack's tag, with their tags and capacity providers: asked
+/// of AWS once per run (clusters, their services and their capacity are each discovered
+/// through them).
 pub async fn owned_clusters(c: &Clients, stack: &str) -> Result<Vec<Cluster>, CloudError> {
+    let key = format!("owned-clusters/{stack}");
+    c.memo
+        .once(&key, || list_owned(c, stack))
+        .await?
+        .ok_or_else(|| super::memo_bug(stack, &key))
+}
+
+async fn list_owned(c: &Clients, stack: &str) -> Result<Vec<Cluster>, CloudError> {
     let mut arns = Vec::new();
     let mut pages = c.ecs.list_clusters().into_paginator().send();
     while let Some(page) = pages.next().await {

@@ -204,7 +204,7 @@ impl Owned for Listener {
     /// Through the stack's load balancers: listeners cannot be listed by tag.
     async fn discover(c: &Clients, stack: &str) -> Result<Vec<Found>, CloudError> {
         let mut out = Vec::new();
-        for lb in super::load_balancer::LoadBalancer::discover(c, stack).await? {
+        for lb in super::discovered::<super::load_balancer::LoadBalancer>(c, stack).await? {
             let Some(lb_arn) = lb.outputs.get("arn").and_then(Json::as_str) else {
                 continue;
             };

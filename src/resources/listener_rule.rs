@@ -230,7 +230,7 @@ impl Owned for ListenerRule {
     /// Through the stack's listeners: rules cannot be listed by tag.
     async fn discover(c: &Clients, stack: &str) -> Result<Vec<Found>, CloudError> {
         let mut out = Vec::new();
-        for l in super::listener::Listener::discover(c, stack).await? {
+        for l in super::discovered::<super::listener::Listener>(c, stack).await? {
             let got = c
                 .elb
                 .describe_rules()

@@ -88,6 +88,31 @@ macro_rules! tag_pairs {
     };
 }
 
+/// What `K::discover` finds for `stack`, asked of AWS once per run: kinds found through
+/// others (listeners through load balancers, services through clusters) and the kinds
+/// themselves share one discovery. Discovery happens at plan time, before anything changes.
+pub async fn discovered<K: kind::Owned + kind::KindOf>(
+    c: &Clients,
+    stack: &str,
+) -> Result<Vec<kind::Found>, CloudError> {
+    let key = format!("discover/{:?}/{stack}", K::KIND);
+    c.memo
+        .once(&key, || K::discover(c, stack))
+        .await?
+        .ok_or_else(|| memo_bug(stack, &key))
+}
+
+/// A memo asked for another type than it holds: a bug in provision, said as an error.
+pub(crate) fn memo_bug(stack: &str, key: &str) -> CloudError {
+    CloudError {
+        resource: stack.to_string(),
+        operation: "discovery".into(),
+        code: None,
+        message: format!("the answer remembered as {key} has another type"),
+        hint: Some("this is a bug in provision; please report it".into()),
+    }
+}
+
 /// The resource as found, when its tags say `stack` owns it.
 pub fn found_in(
     tags: &[(String, String)],

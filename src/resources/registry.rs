@@ -235,9 +235,8 @@ macro_rules! kinds {
                 kind: Kind,
                 stack: &str,
             ) -> Result<Vec<$crate::resources::kind::Found>, $crate::provider::CloudError> {
-                use $crate::resources::kind::Owned;
                 match kind {
-                    $(Kind::$o => <$om::$ot>::discover(&self.c, stack).await,)*
+                    $(Kind::$o => $crate::resources::discovered::<$om::$ot>(&self.c, stack).await,)*
                     $(Kind::$l => Ok(Vec::new()),)*
                 }
             }

@@ -130,7 +130,7 @@ impl Owned for RolePolicy {
     /// the stack gives them (`<stack>-<service>-secrets`).
     async fn discover(c: &Clients, stack: &str) -> Result<Vec<Found>, CloudError> {
         let mut out = Vec::new();
-        for role in super::iam_role::IamRole::discover(c, stack).await? {
+        for role in super::discovered::<super::iam_role::IamRole>(c, stack).await? {
             let mut pages = c
                 .iam
                 .list_role_policies()

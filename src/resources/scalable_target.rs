@@ -129,7 +129,7 @@ impl Owned for ScalableTarget {
 
     async fn discover(c: &Clients, stack: &str) -> Result<Vec<Found>, CloudError> {
         let mut out = Vec::new();
-        for svc in super::ecs_service::EcsService::discover(c, stack).await? {
+        for svc in super::discovered::<super::ecs_service::EcsService>(c, stack).await? {
             let (Some(cluster), Some(name)) = (
                 svc.outputs.get("cluster").and_then(Json::as_str),
                 svc.outputs.get("name").and_then(Json::as_str),

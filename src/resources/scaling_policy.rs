@@ -197,7 +197,7 @@ impl Owned for ScalingPolicy {
     /// the stack gives them (`<stack>-<service>-<metric>`).
     async fn discover(c: &Clients, stack: &str) -> Result<Vec<Found>, CloudError> {
         let mut out = Vec::new();
-        for target in super::scalable_target::ScalableTarget::discover(c, stack).await? {
+        for target in super::discovered::<super::scalable_target::ScalableTarget>(c, stack).await? {
             let service = target
                 .id
                 .strip_prefix("scalable_target.")

@@ -71,6 +71,12 @@ async fn creates_do_not_look_first_when_discovery_found_nothing() {
     overlapped("CreateSecurityGroup", "ModifyVpcAttribute");
     overlapped("CreateInternetGateway", "ModifyVpcAttribute");
     let calls = requests();
+    // Kinds found through others (services and capacity through clusters, listeners
+    // through load balancers, policies through roles) share one discovery.
+    for listing in ["ListClusters", "DescribeLoadBalancers", "ListRoles"] {
+        let n = calls.iter().filter(|(_, a)| a == listing).count();
+        assert_eq!(n, 1, "{listing}: {calls:?}");
+    }
     let first_write = calls
         .iter()
         .position(|(_, a)| is_mutating(a))
