@@ -24,7 +24,7 @@ import traceback
 from urllib.parse import parse_qs
 
 from moto.server import DomainDispatcherApplication, create_backend_app
-from werkzeug.serving import run_simple
+from werkzeug.serving import WSGIRequestHandler, run_simple
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import patches  # noqa: E402
@@ -229,7 +229,10 @@ def main():
     elb.apply()
     faults = Faults(json.loads(os.environ.get("PROVISION_FAULTS") or "{}"))
     app = Serialized(DomainDispatcherApplication(create_backend_app), faults)
-    run_simple(host, port, app, threaded=True)
+    # HTTP/1.1 keeps connections open between requests, as AWS's endpoints do: the client
+    # does not pay a new connection per request (werkzeug's default is HTTP/1.0).
+    WSGIRequestHandler.protocol_version = "HTTP/1.1"
+    run_simple(host, port, app, threaded=True, request_handler=WSGIRequestHandler)
 
 
 if __name__ == "__main__":
