@@ -91,38 +91,33 @@ pub fn text(out: &Output) -> String {
     )
 }
 
-/// (service, action) of every request the emulator served since the last clear.
-pub fn requests() -> Vec<(String, String)> {
+/// The emulator's log of the requests it served since the last clear.
+fn request_log() -> Vec<serde_json::Value> {
     let body = http("GET", "/_provision/requests");
     let v: serde_json::Value = serde_json::from_str(&body).expect("request log is JSON");
-    v["requests"]
-        .as_array()
-        .unwrap()
+    v["requests"].as_array().cloned().unwrap_or_default()
+}
+
+fn text_of(r: &serde_json::Value, key: &str) -> String {
+    r[key].as_str().unwrap_or_default().to_string()
+}
+
+/// (service, action) of every request the emulator served since the last clear.
+pub fn requests() -> Vec<(String, String)> {
+    request_log()
         .iter()
-        .map(|r| {
-            (
-                r["service"].as_str().unwrap().to_string(),
-                r["action"].as_str().unwrap().to_string(),
-            )
-        })
+        .map(|r| (text_of(r, "service"), text_of(r, "action")))
         .collect()
 }
 
 /// (action, when it came, when it was answered) of each request since the last clear, in
 /// epoch seconds.
 pub fn timed_requests() -> Vec<(String, f64, f64)> {
-    let body = http("GET", "/_provision/requests");
-    let v: serde_json::Value = serde_json::from_str(&body).expect("request log is JSON");
-    v["requests"]
-        .as_array()
-        .unwrap()
+    request_log()
         .iter()
         .map(|r| {
-            (
-                r["action"].as_str().unwrap().to_string(),
-                r["t0"].as_f64().unwrap_or_default(),
-                r["t1"].as_f64().unwrap_or_default(),
-            )
+            let at = |k: &str| r[k].as_f64().unwrap_or_default();
+            (text_of(r, "action"), at("t0"), at("t1"))
         })
         .collect()
 }
