@@ -218,6 +218,20 @@ fn volumes(p: &Props) -> Option<Vec<Volume>> {
 }
 
 /// The family's revisions this resource registered (tagged with its stack and id), newest first.
+/// Runs `calls`, at most 16 at a time. A family can hold thousands of revisions: all at
+/// once, they would queue in the client's rate limiter after being signed, and AWS refuses
+/// a signature older than 5 minutes.
+async fn bounded<T, F>(calls: Vec<F>) -> Result<Vec<T>, CloudError>
+where
+    F: std::future::Future<Output = Result<T, CloudError>>,
+{
+    use futures_util::{StreamExt, TryStreamExt};
+    futures_util::stream::iter(calls)
+        .buffer_unordered(16)
+        .try_collect()
+        .await
+}
+
 async fn owned_revisions(
     c: &Clients,
     t: &Target,
@@ -242,17 +256,21 @@ async fn owned_revisions(
             break;
         }
     }
-    let described = arns.iter().map(|arn| async move {
-        c.ecs
-            .describe_task_definition()
-            .task_definition(arn)
-            .include(TaskDefinitionField::Tags)
-            .send()
-            .await
-            .map_err(|e| cloud(&t.id, "DescribeTaskDefinition", e))
-    });
+    let described = bounded(
+        arns.iter()
+            .map(|arn| async move {
+                c.ecs
+                    .describe_task_definition()
+                    .task_definition(arn)
+                    .include(TaskDefinitionField::Tags)
+                    .send()
+                    .await
+                    .map_err(|e| cloud(&t.id, "DescribeTaskDefinition", e))
+            })
+            .collect(),
+    );
     let mut owned = Vec::new();
-    for got in futures_util::future::try_join_all(described).await? {
+    for got in described.await? {
         if let Some(d) = got.task_definition()
             && d.family() == Some(family)
             && super::owned_by(&tags_of(got.tags()), t)
@@ -558,7 +576,7 @@ impl Owned for TaskDefinition {
         // The recorded revisions go at once; meanwhile, revisions registered by a run that
         // was killed before recording them (ours too, by their tags) are looked for.
         let (_, strays) = tokio::try_join!(
-            futures_util::future::try_join_all(revisions.iter().cloned().map(deregister)),
+            bounded(revisions.iter().cloned().map(deregister).collect()),
             owned_revisions(c, t, s(&e.props, "family"), false)
         )?;
         let strays = strays
@@ -566,7 +584,7 @@ impl Owned for TaskDefinition {
             .filter_map(|d| d.task_definition_arn())
             .filter(|arn| !revisions.iter().any(|r| r == arn))
             .map(str::to_string);
-        futures_util::future::try_join_all(strays.map(deregister)).await?;
+        bounded(strays.map(deregister).collect()).await?;
         Ok(())
     }
 
