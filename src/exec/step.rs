@@ -51,7 +51,13 @@ pub async fn run<P: Provider>(
         superseded: step.id.ends_with(super::OLD),
         absent: step.absent,
         record: Recorder::none(),
-        early: early.clone(),
+        // A deletion may say it let go early; the deletion half of a replacement may not,
+        // as what waits on it needs the new resource, made after.
+        early: if step.action == Action::Delete {
+            early.clone()
+        } else {
+            crate::graph::Early::none()
+        },
     };
     let entry = writer.entry(&step.id);
     let verb = match step.action {
