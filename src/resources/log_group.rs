@@ -27,10 +27,13 @@ crate::props! {
 const NOT_FOUND: &[&str] = &["ResourceNotFoundException"];
 
 async fn describe(c: &Clients, id: &str, name: &str) -> Result<Option<SdkLogGroup>, CloudError> {
+    // The answer is sorted by name, so a group of exactly this name comes first: one
+    // is enough, however many others share the prefix (`/ecs/app/s1` and `s10`…`s199`).
     let out = c
         .logs
         .describe_log_groups()
         .log_group_name_prefix(name)
+        .limit(1)
         .send()
         .await
         .map_err(|e| cloud(id, "DescribeLogGroups", e))?;

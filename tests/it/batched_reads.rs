@@ -24,6 +24,22 @@ async fn a_plan_reads_services_and_task_definitions_in_batches() {
     std::fs::write(dir.path().join("stack.yaml"), yaml).unwrap();
     let up = provision(dir.path(), &["up", "--yes", "--no-wait"]);
     assert!(up.status.success(), "{}", text(&up));
+    // s1's log group name is a prefix of s10's and s11's: each recorded its own ARN.
+    let state: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join(format!(".provision/{stack}.state.json")))
+            .unwrap(),
+    )
+    .unwrap();
+    for s in ["s1", "s10", "s11"] {
+        let arn = state["resources"][format!("log_group.{s}")]["outputs"]["arn"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            arn.ends_with(&format!(":log-group:/ecs/{stack}/{s}")),
+            "{s}: {arn}"
+        );
+    }
 
     clear_requests();
     let plan = provision(dir.path(), &["plan", "--detailed-exitcode"]);
