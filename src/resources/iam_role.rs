@@ -61,6 +61,28 @@ async fn attached(c: &Clients, id: &str, name: &str) -> Result<Vec<String>, Clou
         .collect())
 }
 
+/// Detaches these managed policies together; one not attached (or a role already gone)
+/// counts as detached.
+async fn detach(c: &Clients, t: &Target, name: &str, arns: &[String]) -> Result<(), CloudError> {
+    let each = arns.iter().map(|arn| async move {
+        match c
+            .iam
+            .detach_role_policy()
+            .role_name(name)
+            .policy_arn(arn)
+            .send()
+            .await
+        {
+            Err(err) if is_code(&err, NOT_FOUND) => Ok(()),
+            other => other
+                .map(|_| ())
+                .map_err(|err| cloud(&t.id, "DetachRolePolicy", err)),
+        }
+    });
+    futures_util::future::try_join_all(each).await?;
+    Ok(())
+}
+
 async fn converge_policies(
     c: &Clients,
     t: &Target,
@@ -72,15 +94,8 @@ async fn converge_policies(
         Some(h) => h,
         None => attached(c, &t.id, name).await?,
     };
-    for arn in have.iter().filter(|a| !want.contains(a)) {
-        c.iam
-            .detach_role_policy()
-            .role_name(name)
-            .policy_arn(arn)
-            .send()
-            .await
-            .map_err(|e| cloud(&t.id, "DetachRolePolicy", e))?;
-    }
+    let gone_now: Vec<String> = have.iter().filter(|a| !want.contains(a)).cloned().collect();
+    detach(c, t, name, &gone_now).await?;
     // Independent of one another: attached together.
     let attach = want
         .iter()
@@ -221,23 +236,7 @@ impl Owned for IamRole {
             })
             .unwrap_or_default();
         if !ours.is_empty() {
-            let detach = ours.iter().map(|arn| async move {
-                match c
-                    .iam
-                    .detach_role_policy()
-                    .role_name(name)
-                    .policy_arn(arn)
-                    .send()
-                    .await
-                {
-                    // Not attached (or no role): nothing to detach.
-                    Err(err) if is_code(&err, NOT_FOUND) => Ok(()),
-                    other => other
-                        .map(|_| ())
-                        .map_err(|err| cloud(&t.id, "DetachRolePolicy", err)),
-                }
-            });
-            futures_util::future::try_join_all(detach).await?;
+            detach(c, t, name, &ours).await?;
             match c.iam.delete_role().role_name(name).send().await {
                 Err(err) if is_code(&err, &["DeleteConflict"]) => {}
                 other => return gone(other, NOT_FOUND, &t.id, "DeleteRole"),
@@ -270,16 +269,6 @@ impl Owned for IamRole {
             Err(err) if err.code.as_deref() == Some("NoSuchEntity") => return Ok(()),
             Err(err) => return Err(err),
         };
-        let detach = policies.iter().map(|arn| async move {
-            c.iam
-                .detach_role_policy()
-                .role_name(name)
-                .policy_arn(arn)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|err| cloud(&t.id, "DetachRolePolicy", err))
-        });
         let delete_inline = inline.policy_names().iter().map(|policy| async move {
             c.iam
                 .delete_role_policy()
@@ -301,7 +290,7 @@ impl Owned for IamRole {
                 .map_err(|err| cloud(&t.id, "RemoveRoleFromInstanceProfile", err))
         });
         tokio::try_join!(
-            futures_util::future::try_join_all(detach),
+            detach(c, t, name, &policies),
             futures_util::future::try_join_all(delete_inline),
             futures_util::future::try_join_all(leave)
         )?;

@@ -20,29 +20,16 @@ use crate::provider::{CloudError, Target};
 pub const TAG_STACK: &str = "provision:stack";
 pub const TAG_ID: &str = "provision:id";
 
+/// The cloud the engine talks to. Lookups (the account, the zones, the default VPC) and
+/// discovery are asked once per run through `c.memo`: they do not change within a run,
+/// and recovery and the plan both ask for them.
 pub struct Aws {
     pub c: Clients,
-    /// Lookups answered during this run (the account, the zones, the default VPC): they
-    /// do not change within a run, and recovery and the plan both ask for them.
-    looked_up: std::sync::Mutex<std::collections::HashMap<String, kind::Fields>>,
 }
 
 impl Aws {
     pub fn new(c: Clients) -> Self {
-        Aws {
-            c,
-            looked_up: Default::default(),
-        }
-    }
-
-    fn remembered(&self, key: &str) -> Option<kind::Fields> {
-        self.looked_up.lock().ok()?.get(key).cloned()
-    }
-
-    fn remember(&self, key: String, fields: &kind::Fields) {
-        if let Ok(mut m) = self.looked_up.lock() {
-            m.insert(key, fields.clone());
-        }
+        Aws { c }
     }
 }
 
@@ -103,10 +90,10 @@ pub async fn discovered<K: kind::Owned + kind::KindOf>(
 }
 
 /// A memo asked for another type than it holds: a bug in provision, said as an error.
-pub(crate) fn memo_bug(stack: &str, key: &str) -> CloudError {
+pub(crate) fn memo_bug(resource: &str, key: &str) -> CloudError {
     CloudError {
-        resource: stack.to_string(),
-        operation: "discovery".into(),
+        resource: resource.to_string(),
+        operation: "reading an answer remembered for the run".into(),
         code: None,
         message: format!("the answer remembered as {key} has another type"),
         hint: Some("this is a bug in provision; please report it".into()),

@@ -142,16 +142,14 @@ macro_rules! kinds {
                 props: &serde_json::Value,
             ) -> Result<$crate::resources::kind::Fields, $crate::provider::CloudError> {
                 use $crate::resources::kind::Lookup;
-                let key = format!("{id} {kind:?} {props}");
-                if let Some(known) = self.remembered(&key) {
-                    return Ok(known);
-                }
+                let key = format!("lookup/{id} {kind:?} {props}");
                 match kind {
-                    $(Kind::$l => {
-                        let out = <$lm::$lt>::lookup(&self.c, id, props).await?;
-                        self.remember(key, &out);
-                        Ok(out)
-                    })*
+                    $(Kind::$l => self
+                        .c
+                        .memo
+                        .once(&key, || <$lm::$lt>::lookup(&self.c, id, props))
+                        .await?
+                        .ok_or_else(|| $crate::resources::memo_bug(id, &key)),)*
                     $(Kind::$o => Err(error::own(
                         id,
                         "lookup",

@@ -125,19 +125,12 @@ async fn converge(
         Ok::<_, CloudError>(())
     };
     let want = p.subnet_ids.clone();
-    let leave = have
+    let leave: Vec<String> = have
         .subnets
         .iter()
         .filter(|(subnet, _)| !want.contains(subnet))
-        .map(|(_, assoc)| async move {
-            c.ec2
-                .disassociate_route_table()
-                .association_id(assoc)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| cloud(&t.id, "DisassociateRouteTable", e))
-        });
+        .map(|(_, assoc)| assoc.clone())
+        .collect();
     let join = want
         .iter()
         .filter(|w| !have.subnets.iter().any(|(s, _)| s == *w))
@@ -158,7 +151,7 @@ async fn converge(
         });
     let (_, _, joined) = tokio::try_join!(
         route,
-        futures_util::future::try_join_all(leave),
+        disassociate(c, t, &leave),
         futures_util::future::try_join_all(join)
     )?;
     // What the table is associated with now, for `down` to remove without reading first.

@@ -217,7 +217,6 @@ fn volumes(p: &Props) -> Option<Vec<Volume>> {
     })
 }
 
-/// The family's revisions this resource registered (tagged with its stack and id), newest first.
 /// Runs `calls`, at most 16 at a time. A family can hold thousands of revisions: all at
 /// once, they would queue in the client's rate limiter after being signed, and AWS refuses
 /// a signature older than 5 minutes.
@@ -232,6 +231,7 @@ where
         .await
 }
 
+/// The family's revisions this resource registered (tagged with its stack and id), newest first.
 async fn owned_revisions(
     c: &Clients,
     t: &Target,

@@ -292,7 +292,7 @@ enum Writing {
     Remote {
         object: Arc<dyn remote::Remote>,
         etag: Option<String>,
-        /// How many changes the object holds (see `StateWriter::applied`).
+        /// How many changes the object holds (see `StateWriter::record_remote`).
         durable: u64,
     },
 }
