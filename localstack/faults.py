@@ -9,6 +9,10 @@ Configure with POST /_provision/faults and a JSON body (or PROVISION_FAULTS at s
    "services": ["ecs", "ec2"], "actions": ["CreateService"], "latency_ms": 20,
    "freeze_after_mutations": 3, "rate_limits": true}
 
+Signatures expire as AWS's do: a request whose `X-Amz-Date` is more than
+`signature_max_age_s` (default 300, AWS's 5 minutes) from now, either way, is refused as
+AWS refuses it, and counted in `expired`.
+
 `rate_limits` enforces AWS's request rates per API family, as token buckets with AWS's
 burst and refill (the same table as provision's src/aws/limits.rs): a request beyond them
 is throttled as AWS throttles it, and counted in `throttled`.
@@ -20,6 +24,7 @@ GET /_provision/faults shows the settings and what was injected; POST /_provisio
 lets a frozen response go; POST /_provision/faults with {} turns everything off.
 """
 
+import calendar
 import hashlib
 import json
 import threading
@@ -74,6 +79,7 @@ class Faults:
             self.released.clear()
             self.buckets = {}  # family -> [tokens, last refill]
             self.throttled = 0
+            self.expired = 0
 
     def status(self):
         with self.lock:
@@ -83,6 +89,7 @@ class Faults:
                 "mutations": self.mutations,
                 "frozen": self.frozen,
                 "throttled": self.throttled,
+                "expired": self.expired,
             }
 
     def release(self):
@@ -135,6 +142,31 @@ class Faults:
                 return True
             self.buckets[name] = (tokens - 1, now)
             return False
+
+    def signature_refusal(self, service, amz_date):
+        """(code, message, status) if the request's signature has expired, else None."""
+        if not amz_date:
+            return None
+        try:
+            signed = calendar.timegm(time.strptime(amz_date, "%Y%m%dT%H%M%SZ"))
+        except ValueError:
+            return None
+        max_age = self.settings.get("signature_max_age_s", 300)
+        now = time.time()
+        if abs(now - signed) <= max_age:
+            return None
+        with self.lock:
+            self.expired += 1
+        if service == "ec2":
+            return ("RequestExpired", "Request has expired.", 400)
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now - max_age))
+        message = f"Signature expired: {amz_date} is now earlier than {stamp}."
+        if signed > now:
+            stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now + max_age))
+            message = f"Signature not yet current: {amz_date} is still later than {stamp}."
+        if service in QUERY:
+            return ("SignatureDoesNotMatch", message, 403)
+        return ("InvalidSignatureException", message, 400)
 
     def after(self, action):
         """Called once the emulator applied a request: counts mutations, maybe freezes."""

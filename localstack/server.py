@@ -97,6 +97,12 @@ class Serialized:
             service, action = "moto", "reset"
         else:
             service, action = self._record(environ, body)
+            expired = self.faults.signature_refusal(service, environ.get("HTTP_X_AMZ_DATE"))
+            if expired:
+                code, message, status = expired
+                status, headers, data = aws_error(service, code, message, status)
+                start_response(f"{status} Error", headers)
+                return [data]
             fault = self.faults.before(service, action)
             if fault == "drop":
                 sock = environ.get("werkzeug.socket")

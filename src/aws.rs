@@ -57,22 +57,31 @@ pub async fn load(s: &Settings) -> SdkConfig {
             "provision-local",
         ));
     }
-    // Every client of the run shares one set of AWS's rate limits (see limits.rs), in front
-    // of the SDK's default HTTPS client. A request waiting for its token has sent nothing
-    // yet: the upload side of the stalled-stream guard would take that wait for a stall
-    // (request bodies here are a few KB; downloads stay guarded).
+    // Every client of the run shares one set of AWS's rate limits (see limits.rs), kept by
+    // the identity cache, so that a request waits for its token before it is signed.
     loader
-        .stalled_stream_protection(
-            aws_config::stalled_stream_protection::StalledStreamProtectionConfig::enabled()
-                .upload_enabled(false)
-                .build(),
-        )
-        .http_client(limits::Limited::new(
-            limits::default_https_client(),
-            Default::default(),
-        ))
+        .identity_cache(limits::Gate::new(Default::default()))
+        .http_client(https_client())
         .load()
         .await
+}
+
+/// The client the SDK would use by default: hyper 1 with rustls (aws-lc), honouring the
+/// HTTP(S)_PROXY variables, with the timeouts and sleep the SDK gives it.
+fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::proxy::ProxyConfig;
+    use aws_smithy_http_client::{Builder, ConnectorBuilder, tls};
+    Builder::new().build_with_connector_fn(|settings, components| {
+        let mut conn = ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::AwsLc,
+        ));
+        conn.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            conn.set_sleep_impl(components.sleep_impl());
+        }
+        conn.set_proxy_config(Some(ProxyConfig::from_env()));
+        conn.build()
+    })
 }
 
 #[derive(Clone)]

@@ -3,16 +3,18 @@
 //! Every request waits for a token before it goes out, so a large stack goes up without
 //! being throttled, instead of hitting the limit and backing off.
 //!
-//! The buckets sit in the HTTP client the SDK clients share: the request is signed by
-//! then, and its service (the signature's scope) and operation (the `X-Amz-Target` header
-//! or the form's `Action`) name its family.
+//! The wait happens before the request is signed, never after: AWS refuses a signature
+//! more than 5 minutes old, so a request that queued behind a long burst after signing
+//! would be refused. The SDK resolves the credentials of every attempt just before it
+//! signs it, through the client's identity cache; `Gate` is that cache, and waits for the
+//! operation's token first (the operation is in the attempt's `Metadata`).
 
-use aws_smithy_runtime_api::client::http::{
-    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
-    SharedHttpConnector,
+use aws_smithy_runtime_api::client::identity::{
+    IdentityFuture, ResolveCachedIdentity, SharedIdentityCache, SharedIdentityResolver,
 };
-use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -117,88 +119,51 @@ impl Limits {
     }
 }
 
-/// The service and operation of a signed request.
-fn identify(req: &HttpRequest) -> (String, String) {
-    let h = req.headers();
-    let service = h
-        .get("authorization")
-        .and_then(|a| a.split("Credential=").nth(1))
-        .and_then(|c| c.split('/').nth(3))
-        .unwrap_or_default()
-        .to_string();
-    let action = match h.get("x-amz-target") {
-        Some(t) => t.rsplit('.').next().unwrap_or_default().to_string(),
-        None => req
-            .body()
-            .bytes()
-            .and_then(|b| std::str::from_utf8(b).ok())
-            .and_then(|form| {
-                form.split('&')
-                    .find_map(|kv| kv.strip_prefix("Action="))
-                    .map(str::to_string)
-            })
-            .unwrap_or_default(),
-    };
-    (service, action)
-}
-
-/// The client the SDK would use by default: hyper 1 with rustls (aws-lc), honouring the
-/// HTTP(S)_PROXY variables, with the timeouts and sleep the SDK gives it.
-pub fn default_https_client() -> SharedHttpClient {
-    use aws_smithy_http_client::proxy::ProxyConfig;
-    use aws_smithy_http_client::{Builder, ConnectorBuilder, tls};
-    Builder::new().build_with_connector_fn(|settings, components| {
-        let mut conn = ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::AwsLc,
-        ));
-        conn.set_connector_settings(settings.cloned());
-        if let Some(components) = components {
-            conn.set_sleep_impl(components.sleep_impl());
-        }
-        conn.set_proxy_config(Some(ProxyConfig::from_env()));
-        conn.build()
-    })
-}
-
-/// An HTTP client whose requests wait for their family's token first.
-#[derive(Debug, Clone)]
-pub struct Limited {
-    inner: SharedHttpClient,
-    limits: Arc<Limits>,
-}
-
-impl Limited {
-    pub fn new(inner: SharedHttpClient, limits: Arc<Limits>) -> Self {
-        Limited { inner, limits }
+/// The signing name of a service, from the name its SDK crate gives it in `Metadata`.
+pub fn signing_name(sdk_service: &str) -> String {
+    match sdk_service {
+        "CloudWatch Logs" => "logs".into(),
+        "Auto Scaling" => "autoscaling".into(),
+        "Elastic Load Balancing v2" => "elasticloadbalancing".into(),
+        "Application Auto Scaling" => "application-autoscaling".into(),
+        other => other.to_ascii_lowercase().replace(' ', "-"),
     }
 }
 
-impl HttpClient for Limited {
-    fn http_connector(
-        &self,
-        settings: &HttpConnectorSettings,
-        components: &RuntimeComponents,
-    ) -> SharedHttpConnector {
-        SharedHttpConnector::new(LimitedConnector {
-            inner: self.inner.http_connector(settings, components),
-            limits: self.limits.clone(),
-        })
-    }
-}
-
+/// The identity cache every client of the run shares: an attempt waits for its family's
+/// token, then gets its credentials from the SDK's usual lazy cache and is signed at once.
 #[derive(Debug)]
-struct LimitedConnector {
-    inner: SharedHttpConnector,
+pub struct Gate {
+    inner: SharedIdentityCache,
     limits: Arc<Limits>,
 }
 
-impl HttpConnector for LimitedConnector {
-    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
-        let (inner, limits) = (self.inner.clone(), self.limits.clone());
-        HttpConnectorFuture::new(async move {
-            let (service, action) = identify(&request);
-            limits.acquire(&service, &action).await;
-            inner.call(request).await
+impl Gate {
+    pub fn new(limits: Arc<Limits>) -> Self {
+        Gate {
+            inner: aws_config::identity::IdentityCache::lazy().build(),
+            limits,
+        }
+    }
+}
+
+impl ResolveCachedIdentity for Gate {
+    fn resolve_cached_identity<'a>(
+        &'a self,
+        resolver: SharedIdentityResolver,
+        runtime_components: &'a RuntimeComponents,
+        config_bag: &'a ConfigBag,
+    ) -> IdentityFuture<'a> {
+        let op = config_bag
+            .load::<Metadata>()
+            .map(|m| (signing_name(m.service()), m.name().to_string()));
+        IdentityFuture::new(async move {
+            if let Some((service, action)) = op {
+                self.limits.acquire(&service, &action).await;
+            }
+            self.inner
+                .resolve_cached_identity(resolver, runtime_components, config_bag)
+                .await
         })
     }
 }

@@ -156,11 +156,16 @@ fn http_with(method: &str, path: &str, body: &str) -> String {
 /// One JSON-protocol call straight to the emulator, signed only as far as it reads (its
 /// service and region), bypassing the SDK and its rate limits: the answer's status and body.
 pub fn raw_json_call(service: &str, target: &str, body: &str) -> (u16, String) {
+    raw_json_call_with(service, target, body, "")
+}
+
+/// `raw_json_call` with more headers, each ending in CRLF.
+pub fn raw_json_call_with(service: &str, target: &str, body: &str, headers: &str) -> (u16, String) {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", get().port)).expect("emulator answers");
     write!(
         s,
-        "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-amz-json-1.1\r\nX-Amz-Target: {target}\r\nAuthorization: AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-amz-json-1.1\r\nX-Amz-Target: {target}\r\nAuthorization: AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .unwrap();

@@ -1,8 +1,10 @@
 //! AWS's rate limits, kept on our side: a stack whose task definitions alone exceed ECS's
 //! RegisterTaskDefinition burst goes up without one throttled request, against an emulator
 //! that enforces AWS's limits. The emulator does throttle a client that ignores them.
+//! A request waits for its token before it is signed: AWS refuses a signature older than
+//! 5 minutes, and a request that queued after signing would carry an old one.
 
-use crate::emulator::{CALL_LOG, Faults, provision, raw_json_call, text};
+use crate::emulator::{CALL_LOG, Faults, provision, raw_json_call, raw_json_call_with, text};
 use provision::aws::limits::{Rate, family};
 
 #[test]
@@ -79,12 +81,34 @@ async fn a_stack_beyond_the_burst_goes_up_without_being_throttled() {
         ));
     }
     std::fs::write(dir.path().join("stack.yaml"), yaml).unwrap();
-    let limits = Faults::set(serde_json::json!({"rate_limits": true}));
+    // 30 registrations against a burst of 20 queue for about 11 s: a signature may age 2 s.
+    let limits = Faults::set(serde_json::json!({"rate_limits": true, "signature_max_age_s": 2}));
     let up = provision(dir.path(), &["up", "--yes", "--no-wait"]);
     let status = Faults::status();
     drop(limits);
     assert!(up.status.success(), "{}", text(&up));
     assert_eq!(status["throttled"], 0, "{status}");
+    assert_eq!(
+        status["expired"], 0,
+        "no request was signed before its wait: {status}"
+    );
     let down = provision(dir.path(), &["down", "--yes"]);
     assert!(down.status.success(), "{}", text(&down));
+}
+
+#[test]
+fn the_emulator_refuses_an_expired_signature() {
+    let _shared = CALL_LOG.read().unwrap_or_else(|e| e.into_inner());
+    let (status, body) = raw_json_call_with(
+        "ecs",
+        "AmazonEC2ContainerServiceV20141113.ListClusters",
+        "{}",
+        "X-Amz-Date: 20200101T000000Z\r\n",
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("InvalidSignatureException"), "{body}");
+    assert!(
+        body.contains("Signature expired: 20200101T000000Z"),
+        "{body}"
+    );
 }
