@@ -128,6 +128,20 @@ def delete_internet_gateway(p, region):
     return None
 
 
+def create_route(p, region):
+    """A route to an internet gateway needs the gateway attached to the table's VPC."""
+    b, rid, gid = _ec2(region), p.get("RouteTableId"), p.get("GatewayId") or ""
+    rt, ig = b.route_tables.get(rid), b.internet_gateways.get(gid)
+    if gid.startswith("igw-") and rt is not None and ig is not None:
+        if ig.vpc is None or ig.vpc.id != rt.vpc_id:
+            return (
+                "InvalidParameterValue",
+                f"route table {rid} and network gateway {gid} belong to different networks",
+                400,
+            )
+    return None
+
+
 def delete_route_table(p, region):
     b, rid = _ec2(region), p["RouteTableId"]
     rt = b.route_tables.get(rid)
@@ -312,6 +326,7 @@ RULES = {
     ("ec2", "DeleteSecurityGroup"): delete_security_group,
     ("ec2", "DeleteSubnet"): delete_subnet,
     ("ec2", "DeleteInternetGateway"): delete_internet_gateway,
+    ("ec2", "CreateRoute"): create_route,
     ("ec2", "DeleteRouteTable"): delete_route_table,
     ("iam", "DeleteRole"): delete_role,
     ("ecs", "DeleteCluster"): delete_cluster,

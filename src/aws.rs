@@ -98,6 +98,9 @@ pub struct Clients {
     pub s3: aws_sdk_s3::Client,
     pub elb: aws_sdk_elasticloadbalancingv2::Client,
     pub scaling: aws_sdk_applicationautoscaling::Client,
+    /// The Resource Groups Tagging API: what carries a tag, for kinds that cannot be
+    /// listed by tag otherwise (ECS clusters).
+    pub tagging: aws_sdk_resourcegroupstagging::Client,
     /// Answers shared within the run (see `Memo`).
     pub memo: Memo,
 }
@@ -159,6 +162,7 @@ impl Clients {
             ssm: client!(aws_sdk_ssm, conf),
             elb: client!(aws_sdk_elasticloadbalancingv2, conf),
             scaling: client!(aws_sdk_applicationautoscaling, conf),
+            tagging: client!(aws_sdk_resourcegroupstagging, conf),
             memo: Memo::default(),
             // An endpoint of one's own (the emulator) takes the bucket in the path.
             s3: aws_sdk_s3::Client::from_conf(

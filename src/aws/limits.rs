@@ -126,6 +126,7 @@ pub fn signing_name(sdk_service: &str) -> String {
         "Auto Scaling" => "autoscaling".into(),
         "Elastic Load Balancing v2" => "elasticloadbalancing".into(),
         "Application Auto Scaling" => "application-autoscaling".into(),
+        "Resource Groups Tagging API" => "tagging".into(),
         other => other.to_ascii_lowercase().replace(' ', "-"),
     }
 }

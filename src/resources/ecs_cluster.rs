@@ -58,33 +58,72 @@ pub async fn owned_clusters(c: &Clients, stack: &str) -> Result<Vec<Cluster>, Cl
         .ok_or_else(|| super::memo_bug(stack, &key))
 }
 
+/// ECS cannot list clusters by tag, and `ListClusters` lists every cluster of the region
+/// (deleted ones too), each to be described for its tags. The Resource Groups Tagging API
+/// answers "which clusters carry this stack's tag" in one call; at the same time the
+/// cluster named after the stack (the default name) is described directly, which also
+/// covers the tag index lagging behind a cluster made seconds ago. Only clusters the index
+/// names beyond that one are described after, to see that they are still ACTIVE.
 async fn list_owned(c: &Clients, stack: &str) -> Result<Vec<Cluster>, CloudError> {
-    let mut arns = Vec::new();
-    let mut pages = c.ecs.list_clusters().into_paginator().send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| cloud(stack, "ListClusters", e))?;
-        arns.extend(page.cluster_arns().iter().cloned());
-    }
-    let mut owned = Vec::new();
+    use aws_sdk_resourcegroupstagging::types::TagFilter;
+    let tagged = async {
+        let mut arns = Vec::new();
+        let mut pages = c
+            .tagging
+            .get_resources()
+            .resource_type_filters("ecs:cluster")
+            .tag_filters(
+                TagFilter::builder()
+                    .key(super::TAG_STACK)
+                    .values(stack)
+                    .build(),
+            )
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| cloud(stack, "GetResources", e))?;
+            arns.extend(
+                page.resource_tag_mapping_list()
+                    .iter()
+                    .filter_map(|m| m.resource_arn().map(str::to_string)),
+            );
+        }
+        Ok::<_, CloudError>(arns)
+    };
+    let named = describe_all(c, stack, vec![stack.to_string()]);
+    let (tagged, named) = tokio::try_join!(tagged, named)?;
+    let seen: Vec<&str> = named.iter().filter_map(|cl| cl.cluster_arn()).collect();
+    let rest: Vec<String> = tagged
+        .into_iter()
+        .filter(|arn| !seen.contains(&arn.as_str()))
+        .collect();
+    let mut all = named;
     // DescribeClusters takes 100 at a time.
-    for chunk in arns.chunks(100) {
-        let got = c
-            .ecs
-            .describe_clusters()
-            .set_clusters(Some(chunk.to_vec()))
-            .include(ClusterField::Tags)
-            .send()
-            .await
-            .map_err(|e| cloud(stack, "DescribeClusters", e))?;
-        owned.extend(
-            got.clusters()
-                .iter()
-                .filter(|cl| cl.status() == Some("ACTIVE"))
-                .filter(|cl| super::found_in(&tags_of(cl.tags()), stack, Some("-")).is_some())
-                .cloned(),
-        );
+    for chunk in rest.chunks(100) {
+        all.extend(describe_all(c, stack, chunk.to_vec()).await?);
     }
-    Ok(owned)
+    Ok(all
+        .into_iter()
+        .filter(|cl| cl.status() == Some("ACTIVE"))
+        .filter(|cl| super::found_in(&tags_of(cl.tags()), stack, Some("-")).is_some())
+        .collect())
+}
+
+/// The clusters of these names or ARNs that exist (any status), with their tags.
+async fn describe_all(
+    c: &Clients,
+    stack: &str,
+    clusters: Vec<String>,
+) -> Result<Vec<Cluster>, CloudError> {
+    let got = c
+        .ecs
+        .describe_clusters()
+        .set_clusters(Some(clusters))
+        .include(ClusterField::Tags)
+        .send()
+        .await
+        .map_err(|e| cloud(stack, "DescribeClusters", e))?;
+    Ok(got.clusters().to_vec())
 }
 
 pub fn tags_of(tags: &[Tag]) -> Vec<(String, String)> {

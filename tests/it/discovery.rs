@@ -73,10 +73,12 @@ async fn creates_do_not_look_first_when_discovery_found_nothing() {
     let calls = requests();
     // Kinds found through others (services and capacity through clusters, listeners
     // through load balancers, policies through roles) share one discovery.
-    for listing in ["ListClusters", "DescribeLoadBalancers", "ListRoles"] {
+    for listing in ["GetResources", "DescribeLoadBalancers", "ListRoles"] {
         let n = calls.iter().filter(|(_, a)| a == listing).count();
         assert_eq!(n, 1, "{listing}: {calls:?}");
     }
+    // Clusters are found by the stack's tag, not by listing and describing every one.
+    assert!(!calls.iter().any(|(_, a)| a == "ListClusters"), "{calls:?}");
     let first_write = calls
         .iter()
         .position(|(_, a)| is_mutating(a))

@@ -5,10 +5,21 @@
 //! 5 minutes, and a request that queued after signing would carry an old one.
 
 use crate::emulator::{CALL_LOG, Faults, provision, raw_json_call, raw_json_call_with, text};
-use provision::aws::limits::{Rate, family};
+use provision::aws::limits::{Rate, family, signing_name};
 
 #[test]
 fn families_follow_awss_published_rates() {
+    // The SDK names a request's service in its own words; the family wants the signing name.
+    for (sdk, signing) in [
+        ("ECS", "ecs"),
+        ("EC2", "ec2"),
+        ("CloudWatch Logs", "logs"),
+        ("Elastic Load Balancing v2", "elasticloadbalancing"),
+        ("Application Auto Scaling", "application-autoscaling"),
+        ("Resource Groups Tagging API", "tagging"),
+    ] {
+        assert_eq!(signing_name(sdk), signing);
+    }
     assert_eq!(
         family("ecs", "RegisterTaskDefinition"),
         (

@@ -10,6 +10,19 @@ async fn without_its_state_a_stack_is_found_recovered_and_deleted() {
     let c = emulator::clients().await;
     let stack = "e2e-lost";
     let dir = stack_dir_named("wordpress-ec2.yaml", "wordpress", stack);
+    // A cluster not named after the stack is found through the tag index, not by its name.
+    let file = dir.path().join("stack.yaml");
+    let yaml = std::fs::read_to_string(&file).unwrap();
+    assert!(yaml.contains(&format!("cluster: {stack}\n")));
+    let cluster = "e2e-lost-apps";
+    std::fs::write(
+        &file,
+        yaml.replace(
+            &format!("cluster: {stack}\n"),
+            &format!("cluster: {cluster}\n"),
+        ),
+    )
+    .unwrap();
     let up = provision(dir.path(), &["up", "--yes", "--no-wait"]);
     assert!(up.status.success(), "{}", text(&up));
     let state_path = dir.path().join(format!(".provision/{stack}.state.json"));
@@ -65,5 +78,5 @@ async fn without_its_state_a_stack_is_found_recovered_and_deleted() {
         "{}",
         text(&down)
     );
-    assert_eq!(leftovers(&c, stack, stack).await, Vec::<String>::new());
+    assert_eq!(leftovers(&c, stack, cluster).await, Vec::<String>::new());
 }

@@ -83,6 +83,28 @@ async fn network_deletions_in_the_wrong_order_are_refused() {
         .route_table_id()
         .unwrap()
         .to_string();
+    // A route to a gateway not attached to the table's VPC.
+    let loose = ec2.create_internet_gateway().send().await.unwrap();
+    let loose = loose
+        .internet_gateway()
+        .unwrap()
+        .internet_gateway_id()
+        .unwrap()
+        .to_string();
+    let route = |gw: &str| {
+        ec2.create_route()
+            .route_table_id(&rt)
+            .destination_cidr_block("0.0.0.0/0")
+            .gateway_id(gw)
+            .send()
+    };
+    assert_eq!(refused(route(&loose).await), "InvalidParameterValue");
+    route(&igw).await.unwrap();
+    ec2.delete_internet_gateway()
+        .internet_gateway_id(&loose)
+        .send()
+        .await
+        .unwrap();
     let assoc = ec2
         .associate_route_table()
         .route_table_id(&rt)
