@@ -96,6 +96,11 @@ async fn converge(
     let gw = p.gateway_id.as_str();
     // The route and each association are independent of one another: made together.
     let route = async {
+        // The table needed only the gateway's id to be made; its route needs the gateway
+        // attached to the VPC (AWS refuses one to a gateway of another network).
+        if have.gateway.as_deref() != Some(gw) {
+            t.early_deps_done("CreateRoute").await?;
+        }
         match &have.gateway {
             None => {
                 super::retry::until_visible(t, "CreateRoute", || async {
@@ -184,10 +189,14 @@ impl Owned for RouteTable {
     const REPLACE_ON: &'static [&'static str] = &["vpc_id"];
     const REPLACEMENT: Replacement = Replacement::DeleteFirst;
     const KEEPS_REVISIONS: bool = false;
-    // Made in the VPC and associated with subnets by their ids alone; once disassociated,
-    // the subnets' deletions need not wait for the table's.
-    const EARLY: &'static [crate::resources::Kind] =
-        &[crate::resources::Kind::Vpc, crate::resources::Kind::Subnet];
+    // Made in the VPC and associated with subnets by their ids alone, while the gateway is
+    // being attached (the route waits for that); once disassociated, the subnets'
+    // deletions need not wait for the table's.
+    const EARLY: &'static [crate::resources::Kind] = &[
+        crate::resources::Kind::Vpc,
+        crate::resources::Kind::Subnet,
+        crate::resources::Kind::InternetGateway,
+    ];
     const LETS_GO: &'static [crate::resources::Kind] = &[crate::resources::Kind::Subnet];
 
     async fn read(

@@ -70,6 +70,20 @@ async fn creates_do_not_look_first_when_discovery_found_nothing() {
     overlapped("CreateSubnet", "ModifyVpcAttribute");
     overlapped("CreateSecurityGroup", "ModifyVpcAttribute");
     overlapped("CreateInternetGateway", "ModifyVpcAttribute");
+    // The route table is made while the gateway is attached; its route waits for that.
+    overlapped("CreateRouteTable", "AttachInternetGateway");
+    let calls = timed_requests();
+    let attached = calls
+        .iter()
+        .find(|(a, _, _)| a == "AttachInternetGateway")
+        .map(|(_, _, t1)| *t1)
+        .expect("the gateway was attached");
+    let routed = calls
+        .iter()
+        .find(|(a, _, _)| a == "CreateRoute")
+        .map(|(_, t0, _)| *t0)
+        .expect("a route was made");
+    assert!(routed >= attached, "{calls:?}");
     let calls = requests();
     // Kinds found through others (services and capacity through clusters, listeners
     // through load balancers, policies through roles) share one discovery.
