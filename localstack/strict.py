@@ -142,6 +142,20 @@ def create_route(p, region):
     return None
 
 
+def associate_route_table(p, region):
+    """A subnet has one explicit association; moto hands back the existing one instead."""
+    b, rid, sid = _ec2(region), p.get("RouteTableId"), p.get("SubnetId")
+    if not sid:
+        return None
+    if any(sid in rt._associations.values() for rt in b.route_tables.values()):
+        return (
+            "Resource.AlreadyAssociated",
+            f"the specified association for route table {rid} conflicts with an existing association",
+            400,
+        )
+    return None
+
+
 def delete_route_table(p, region):
     b, rid = _ec2(region), p["RouteTableId"]
     rt = b.route_tables.get(rid)
@@ -327,6 +341,7 @@ RULES = {
     ("ec2", "DeleteSubnet"): delete_subnet,
     ("ec2", "DeleteInternetGateway"): delete_internet_gateway,
     ("ec2", "CreateRoute"): create_route,
+    ("ec2", "AssociateRouteTable"): associate_route_table,
     ("ec2", "DeleteRouteTable"): delete_route_table,
     ("iam", "DeleteRole"): delete_role,
     ("ecs", "DeleteCluster"): delete_cluster,

@@ -13,28 +13,6 @@ use tokio::sync::{mpsc, watch};
 pub struct Early {
     node: String,
     tx: Option<mpsc::UnboundedSender<String>>,
-    settled: Settled,
-}
-
-/// What a running node awaits when it needs, part way through, the dependencies it
-/// started early on to be done (a route needs its gateway attached, not only made).
-#[derive(Debug, Clone, Default)]
-pub struct Settled(Option<watch::Receiver<Option<bool>>>);
-
-impl Settled {
-    /// True once every dependency the node started early on is done; false if one failed
-    /// (it never will be) or the walk was abandoned.
-    pub async fn wait(&self) -> bool {
-        let Some(rx) = &self.0 else { return true };
-        let mut rx = rx.clone();
-        if let Some(v) = *rx.borrow() {
-            return v;
-        }
-        match rx.wait_for(Option::is_some).await {
-            Ok(v) => v.unwrap_or(false),
-            Err(_) => false,
-        }
-    }
 }
 
 impl Early {
@@ -43,13 +21,7 @@ impl Early {
         Early {
             node: String::new(),
             tx: None,
-            settled: Settled::default(),
         }
-    }
-
-    /// Where the node learns that its early dependencies are done.
-    pub fn settled(&self) -> Settled {
-        self.settled.clone()
     }
 
     pub fn signal(&self) {
@@ -248,7 +220,6 @@ impl Graph {
             finished: HashMap::new(),
             failed: HashSet::new(),
             complete: HashSet::new(),
-            awaiting: HashMap::new(),
         };
         w.ready = w
             .waiting
@@ -269,7 +240,6 @@ impl Graph {
                     let early = Early {
                         node: n.clone(),
                         tx: Some(tx.clone()),
-                        settled: w.settled(&n),
                     };
                     let fut = run(n.clone(), early);
                     running.spawn(async move { (n, fut.await) });
@@ -361,29 +331,9 @@ struct Walk<'g, E> {
     failed: HashSet<String>,
     /// Done (the same as `out.done`, to look up).
     complete: HashSet<String>,
-    /// Running, started early: how many of its early dependencies are not done yet, and
-    /// where to say when they are (see `Settled`).
-    awaiting: HashMap<String, (usize, watch::Sender<Option<bool>>)>,
 }
 
 impl<E> Walk<'_, E> {
-    /// The `Settled` of a node starting now.
-    fn settled(&mut self, n: &str) -> Settled {
-        let open = self
-            .g
-            .early
-            .get(n)
-            .into_iter()
-            .flatten()
-            .filter(|d| !self.complete.contains(*d))
-            .count();
-        let (tx, rx) = watch::channel((open == 0).then_some(true));
-        if open > 0 {
-            self.awaiting.insert(n.to_string(), (open, tx));
-        }
-        Settled(Some(rx))
-    }
-
     /// One edge of `d` is met.
     fn meet(&mut self, d: &String) {
         if let Some(c) = self.waiting.get_mut(d) {
@@ -408,7 +358,6 @@ impl<E> Walk<'_, E> {
 
     fn finished(&mut self, n: String) {
         self.signal(&n);
-        self.awaiting.remove(&n);
         let g = self.g;
         let open = g
             .early
@@ -438,13 +387,6 @@ impl<E> Walk<'_, E> {
                     if *open == 0 {
                         todo.push(d.clone());
                     }
-                } else if let Some((open, _)) = self.awaiting.get_mut(d) {
-                    *open -= 1;
-                    if *open == 0
-                        && let Some((_, tx)) = self.awaiting.remove(d)
-                    {
-                        let _ = tx.send(Some(true));
-                    }
                 }
             }
             self.complete.insert(n.clone());
@@ -469,11 +411,6 @@ impl<E> Walk<'_, E> {
                 if self.waiting.remove(d).is_some() {
                     self.ready.remove(d);
                     self.out.skipped.push((d.clone(), n.clone()));
-                }
-                // Running on an early edge that leads back here: what it awaits will
-                // never be done.
-                if let Some((_, tx)) = self.awaiting.remove(d) {
-                    let _ = tx.send(Some(false));
                 }
                 next.extend(g.dependents_of(d));
             }

@@ -29,8 +29,6 @@ pub struct Target {
     pub record: Recorder,
     /// Tells the walk that dependents on an early edge may go (see `Owned::EARLY`).
     pub early: crate::graph::Early,
-    /// Says when the dependencies it started early on are done.
-    pub settled: crate::graph::Settled,
 }
 
 impl Target {
@@ -38,21 +36,6 @@ impl Target {
     /// VPC): their deletions may start before this one ends.
     pub fn released(&self) {
         self.early.signal();
-    }
-
-    /// Waits until the dependencies this one started early on (`Owned::EARLY`) are done,
-    /// for a call that needs more than their ids: a route, its gateway attached.
-    pub async fn early_deps_done(&self, operation: &str) -> Result<(), CloudError> {
-        if self.settled.wait().await {
-            return Ok(());
-        }
-        Err(CloudError {
-            resource: self.id.clone(),
-            operation: operation.into(),
-            code: None,
-            message: "not sent: a resource it needs failed".into(),
-            hint: Some("see that resource's error; once it is fixed, run the command again".into()),
-        })
     }
 }
 

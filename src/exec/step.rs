@@ -58,7 +58,6 @@ pub async fn run<P: Provider>(
         } else {
             crate::graph::Early::none()
         },
-        settled: early.settled(),
     };
     let entry = writer.entry(&step.id);
     let verb = match step.action {

@@ -1,4 +1,6 @@
-//! The internet gateway of the stack's VPC, with its attachment (detached before deletion).
+//! The internet gateway of the stack's VPC. It is made on its own, at once; the public
+//! route table attaches it to the VPC (while the table is made) and detaches it when the
+//! table goes, so that neither waits for the other longer than AWS needs.
 
 use super::ec2_tags::spec;
 use super::error::{cloud, found, gone, is_code};
@@ -19,22 +21,77 @@ pub struct InternetGateway;
 crate::props! {
     for InternetGateway;
     pub struct Props / Desired {
-        pub vpc_id: String,
         pub name: String,
     }
 }
 
 const NOT_FOUND: &[&str] = &["InvalidInternetGatewayID.NotFound"];
 
+/// Attaches the gateway to the VPC; one already attached there counts as attached.
+pub async fn attach(c: &Clients, t: &Target, igw: &str, vpc: &str) -> Result<(), CloudError> {
+    let attached = super::retry::until_visible(t, "AttachInternetGateway", || async {
+        c.ec2
+            .attach_internet_gateway()
+            .internet_gateway_id(igw)
+            .vpc_id(vpc)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| cloud(&t.id, "AttachInternetGateway", e))
+    })
+    .await;
+    match attached {
+        Err(err) if err.code.as_deref() == Some("Resource.AlreadyAssociated") => {
+            let out = c
+                .ec2
+                .describe_internet_gateways()
+                .internet_gateway_ids(igw)
+                .send()
+                .await
+                .map_err(|e| cloud(&t.id, "DescribeInternetGateways", e))?;
+            let here = out
+                .internet_gateways()
+                .iter()
+                .flat_map(|g| g.attachments())
+                .any(|a| a.vpc_id() == Some(vpc));
+            if here { Ok(()) } else { Err(err) }
+        }
+        other => other,
+    }
+}
+
+/// Detaches the gateway from the VPC, waiting while public addresses in the VPC are being
+/// released; one not attached counts as detached. False if the gateway is gone.
+pub async fn detach(c: &Clients, t: &Target, igw: &str, vpc: &str) -> Result<bool, CloudError> {
+    let detached =
+        super::retry::while_in_use::<InternetGateway, _, _>(t, "DetachInternetGateway", || async {
+            c.ec2
+                .detach_internet_gateway()
+                .internet_gateway_id(igw)
+                .vpc_id(vpc)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|err| cloud(&t.id, "DetachInternetGateway", err))
+        })
+        .await;
+    match detached {
+        Ok(()) => Ok(true),
+        Err(err) if err.code.as_deref() == Some("Gateway.NotAttached") => Ok(true),
+        Err(err) if err.code.as_deref().is_some_and(|c| NOT_FOUND.contains(&c)) => Ok(false),
+        Err(err) => Err(err),
+    }
+}
+
 impl Owned for InternetGateway {
     type Props = Props;
     const LABEL: &'static str = "internet gateway";
-    const REPLACE_ON: &'static [&'static str] = &["vpc_id"];
+    const REPLACE_ON: &'static [&'static str] = &[];
     const REPLACEMENT: Replacement = Replacement::DeleteFirst;
     const KEEPS_REVISIONS: bool = false;
-    // Attached to the VPC by its id, whatever its DNS settings; once detached, the VPC's
-    // deletion need not wait for the gateway's.
-    const EARLY: &'static [crate::resources::Kind] = &[crate::resources::Kind::Vpc];
+    const EARLY: &'static [crate::resources::Kind] = &[];
+    // A state written before the table attached the gateway has it depend on the VPC:
+    // once detached, the VPC's deletion need not wait for the gateway's.
     const LETS_GO: &'static [crate::resources::Kind] = &[crate::resources::Kind::Vpc];
 
     async fn read(
@@ -55,10 +112,10 @@ impl Owned for InternetGateway {
         else {
             return Ok(None);
         };
-        Ok(out.internet_gateways().first().map(|g| {
-            let vpc = g.attachments().first().and_then(|a| a.vpc_id());
-            super::props::outputs(&[("vpc_id", json!(vpc.unwrap_or("(detached)")))])
-        }))
+        Ok(out
+            .internet_gateways()
+            .first()
+            .map(|_| super::props::outputs(&[])))
     }
 
     async fn create(c: &Clients, t: &Target, p: &Props) -> Result<Applied, CloudError> {
@@ -69,44 +126,24 @@ impl Owned for InternetGateway {
             DescribeInternetGatewaysOutput,
             "DescribeInternetGateways"
         )?;
-        let (id, attached) = match found.internet_gateways().first() {
-            Some(g) => (
-                g.internet_gateway_id().unwrap_or_default().to_string(),
-                !g.attachments().is_empty(),
-            ),
-            None => {
-                let out = c
-                    .ec2
-                    .create_internet_gateway()
-                    .tag_specifications(spec(
-                        ResourceType::InternetGateway,
-                        t,
-                        Some(p.name.as_str()),
-                    ))
-                    .send()
-                    .await
-                    .map_err(|e| cloud(&t.id, "CreateInternetGateway", e))?;
-                let id = out
-                    .internet_gateway()
-                    .and_then(|g| g.internet_gateway_id())
-                    .unwrap_or_default()
-                    .to_string();
-                (id, false)
-            }
+        let id = match found.internet_gateways().first() {
+            Some(g) => g.internet_gateway_id().unwrap_or_default().to_string(),
+            None => c
+                .ec2
+                .create_internet_gateway()
+                .tag_specifications(spec(
+                    ResourceType::InternetGateway,
+                    t,
+                    Some(p.name.as_str()),
+                ))
+                .send()
+                .await
+                .map_err(|e| cloud(&t.id, "CreateInternetGateway", e))?
+                .internet_gateway()
+                .and_then(|g| g.internet_gateway_id())
+                .unwrap_or_default()
+                .to_string(),
         };
-        t.record.created(&id, &[("id", json!(id))]).await?;
-        if !attached {
-            super::retry::until_visible(t, "AttachInternetGateway", || async {
-                c.ec2
-                    .attach_internet_gateway()
-                    .internet_gateway_id(&id)
-                    .vpc_id(p.vpc_id.as_str())
-                    .send()
-                    .await
-                    .map_err(|e| cloud(&t.id, "AttachInternetGateway", e))
-            })
-            .await?;
-        }
         applied(&id, &[("id", json!(id))])
     }
 
@@ -121,53 +158,47 @@ impl Owned for InternetGateway {
 
     async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
         let id = &e.physical_id;
-        // The VPC it was attached to is in its props: detach at once, no read first. A
-        // state recovered without it (or a gateway moved by hand) is read instead.
-        let vpcs: Vec<String> = match e.props.get("vpc_id").and_then(Json::as_str) {
-            Some(vpc) if !vpc.is_empty() => vec![vpc.to_string()],
-            _ => {
-                let out = match c
-                    .ec2
-                    .describe_internet_gateways()
-                    .internet_gateway_ids(id)
-                    .send()
-                    .await
-                {
-                    Ok(o) => o,
-                    Err(err) if is_code(&err, NOT_FOUND) => return Ok(()),
-                    Err(err) => return Err(cloud(&t.id, "DescribeInternetGateways", err)),
-                };
-                out.internet_gateways()
-                    .iter()
-                    .flat_map(|g| g.attachments())
-                    .filter_map(|a| a.vpc_id().map(str::to_string))
-                    .collect()
-            }
-        };
-        for vpc in vpcs {
-            // Detaching waits on public addresses in the VPC being released.
-            let detached =
-                super::retry::while_in_use::<Self, _, _>(t, "DetachInternetGateway", || async {
-                    c.ec2
-                        .detach_internet_gateway()
-                        .internet_gateway_id(id)
-                        .vpc_id(&vpc)
-                        .send()
-                        .await
-                        .map(|_| ())
-                        .map_err(|err| cloud(&t.id, "DetachInternetGateway", err))
-                })
-                .await;
-            match detached {
-                Ok(()) => {}
-                Err(err) if err.code.as_deref() == Some("Gateway.NotAttached") => {}
-                Err(err) if err.code.as_deref().is_some_and(|c| NOT_FOUND.contains(&c)) => {
-                    return Ok(());
-                }
-                Err(err) => return Err(err),
-            }
+        // A state written before the table attached the gateway names the VPC here.
+        if let Some(vpc) = e.props.get("vpc_id").and_then(Json::as_str)
+            && !vpc.is_empty()
+            && !detach(c, t, id, vpc).await?
+        {
+            return Ok(());
         }
         t.released();
+        let first = c
+            .ec2
+            .delete_internet_gateway()
+            .internet_gateway_id(id)
+            .send()
+            .await;
+        match first {
+            Err(err) if is_code(&err, &["DependencyViolation"]) => {}
+            other => return gone(other, NOT_FOUND, &t.id, "DeleteInternetGateway"),
+        }
+        // Still attached (by hand, or the table's deletion did not get to it): read, detach.
+        let out = match c
+            .ec2
+            .describe_internet_gateways()
+            .internet_gateway_ids(id)
+            .send()
+            .await
+        {
+            Ok(o) => o,
+            Err(err) if is_code(&err, NOT_FOUND) => return Ok(()),
+            Err(err) => return Err(cloud(&t.id, "DescribeInternetGateways", err)),
+        };
+        let vpcs: Vec<String> = out
+            .internet_gateways()
+            .iter()
+            .flat_map(|g| g.attachments())
+            .filter_map(|a| a.vpc_id().map(str::to_string))
+            .collect();
+        for vpc in vpcs {
+            if !detach(c, t, id, &vpc).await? {
+                return Ok(());
+            }
+        }
         gone(
             c.ec2
                 .delete_internet_gateway()

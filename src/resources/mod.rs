@@ -132,6 +132,7 @@ crate::kinds! {
         Subnet => subnet::Subnet,
         InternetGateway => internet_gateway::InternetGateway,
         RouteTable => route_table::RouteTable,
+        RouteTableAssociation => route_table_association::RouteTableAssociation,
         SecurityGroup => security_group::SecurityGroup,
         IamRole => iam_role::IamRole,
         LogGroup => log_group::LogGroup,

@@ -1,11 +1,14 @@
-//! The public route table: a default route to the internet gateway, and its subnets.
+//! The public route table: a default route to the internet gateway, which the table
+//! attaches to the VPC while it is made (and detaches when it goes). Its subnets are
+//! associated by `route_table_association`, each as soon as the table and the subnet
+//! have ids.
 
 use super::ec2_tags::spec;
 use super::error::{cloud, found, gone, is_code};
 use super::kind::{
     Change, Fields, Found, Owned, Replacement, Retry, no_live_outputs, ready_at_once, released_on,
 };
-use super::props::{applied, ordered_like};
+use super::props::applied;
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
 use crate::state::Entry;
@@ -21,12 +24,11 @@ crate::props! {
     pub struct Props / Desired {
         pub vpc_id: String,
         pub gateway_id: String,
-        pub subnet_ids: Vec<String>,
         pub name: String,
     }
 }
 
-const NOT_FOUND: &[&str] = &["InvalidRouteTableID.NotFound"];
+pub(super) const NOT_FOUND: &[&str] = &["InvalidRouteTableID.NotFound"];
 const ANYWHERE: &str = "0.0.0.0/0";
 
 /// (gateway of the default route, subnet -> association id)
@@ -57,18 +59,12 @@ fn observe(rt: &SdkRouteTable) -> Seen {
     }
 }
 
-/// Associations as outputs: subnet -> association id.
-fn associations(pairs: &[(String, String)]) -> Json {
-    Json::Object(
-        pairs
-            .iter()
-            .map(|(subnet, assoc)| (subnet.clone(), json!(assoc)))
-            .collect(),
-    )
-}
-
 /// Removes these associations together; one already gone counts as removed.
-async fn disassociate(c: &Clients, t: &Target, ids: &[String]) -> Result<(), CloudError> {
+pub(super) async fn disassociate(
+    c: &Clients,
+    t: &Target,
+    ids: &[String],
+) -> Result<(), CloudError> {
     let leave = ids.iter().map(|assoc| async move {
         match c
             .ec2
@@ -86,87 +82,53 @@ async fn disassociate(c: &Clients, t: &Target, ids: &[String]) -> Result<(), Clo
     Ok(())
 }
 
+/// The gateway attached to the table's VPC, unless the route through it is there already
+/// (which AWS allows only when it is attached).
+async fn attach(c: &Clients, t: &Target, have: &Seen, p: &Props) -> Result<(), CloudError> {
+    if have.gateway.as_deref() == Some(p.gateway_id.as_str()) {
+        return Ok(());
+    }
+    super::internet_gateway::attach(c, t, &p.gateway_id, &p.vpc_id).await
+}
+
+/// The default route through the gateway, once it is attached.
 async fn converge(
     c: &Clients,
     t: &Target,
     id: &str,
     have: &Seen,
     p: &Props,
-) -> Result<Vec<(String, String)>, CloudError> {
+) -> Result<(), CloudError> {
     let gw = p.gateway_id.as_str();
-    // The route and each association are independent of one another: made together.
-    let route = async {
-        // The table needed only the gateway's id to be made; its route needs the gateway
-        // attached to the VPC (AWS refuses one to a gateway of another network).
-        if have.gateway.as_deref() != Some(gw) {
-            t.early_deps_done("CreateRoute").await?;
-        }
-        match &have.gateway {
-            None => {
-                super::retry::until_visible(t, "CreateRoute", || async {
-                    c.ec2
-                        .create_route()
-                        .route_table_id(id)
-                        .destination_cidr_block(ANYWHERE)
-                        .gateway_id(gw)
-                        .send()
-                        .await
-                        .map_err(|e| cloud(&t.id, "CreateRoute", e))
-                })
-                .await?;
-            }
-            Some(g) if g != gw => {
+    if have.gateway.as_deref() == Some(gw) {
+        return Ok(());
+    }
+    match &have.gateway {
+        None => {
+            super::retry::until_visible(t, "CreateRoute", || async {
                 c.ec2
-                    .replace_route()
+                    .create_route()
                     .route_table_id(id)
                     .destination_cidr_block(ANYWHERE)
                     .gateway_id(gw)
                     .send()
                     .await
-                    .map_err(|e| cloud(&t.id, "ReplaceRoute", e))?;
-            }
-            Some(_) => {}
-        }
-        Ok::<_, CloudError>(())
-    };
-    let want = p.subnet_ids.clone();
-    let leave: Vec<String> = have
-        .subnets
-        .iter()
-        .filter(|(subnet, _)| !want.contains(subnet))
-        .map(|(_, assoc)| assoc.clone())
-        .collect();
-    let join = want
-        .iter()
-        .filter(|w| !have.subnets.iter().any(|(s, _)| s == *w))
-        .map(|subnet| {
-            super::retry::until_visible(t, "AssociateRouteTable", move || async move {
-                c.ec2
-                    .associate_route_table()
-                    .route_table_id(id)
-                    .subnet_id(subnet)
-                    .send()
-                    .await
-                    .map(|out| {
-                        let assoc = out.association_id().unwrap_or_default().to_string();
-                        (subnet.clone(), assoc)
-                    })
-                    .map_err(|e| cloud(&t.id, "AssociateRouteTable", e))
+                    .map_err(|e| cloud(&t.id, "CreateRoute", e))
             })
-        });
-    let (_, _, joined) = tokio::try_join!(
-        route,
-        disassociate(c, t, &leave),
-        futures_util::future::try_join_all(join)
-    )?;
-    // What the table is associated with now, for `down` to remove without reading first.
-    Ok(have
-        .subnets
-        .iter()
-        .filter(|(subnet, _)| want.contains(subnet))
-        .cloned()
-        .chain(joined)
-        .collect())
+            .await?;
+        }
+        Some(_) => {
+            c.ec2
+                .replace_route()
+                .route_table_id(id)
+                .destination_cidr_block(ANYWHERE)
+                .gateway_id(gw)
+                .send()
+                .await
+                .map_err(|e| cloud(&t.id, "ReplaceRoute", e))?;
+        }
+    }
+    Ok(())
 }
 
 async fn describe(c: &Clients, id: &str, rid: &str) -> Result<Option<SdkRouteTable>, CloudError> {
@@ -189,15 +151,17 @@ impl Owned for RouteTable {
     const REPLACE_ON: &'static [&'static str] = &["vpc_id"];
     const REPLACEMENT: Replacement = Replacement::DeleteFirst;
     const KEEPS_REVISIONS: bool = false;
-    // Made in the VPC and associated with subnets by their ids alone, while the gateway is
-    // being attached (the route waits for that); once disassociated, the subnets'
-    // deletions need not wait for the table's.
+    // Made in the VPC, and the gateway attached, by their ids alone. Once the gateway is
+    // detached (and, in a state written before associations were resources of their own,
+    // the subnets let go of), their deletions need not wait for the table's.
     const EARLY: &'static [crate::resources::Kind] = &[
         crate::resources::Kind::Vpc,
+        crate::resources::Kind::InternetGateway,
+    ];
+    const LETS_GO: &'static [crate::resources::Kind] = &[
         crate::resources::Kind::Subnet,
         crate::resources::Kind::InternetGateway,
     ];
-    const LETS_GO: &'static [crate::resources::Kind] = &[crate::resources::Kind::Subnet];
 
     async fn read(
         c: &Clients,
@@ -205,15 +169,9 @@ impl Owned for RouteTable {
         e: &Entry,
     ) -> Result<Option<Map<String, Json>>, CloudError> {
         Ok(describe(c, id, &e.physical_id).await?.map(|rt| {
-            let seen = observe(&rt);
-            let subnets: Vec<Json> = seen.subnets.iter().map(|(s, _)| json!(s)).collect();
             super::props::outputs(&[
                 ("vpc_id", json!(rt.vpc_id())),
-                ("gateway_id", json!(seen.gateway)),
-                (
-                    "subnet_ids",
-                    ordered_like(subnets, e.props.get("subnet_ids")),
-                ),
+                ("gateway_id", json!(observe(&rt).gateway)),
             ])
         }))
     }
@@ -227,68 +185,94 @@ impl Owned for RouteTable {
             "DescribeRouteTables"
         )?;
         let existing = found.route_tables().first().cloned();
-        let id = match &existing {
-            Some(rt) => rt.route_table_id().unwrap_or_default().to_string(),
-            None => c
-                .ec2
-                .create_route_table()
-                .vpc_id(p.vpc_id.as_str())
-                .tag_specifications(spec(ResourceType::RouteTable, t, Some(p.name.as_str())))
-                .send()
-                .await
-                .map_err(|e| cloud(&t.id, "CreateRouteTable", e))?
-                .route_table()
-                .and_then(|r| r.route_table_id())
-                .unwrap_or_default()
-                .to_string(),
-        };
         let have = existing.as_ref().map(observe).unwrap_or_default();
-        t.record.created(&id, &[("id", json!(id))]).await?;
-        let joined = converge(c, t, &id, &have, p).await?;
-        applied(
-            &id,
-            &[("id", json!(id)), ("associations", associations(&joined))],
-        )
+        let make = async {
+            let id = match &existing {
+                Some(rt) => rt.route_table_id().unwrap_or_default().to_string(),
+                None => c
+                    .ec2
+                    .create_route_table()
+                    .vpc_id(p.vpc_id.as_str())
+                    .tag_specifications(spec(ResourceType::RouteTable, t, Some(p.name.as_str())))
+                    .send()
+                    .await
+                    .map_err(|e| cloud(&t.id, "CreateRouteTable", e))?
+                    .route_table()
+                    .and_then(|r| r.route_table_id())
+                    .unwrap_or_default()
+                    .to_string(),
+            };
+            t.record.created(&id, &[("id", json!(id))]).await?;
+            Ok::<_, CloudError>(id)
+        };
+        // The gateway needs only to exist (EARLY): it is attached while the table is made.
+        let (id, ()) = tokio::try_join!(make, attach(c, t, &have, p))?;
+        converge(c, t, &id, &have, p).await?;
+        applied(&id, &[("id", json!(id))])
     }
 
     async fn update(c: &Clients, t: &Target, e: &Entry, p: &Props) -> Result<Applied, CloudError> {
         let rt = describe(c, &t.id, &e.physical_id).await?;
         let have = rt.as_ref().map(observe).unwrap_or_default();
-        let joined = converge(c, t, &e.physical_id, &have, p).await?;
+        attach(c, t, &have, p).await?;
+        converge(c, t, &e.physical_id, &have, p).await?;
         let mut a = super::props::unchanged(e);
-        a.outputs
-            .insert("associations".into(), associations(&joined));
+        // A state from before associations were resources of their own recorded them
+        // here; they are route_table_association's now.
+        a.outputs.remove("associations");
         Ok(a)
     }
 
     async fn delete(c: &Clients, t: &Target, e: &Entry) -> Result<(), CloudError> {
-        // The associations this run or an earlier one made are in the outputs: removed at
-        // once, no read first. If AWS still refuses (one made by hand, or an older state
-        // without them), the table is read and whatever it holds is removed.
-        if let Some(known) = e.outputs.get("associations").and_then(Json::as_object) {
-            let known: Vec<String> = known
-                .values()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect();
-            disassociate(c, t, &known).await?;
-            t.released();
-            let first = c
-                .ec2
-                .delete_route_table()
-                .route_table_id(&e.physical_id)
-                .send()
-                .await;
-            match first {
-                Err(err) if is_code(&err, &["DependencyViolation"]) => {}
-                other => return gone(other, NOT_FOUND, &t.id, "DeleteRouteTable"),
+        // The gateway it attached is in its props, and the associations an older state
+        // recorded in its outputs: both let go at once, no read first. If AWS still
+        // refuses (an association made by hand), the table is read and emptied.
+        let recorded: Vec<String> = e
+            .outputs
+            .get("associations")
+            .and_then(Json::as_object)
+            .map(|m| {
+                m.values()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let str_prop = |k: &str| {
+            e.props
+                .get(k)
+                .and_then(Json::as_str)
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+        };
+        // The table's deletion needs only its associations gone, not the gateway detached:
+        // both at once. What depends on the table may go once it let go of both.
+        let detach = async {
+            if let (Some(gw), Some(vpc)) = (str_prop("gateway_id"), str_prop("vpc_id")) {
+                super::internet_gateway::detach(c, t, &gw, &vpc).await?;
             }
+            Ok::<_, CloudError>(())
+        };
+        let delete = async {
+            disassociate(c, t, &recorded).await?;
+            Ok::<_, CloudError>(
+                c.ec2
+                    .delete_route_table()
+                    .route_table_id(&e.physical_id)
+                    .send()
+                    .await,
+            )
+        };
+        let ((), first) = tokio::try_join!(detach, delete)?;
+        t.released();
+        match first {
+            Err(err) if is_code(&err, &["DependencyViolation"]) => {}
+            other => return gone(other, NOT_FOUND, &t.id, "DeleteRouteTable"),
         }
         let Some(rt) = describe(c, &t.id, &e.physical_id).await? else {
             return Ok(());
         };
         let held: Vec<String> = observe(&rt).subnets.into_iter().map(|(_, a)| a).collect();
         disassociate(c, t, &held).await?;
-        t.released();
         gone(
             c.ec2
                 .delete_route_table()
@@ -322,10 +306,7 @@ impl Owned for RouteTable {
             "DescribeRouteTables",
             route_tables,
             route_table_id,
-            |r: &SdkRouteTable| [
-                ("id", json!(r.route_table_id())),
-                ("associations", associations(&observe(r).subnets)),
-            ]
+            |r: &SdkRouteTable| [("id", json!(r.route_table_id()))]
         )
     }
 

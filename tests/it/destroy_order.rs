@@ -108,18 +108,28 @@ const RULES: &[(&str, &str, &str)] = &[
     ),
     (
         "autoscaling_group.instances",
-        "internet_gateway",
-        "a gateway cannot be detached while public addresses are mapped",
+        "route_table.public",
+        "the table detaches the gateway, which AWS refuses while public addresses are mapped",
     ),
     (
-        "route_table.public",
+        "route_table_association.public-1",
         "subnet.public-1",
         "disassociate before deleting the subnet",
     ),
     (
-        "internet_gateway",
+        "route_table_association.public-1",
+        "route_table.public",
+        "a table with associations cannot be deleted",
+    ),
+    (
+        "autoscaling_group.instances",
+        "route_table_association.public-1",
+        "instances in the public subnet reach the internet through the association",
+    ),
+    (
+        "route_table.public",
         "vpc",
-        "a VPC with an attached gateway cannot be deleted",
+        "the table detaches the gateway: a VPC with an attached gateway cannot be deleted",
     ),
     (
         "subnet.public-1",

@@ -70,7 +70,9 @@ async fn creates_do_not_look_first_when_discovery_found_nothing() {
     overlapped("CreateSubnet", "ModifyVpcAttribute");
     overlapped("CreateSecurityGroup", "ModifyVpcAttribute");
     overlapped("CreateInternetGateway", "ModifyVpcAttribute");
-    // The route table is made while the gateway is attached; its route waits for that.
+    // The gateway is made with the VPC; the table attaches it while the table is made,
+    // and the subnets are associated while the route waits for the attachment.
+    overlapped("CreateInternetGateway", "CreateVpc");
     overlapped("CreateRouteTable", "AttachInternetGateway");
     let calls = timed_requests();
     let attached = calls
@@ -122,9 +124,11 @@ async fn creates_do_not_look_first_when_discovery_found_nothing() {
     clear_requests();
     let down = provision(dir.path(), &["down", "--yes"]);
     assert!(down.status.success(), "{}", text(&down));
-    // Subnets go once the table let go of them; the VPC once the gateway is detached.
+    // Subnets go once their associations are removed; the table while the gateway is
+    // detached; the VPC once the table is gone and the gateway detached.
     overlapped("DeleteSubnet", "DeleteRouteTable");
     overlapped("DeleteVpc", "DeleteInternetGateway");
+    overlapped("DeleteRouteTable", "DetachInternetGateway");
     drop(latency);
     let calls = requests();
     let read_first: Vec<&String> = calls

@@ -80,7 +80,7 @@ async fn creation_follows_references_and_a_second_plan_is_empty() {
     let fake = Arc::new(Fake::default());
     let run = Run::new();
     let plan = run.up(&s, &fake, 10).await.unwrap();
-    assert_eq!(plan.count(Action::Create), 12);
+    assert_eq!(plan.count(Action::Create), 14);
     for r in s.resources.iter().filter(|r| !r.kind.is_lookup()) {
         for d in r.deps().iter().filter(|d| !d.starts_with("lookup.")) {
             assert!(

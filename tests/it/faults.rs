@@ -220,13 +220,17 @@ async fn a_run_killed_between_a_create_and_its_follow_up_loses_nothing() {
             ),
         )
         .unwrap();
-        // Change 1 is CreateVpc, change 2 its ModifyVpcAttribute.
-        kill_after_change(dir.path(), 2, &["--parallelism", "1"]);
+        // Change 1 is CreateInternetGateway (it needs nothing), 2 CreateVpc, 3 its
+        // ModifyVpcAttribute.
+        kill_after_change(dir.path(), 3, &["--parallelism", "1"]);
 
-        let state =
-            std::fs::read_to_string(dir.path().join(format!(".provision/{stack}.state.json")))
-                .expect("the state was written before the follow-up call");
-        let state: serde_json::Value = serde_json::from_str(&state).unwrap();
+        // The state file and its journal, as the next run reads them.
+        let state = provision::state::load(
+            &dir.path().join(format!(".provision/{stack}.state.json")),
+            &stack,
+        )
+        .expect("the state was written before the follow-up call");
+        let state = serde_json::to_value(&state).unwrap();
         assert_eq!(
             state["resources"]["vpc"]["incomplete"],
             json!(true),

@@ -200,62 +200,6 @@ mod walk {
         assert_eq!(done, ["role", "subnet"]);
     }
 
-    /// vpc (slow) <-early- gateway <-early- table; the table awaits, part way through, its
-    /// early dependencies being done. Returns the log and what the table was told.
-    async fn settled_run(fail: &'static str) -> (Vec<(String, &'static str)>, Option<bool>) {
-        use std::time::Duration;
-        let mut g = Graph::new();
-        g.add_early_edge("gateway", "vpc");
-        g.add_early_edge("table", "gateway");
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let told = Arc::new(Mutex::new(None));
-        g.walk(8, stop(), |n, early| {
-            let (log, told) = (log.clone(), told.clone());
-            async move {
-                let ms = if n == "vpc" { 300 } else { 50 };
-                log.lock().unwrap().push((n.clone(), "start"));
-                early.signal();
-                if n == "table" {
-                    let ok = early.settled().wait().await;
-                    log.lock().unwrap().push((n.clone(), "settled"));
-                    *told.lock().unwrap() = Some(ok);
-                }
-                tokio::time::sleep(Duration::from_millis(ms)).await;
-                log.lock().unwrap().push((n.clone(), "end"));
-                if n == fail {
-                    Err(format!("{n} refused"))
-                } else {
-                    Ok(())
-                }
-            }
-        })
-        .await
-        .unwrap();
-        let log = log.lock().unwrap().clone();
-        let told = *told.lock().unwrap();
-        (log, told)
-    }
-
-    #[tokio::test]
-    async fn a_node_started_early_can_await_its_early_dependencies_being_done() {
-        let (log, told) = settled_run("").await;
-        let at = |n: &str, what: &str| {
-            log.iter()
-                .position(|(a, b)| a == n && *b == what)
-                .unwrap_or_else(|| panic!("no {n} {what} in {log:?}"))
-        };
-        assert!(at("table", "start") < at("gateway", "end"), "{log:?}");
-        // The gateway ends first, but is done only with the VPC: the table waits for both.
-        assert!(at("table", "settled") > at("gateway", "end"), "{log:?}");
-        assert!(at("table", "settled") > at("vpc", "end"), "{log:?}");
-        assert_eq!(told, Some(true));
-
-        // A failure of what it awaits, even two early edges away, says so instead of hanging.
-        let (log, told) = settled_run("vpc").await;
-        assert_eq!(told, Some(false), "{log:?}");
-        assert!(log.contains(&("table".to_string(), "end")), "{log:?}");
-    }
-
     #[tokio::test]
     async fn a_cycle_is_refused_before_anything_runs() {
         let mut g = Graph::new();

@@ -33,6 +33,7 @@ mod replace;
 mod resume;
 mod s3_state;
 mod strict;
+mod upgrade;
 mod validate;
 mod validate_web;
 mod validate_wordpress;

@@ -34,7 +34,7 @@ async fn without_its_state_a_stack_is_found_recovered_and_deleted() {
     let said = text(&plan);
     assert!(plan.status.success(), "{said}");
     assert!(
-        said.contains("found 23 resources of stack e2e-lost in AWS"),
+        said.contains("found 25 resources of stack e2e-lost in AWS"),
         "{said}"
     );
     assert!(
@@ -67,14 +67,14 @@ async fn without_its_state_a_stack_is_found_recovered_and_deleted() {
         assert_eq!(outputs, g["outputs"], "{id}.outputs");
     }
     let show = provision(dir.path(), &["state", "show"]);
-    assert!(text(&show).contains("23 resources"), "{}", text(&show));
+    assert!(text(&show).contains("25 resources"), "{}", text(&show));
 
     // down with no state at all: everything tagged with the stack goes.
     std::fs::remove_file(&state_path).unwrap();
     let down = provision(dir.path(), &["down", "--yes"]);
     assert!(down.status.success(), "{}", text(&down));
     assert!(
-        text(&down).contains("23 resources deleted"),
+        text(&down).contains("25 resources deleted"),
         "{}",
         text(&down)
     );

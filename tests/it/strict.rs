@@ -112,6 +112,17 @@ async fn network_deletions_in_the_wrong_order_are_refused() {
         .send()
         .await
         .unwrap();
+    // A subnet has one explicit association.
+    assert_eq!(
+        refused(
+            ec2.associate_route_table()
+                .route_table_id(&rt)
+                .subnet_id(&subnet)
+                .send()
+                .await
+        ),
+        "Resource.AlreadyAssociated"
+    );
     let eni = ec2
         .create_network_interface()
         .subnet_id(&subnet)

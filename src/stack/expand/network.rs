@@ -2,7 +2,9 @@
 
 use super::{DEFAULT_VPC, Expanded, Net, ZONES};
 use crate::desired::{Kind, Ref, Resource, Value};
-use crate::resources::{internet_gateway, route_table, security_group, subnet, vpc};
+use crate::resources::{
+    internet_gateway, route_table, route_table_association, security_group, subnet, vpc,
+};
 use crate::stack::model::*;
 use crate::stack::validate::parse_cidr;
 
@@ -23,7 +25,7 @@ pub fn expand_network(file: &StackFile, stack: &str, out: &mut Expanded) -> Net 
                 public: Vec::new(),
                 private: Vec::new(),
                 default_subnets: Some(Value::reference(DEFAULT_VPC, "subnet_ids")),
-                internet: None,
+                internet: Vec::new(),
             };
         }
     };
@@ -51,7 +53,7 @@ pub fn expand_network(file: &StackFile, stack: &str, out: &mut Expanded) -> Net 
         public: Vec::new(),
         private: Vec::new(),
         default_subnets: None,
-        internet: Some("route_table.public".into()),
+        internet: vec!["route_table.public".into()],
     };
     let groups = [
         ("public", own.public_subnets, 0u32, true),
@@ -85,7 +87,6 @@ pub fn expand_network(file: &StackFile, stack: &str, out: &mut Expanded) -> Net 
     }
     out.resources.push(
         internet_gateway::Desired {
-            vpc_id: vpc_id.clone(),
             name: Value::str(stack),
         }
         .resource("internet_gateway"),
@@ -94,11 +95,22 @@ pub fn expand_network(file: &StackFile, stack: &str, out: &mut Expanded) -> Net 
         route_table::Desired {
             vpc_id,
             gateway_id: Value::reference("internet_gateway", "id"),
-            subnet_ids: Value::List(net.public.iter().map(|(_, v)| v.clone()).collect()),
             name: Value::str(format!("{stack}-public")),
         }
         .resource("route_table.public"),
     );
+    for (_, subnet) in &net.public {
+        let Value::Ref(r) = subnet else { continue };
+        let id = route_table_association::id_for(&r.resource);
+        out.resources.push(
+            route_table_association::Desired {
+                route_table_id: Value::reference("route_table.public", "id"),
+                subnet_id: subnet.clone(),
+            }
+            .resource(&id),
+        );
+        net.internet.push(id);
+    }
     net
 }
 
