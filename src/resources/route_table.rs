@@ -28,7 +28,7 @@ crate::props! {
     }
 }
 
-pub(super) const NOT_FOUND: &[&str] = &["InvalidRouteTableID.NotFound"];
+const NOT_FOUND: &[&str] = &["InvalidRouteTableID.NotFound"];
 const ANYWHERE: &str = "0.0.0.0/0";
 
 /// (gateway of the default route, subnet -> association id)
@@ -60,11 +60,7 @@ fn observe(rt: &SdkRouteTable) -> Seen {
 }
 
 /// Removes these associations together; one already gone counts as removed.
-pub(super) async fn disassociate(
-    c: &Clients,
-    t: &Target,
-    ids: &[String],
-) -> Result<(), CloudError> {
+async fn disassociate(c: &Clients, t: &Target, ids: &[String]) -> Result<(), CloudError> {
     let leave = ids.iter().map(|assoc| async move {
         match c
             .ec2
@@ -92,7 +88,7 @@ async fn attach(c: &Clients, t: &Target, have: &Seen, p: &Props) -> Result<(), C
 }
 
 /// The default route through the gateway, once it is attached.
-async fn converge(
+async fn route(
     c: &Clients,
     t: &Target,
     id: &str,
@@ -207,7 +203,7 @@ impl Owned for RouteTable {
         };
         // The gateway needs only to exist (EARLY): it is attached while the table is made.
         let (id, ()) = tokio::try_join!(make, attach(c, t, &have, p))?;
-        converge(c, t, &id, &have, p).await?;
+        route(c, t, &id, &have, p).await?;
         applied(&id, &[("id", json!(id))])
     }
 
@@ -215,7 +211,7 @@ impl Owned for RouteTable {
         let rt = describe(c, &t.id, &e.physical_id).await?;
         let have = rt.as_ref().map(observe).unwrap_or_default();
         attach(c, t, &have, p).await?;
-        converge(c, t, &e.physical_id, &have, p).await?;
+        route(c, t, &e.physical_id, &have, p).await?;
         let mut a = super::props::unchanged(e);
         // A state from before associations were resources of their own recorded them
         // here; they are route_table_association's now.
