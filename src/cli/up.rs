@@ -39,6 +39,18 @@ async fn locked(cli: &Cli, a: &UpArgs, ctx: &context::Context) -> Result<u8, Err
         context::finish(mode, &ctx.stack.name, 0, started, "");
         return Ok(0);
     }
+    let stuck: Vec<&str> = plan
+        .steps
+        .iter()
+        .filter(|s| s.action == crate::plan::Action::Replace && !s.kind.replaceable())
+        .map(|s| s.id.as_str())
+        .collect();
+    if !stuck.is_empty() {
+        return Err(Error::Usage(format!(
+            "{} would have to be replaced, which provision cannot do yet; nothing was changed\n  hint: see the note in the plan above",
+            stuck.join(", ")
+        )));
+    }
     if !confirm::ask(
         a.yes,
         &format!("\nApply these changes to stack {}?", ctx.stack.name),

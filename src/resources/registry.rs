@@ -89,6 +89,14 @@ macro_rules! kinds {
                 }
             }
 
+            /// Whether provision can replace it (`Owned::REPLACEABLE`).
+            pub fn replaceable(self) -> bool {
+                match self {
+                    $(Kind::$o => <$om::$ot as $crate::resources::kind::Owned>::REPLACEABLE,)*
+                    $(Kind::$l => true,)*
+                }
+            }
+
             /// Whether a replacement makes the new resource before deleting the old one.
             pub fn creates_first(self) -> bool {
                 match self {

@@ -46,6 +46,7 @@ impl Owned for Vpc {
     const LABEL: &'static str = "VPC";
     const REPLACE_ON: &'static [&'static str] = &["cidr"];
     const REPLACEMENT: Replacement = Replacement::DeleteFirst;
+    const REPLACEABLE: bool = false;
     const KEEPS_REVISIONS: bool = false;
 
     async fn read(
@@ -138,7 +139,9 @@ impl Owned for Vpc {
 
     fn fresh_name(_p: &mut Props, _suffix: &str) {}
 
-    fn plan_note(_change: Change, _e: Option<&Entry>) -> Option<String> {
-        None
+    fn plan_note(change: Change, _e: Option<&Entry>) -> Option<String> {
+        (change == Change::Replace).then(|| {
+            "AWS cannot change a VPC's CIDR, and provision cannot yet replace a VPC with what is in it, so `up` stops before any change: keep the old CIDR, or run `provision down` and then `up`".to_string()
+        })
     }
 }

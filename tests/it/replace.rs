@@ -103,3 +103,49 @@ async fn a_group_in_use_is_replaced_without_a_dependency_violation() {
     assert!(down.status.success(), "{}", text(&down));
     assert_eq!(leftovers(&c, stack, stack).await, Vec::<String>::new());
 }
+
+/// A new CIDR would replace the VPC with everything in it, which AWS refuses to delete
+/// first and the engine cannot yet take out in order: `up` says so before any change.
+#[tokio::test]
+async fn a_new_vpc_cidr_is_refused_before_any_change() {
+    let _alone = CALL_LOG.write().unwrap_or_else(|e| e.into_inner());
+    let c = emulator::clients().await;
+    let stack = "e2e-new-cidr";
+    let dir = tempfile::tempdir().unwrap();
+    let write = |cidr: &str| {
+        std::fs::write(
+            dir.path().join("stack.yaml"),
+            format!(
+                "stack: {stack}\nnetwork:\n  vpc: {{ cidr: {cidr}, public_subnets: 1 }}\nsecurity_groups:\n  web: {{}}\n"
+            ),
+        )
+        .unwrap()
+    };
+    write("10.11.0.0/16");
+    let up = provision(dir.path(), &["up", "--yes", "--no-wait"]);
+    assert!(up.status.success(), "{}", text(&up));
+
+    write("10.12.0.0/16");
+    emulator::clear_requests();
+    let up = provision(dir.path(), &["up", "--yes", "--no-wait"]);
+    let said = text(&up);
+    assert!(!up.status.success(), "{said}");
+    assert!(said.contains("AWS cannot change a VPC's CIDR"), "{said}");
+    assert!(
+        said.contains(
+            "vpc would have to be replaced, which provision cannot do yet; nothing was changed"
+        ),
+        "{said}"
+    );
+    let changed: Vec<String> = emulator::requests()
+        .into_iter()
+        .map(|(_, a)| a)
+        .filter(|a| emulator::is_mutating(a))
+        .collect();
+    assert!(changed.is_empty(), "{changed:?}");
+
+    write("10.11.0.0/16");
+    let down = provision(dir.path(), &["down", "--yes"]);
+    assert!(down.status.success(), "{}", text(&down));
+    assert_eq!(leftovers(&c, stack, stack).await, Vec::<String>::new());
+}
