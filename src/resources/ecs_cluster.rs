@@ -135,6 +135,8 @@ impl Owned for EcsCluster {
     const LABEL: &'static str = "ECS cluster";
     const REPLACE_ON: &'static [&'static str] = &["name"];
     const REPLACEMENT: Replacement = Replacement::DeleteFirst;
+    // Deleted only once its services are (see `Owned::REPLACEABLE`).
+    const REPLACEABLE: bool = false;
     const KEEPS_REVISIONS: bool = false;
 
     async fn read(
@@ -234,7 +236,9 @@ impl Owned for EcsCluster {
 
     fn fresh_name(_p: &mut Props, _suffix: &str) {}
 
-    fn plan_note(_change: Change, _e: Option<&Entry>) -> Option<String> {
-        None
+    fn plan_note(change: Change, _e: Option<&Entry>) -> Option<String> {
+        (change == Change::Replace).then(|| {
+            "ECS cannot rename a cluster, and provision cannot yet replace a cluster with the services in it, so `up` stops before any change: keep the old name, or run `provision down` and then `up`".to_string()
+        })
     }
 }

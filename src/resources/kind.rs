@@ -105,9 +105,10 @@ pub trait Owned: Send + Sync + 'static {
     /// VPC), saying so with `Target::released`: their deletions start then.
     const LETS_GO: &'static [crate::resources::Kind] = &[];
 
-    /// Whether provision can replace it. Not a VPC: AWS deletes one only once everything
-    /// in it is gone, and the engine does not yet take a resource's dependents out before
-    /// a delete-first replacement (a create-first one among them would make a cycle).
+    /// Whether provision can replace it. Not a VPC or an ECS cluster: AWS deletes one only
+    /// once what is in it is gone, and the engine does not yet take a resource's dependents
+    /// out before a delete-first replacement (a create-first one among them would make a
+    /// cycle). `up` refuses such a plan before any change.
     const REPLACEABLE: bool = true;
 
     /// Whether `read_many` reads many in a few calls (a list filtered by ids or a prefix):

@@ -46,6 +46,7 @@ impl Owned for Vpc {
     const LABEL: &'static str = "VPC";
     const REPLACE_ON: &'static [&'static str] = &["cidr"];
     const REPLACEMENT: Replacement = Replacement::DeleteFirst;
+    // Deleted only once everything in it is (see `Owned::REPLACEABLE`).
     const REPLACEABLE: bool = false;
     const KEEPS_REVISIONS: bool = false;
 

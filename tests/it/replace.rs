@@ -149,3 +149,48 @@ async fn a_new_vpc_cidr_is_refused_before_any_change() {
     assert!(down.status.success(), "{}", text(&down));
     assert_eq!(leftovers(&c, stack, stack).await, Vec::<String>::new());
 }
+
+/// A new cluster name would replace the cluster with its services, which ECS refuses to
+/// delete first: `up` says so before any change.
+#[tokio::test]
+async fn a_renamed_cluster_is_refused_before_any_change() {
+    let _alone = CALL_LOG.write().unwrap_or_else(|e| e.into_inner());
+    let c = emulator::clients().await;
+    let stack = "e2e-rename-cluster";
+    let dir = tempfile::tempdir().unwrap();
+    let write = |cluster: &str| {
+        std::fs::write(
+            dir.path().join("stack.yaml"),
+            format!(
+                "stack: {stack}\ncluster: {cluster}\nsecurity_groups:\n  web: {{}}\nservices:\n  app:\n    cpu: 256\n    memory: 512\n    desired_count: 0\n    security_groups: [web]\n    containers:\n      app: {{ image: httpd }}\n"
+            ),
+        )
+        .unwrap()
+    };
+    write("e2e-rename-a");
+    let up = provision(dir.path(), &["up", "--yes", "--no-wait"]);
+    assert!(up.status.success(), "{}", text(&up));
+    write("e2e-rename-b");
+    emulator::clear_requests();
+    let up = provision(dir.path(), &["up", "--yes", "--no-wait"]);
+    let said = text(&up);
+    assert!(!up.status.success(), "{said}");
+    assert!(said.contains("ECS cannot rename a cluster"), "{said}");
+    assert!(
+        said.contains("ecs_cluster would have to be replaced"),
+        "{said}"
+    );
+    let changed: Vec<String> = emulator::requests()
+        .into_iter()
+        .map(|(_, a)| a)
+        .filter(|a| emulator::is_mutating(a))
+        .collect();
+    assert!(changed.is_empty(), "{changed:?}");
+    write("e2e-rename-a");
+    let down = provision(dir.path(), &["down", "--yes"]);
+    assert!(down.status.success(), "{}", text(&down));
+    assert_eq!(
+        leftovers(&c, stack, "e2e-rename-a").await,
+        Vec::<String>::new()
+    );
+}
