@@ -25,19 +25,10 @@ crate::props! {
 }
 
 async fn describe(c: &Clients, id: &str, name: &str) -> Result<Option<Cluster>, CloudError> {
-    let out = c
-        .ecs
-        .describe_clusters()
-        .clusters(name)
-        .include(ClusterField::Tags)
-        .send()
-        .await
-        .map_err(|e| cloud(id, "DescribeClusters", e))?;
-    Ok(out
-        .clusters()
-        .iter()
-        .find(|cl| cl.status() == Some("ACTIVE"))
-        .cloned())
+    Ok(describe_all(c, id, vec![name.to_string()])
+        .await?
+        .into_iter()
+        .find(|cl| cl.status() == Some("ACTIVE")))
 }
 
 pub fn ecs_tags(t: &Target) -> Vec<Tag> {
@@ -109,10 +100,11 @@ async fn list_owned(c: &Clients, stack: &str) -> Result<Vec<Cluster>, CloudError
         .collect())
 }
 
-/// The clusters of these names or ARNs that exist (any status), with their tags.
+/// The clusters of these names or ARNs that exist (any status), with their tags; `id`
+/// names what asks, in an error.
 async fn describe_all(
     c: &Clients,
-    stack: &str,
+    id: &str,
     clusters: Vec<String>,
 ) -> Result<Vec<Cluster>, CloudError> {
     let got = c
@@ -122,7 +114,7 @@ async fn describe_all(
         .include(ClusterField::Tags)
         .send()
         .await
-        .map_err(|e| cloud(stack, "DescribeClusters", e))?;
+        .map_err(|e| cloud(id, "DescribeClusters", e))?;
     Ok(got.clusters().to_vec())
 }
 

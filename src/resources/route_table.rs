@@ -12,7 +12,7 @@ use super::props::applied;
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
 use crate::state::Entry;
-use aws_sdk_ec2::types::{ResourceType, RouteTable as SdkRouteTable};
+use aws_sdk_ec2::types::{Filter, ResourceType, RouteTable as SdkRouteTable};
 use serde_json::{Map, Value as Json, json};
 use std::time::Duration;
 
@@ -45,18 +45,65 @@ fn observe(rt: &SdkRouteTable) -> Seen {
             .iter()
             .find(|r| r.destination_cidr_block() == Some(ANYWHERE))
             .and_then(|r| r.gateway_id().map(str::to_string)),
-        subnets: rt
-            .associations()
-            .iter()
-            .filter(|a| !a.main().unwrap_or(false))
-            .filter_map(|a| {
-                Some((
-                    a.subnet_id()?.to_string(),
-                    a.route_table_association_id()?.to_string(),
-                ))
-            })
+        subnets: held(rt)
+            .into_iter()
+            .map(|(assoc, subnet)| (subnet, assoc))
             .collect(),
     }
+}
+
+/// (association id, subnet) of a table's explicit subnet associations.
+pub(super) fn held(rt: &SdkRouteTable) -> Vec<(String, String)> {
+    rt.associations()
+        .iter()
+        .filter(|a| !a.main().unwrap_or(false))
+        .filter_map(|a| {
+            Some((
+                a.route_table_association_id()?.to_string(),
+                a.subnet_id()?.to_string(),
+            ))
+        })
+        .collect()
+}
+
+/// The tables matching one filter, every page; `id` names what asks, in an error.
+pub(super) async fn tables(
+    c: &Clients,
+    id: &str,
+    filter: &str,
+    values: Vec<String>,
+) -> Result<Vec<SdkRouteTable>, CloudError> {
+    let mut out = Vec::new();
+    let mut pages = c
+        .ec2
+        .describe_route_tables()
+        .filters(
+            Filter::builder()
+                .name(filter)
+                .set_values(Some(values))
+                .build(),
+        )
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| cloud(id, "DescribeRouteTables", e))?;
+        out.extend(page.route_tables().iter().cloned());
+    }
+    Ok(out)
+}
+
+/// The stack's tables, asked of AWS once per run: the tables and their associations are
+/// both discovered from them.
+pub(super) async fn stack_tables(
+    c: &Clients,
+    stack: &str,
+) -> Result<Vec<SdkRouteTable>, CloudError> {
+    let key = format!("route-tables/{stack}");
+    let by_tag = format!("tag:{}", super::TAG_STACK);
+    c.memo
+        .once(&key, || tables(c, stack, &by_tag, vec![stack.to_string()]))
+        .await?
+        .ok_or_else(|| super::memo_bug(stack, &key))
 }
 
 /// Removes these associations together; one already gone counts as removed.
@@ -295,15 +342,15 @@ impl Owned for RouteTable {
     }
 
     async fn discover(c: &Clients, stack: &str) -> Result<Vec<Found>, CloudError> {
-        crate::ec2_discover!(
-            c,
-            stack,
-            describe_route_tables,
-            "DescribeRouteTables",
-            route_tables,
-            route_table_id,
-            |r: &SdkRouteTable| [("id", json!(r.route_table_id()))]
-        )
+        Ok(stack_tables(c, stack)
+            .await?
+            .iter()
+            .filter_map(|r| {
+                let tags = super::ec2_tags::pairs(r.tags());
+                super::found_in(&tags, stack, r.route_table_id())
+                    .map(|f| f.with(&[("id", json!(r.route_table_id()))]))
+            })
+            .collect())
     }
 
     fn classify(e: &CloudError) -> Retry {

@@ -10,7 +10,7 @@ use super::props::applied;
 use crate::aws::Clients;
 use crate::provider::{Applied, CloudError, Target};
 use crate::state::Entry;
-use aws_sdk_ec2::types::{Filter, RouteTable as SdkRouteTable};
+use aws_sdk_ec2::types::RouteTable as SdkRouteTable;
 use serde_json::{Map, Value as Json, json};
 use std::time::Duration;
 
@@ -37,45 +37,14 @@ pub fn id_for(subnet: &str) -> String {
     )
 }
 
-/// (association id, route table, subnet) of a table's explicit subnet associations.
-fn held(rt: &SdkRouteTable) -> Vec<(String, String, String)> {
-    rt.associations()
-        .iter()
-        .filter(|a| !a.main().unwrap_or(false))
-        .filter_map(|a| {
-            Some((
-                a.route_table_association_id()?.to_string(),
-                a.route_table_id()?.to_string(),
-                a.subnet_id()?.to_string(),
-            ))
-        })
-        .collect()
-}
-
-/// The tables holding these association ids, in one call.
-async fn tables_holding(
-    c: &Clients,
-    id: &str,
-    filter: &str,
-    values: Vec<String>,
-) -> Result<Vec<SdkRouteTable>, CloudError> {
-    let mut out = Vec::new();
-    let mut pages = c
-        .ec2
-        .describe_route_tables()
-        .filters(
-            Filter::builder()
-                .name(filter)
-                .set_values(Some(values))
-                .build(),
-        )
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| cloud(id, "DescribeRouteTables", e))?;
-        out.extend(page.route_tables().iter().cloned());
-    }
-    Ok(out)
+/// (association id, route table, subnet) of each table's explicit subnet associations.
+fn held(tables: &[SdkRouteTable]) -> impl Iterator<Item = (String, String, String)> + '_ {
+    tables.iter().flat_map(|rt| {
+        let table = rt.route_table_id().unwrap_or_default().to_string();
+        super::route_table::held(rt)
+            .into_iter()
+            .map(move |(assoc, subnet)| (assoc, table.clone(), subnet))
+    })
 }
 
 fn props_of(rt: &str, subnet: &str) -> Fields {
@@ -114,17 +83,15 @@ impl Owned for RouteTableAssociation {
         let ids: Vec<String> = items.iter().map(|(_, e)| e.physical_id.clone()).collect();
         let mut found = std::collections::HashMap::new();
         for chunk in ids.chunks(200) {
-            for rt in tables_holding(
+            let tables = super::route_table::tables(
                 c,
                 first,
                 "association.route-table-association-id",
                 chunk.to_vec(),
             )
-            .await?
-            {
-                for (assoc, table, subnet) in held(&rt) {
-                    found.insert(assoc, props_of(&table, &subnet));
-                }
+            .await?;
+            for (assoc, table, subnet) in held(&tables) {
+                found.insert(assoc, props_of(&table, &subnet));
             }
         }
         Ok(ids.iter().map(|i| found.get(i).cloned()).collect())
@@ -149,13 +116,14 @@ impl Owned for RouteTableAssociation {
             // from before associations were resources of their own. Adopted if it is with
             // this table.
             Err(err) if err.code.as_deref() == Some("Resource.AlreadyAssociated") => {
-                let tables =
-                    tables_holding(c, &t.id, "association.subnet-id", vec![subnet.into()]).await?;
-                match tables
-                    .iter()
-                    .flat_map(held)
-                    .find(|(_, table, s)| table == rt && s == subnet)
-                {
+                let tables = super::route_table::tables(
+                    c,
+                    &t.id,
+                    "association.subnet-id",
+                    vec![subnet.into()],
+                )
+                .await?;
+                match held(&tables).find(|(_, table, s)| table == rt && s == subnet) {
                     Some((assoc, _, _)) => assoc,
                     None => return Err(err),
                 }
@@ -205,12 +173,11 @@ impl Owned for RouteTableAssociation {
     /// Associations carry no tags: they are found in the stack's tables, and named after
     /// the stack's subnets they hold.
     async fn discover(c: &Clients, stack: &str) -> Result<Vec<Found>, CloudError> {
-        let by_tag = format!("tag:{}", super::TAG_STACK);
-        let tables = tables_holding(c, stack, &by_tag, vec![stack.to_string()]);
+        let tables = super::route_table::stack_tables(c, stack);
         let subnets = super::discovered::<super::subnet::Subnet>(c, stack);
         let (tables, subnets) = tokio::try_join!(tables, subnets)?;
         let mut out = Vec::new();
-        for (assoc, _, subnet) in tables.iter().flat_map(held) {
+        for (assoc, _, subnet) in held(&tables) {
             if let Some(s) = subnets.iter().find(|s| s.physical_id == subnet) {
                 out.push(
                     Found {

@@ -104,37 +104,40 @@ async fn a_group_in_use_is_replaced_without_a_dependency_violation() {
     assert_eq!(leftovers(&c, stack, stack).await, Vec::<String>::new());
 }
 
-/// A new CIDR would replace the VPC with everything in it, which AWS refuses to delete
-/// first and the engine cannot yet take out in order: `up` says so before any change.
-#[tokio::test]
-async fn a_new_vpc_cidr_is_refused_before_any_change() {
-    let _alone = CALL_LOG.write().unwrap_or_else(|e| e.into_inner());
+/// Up with `before`, then `up` with `after`: refused before any mutating call, saying
+/// `note` in the plan and that `id` would have to be replaced; `down` (of `before`, whose
+/// cluster is `cluster`) still removes everything.
+async fn refused_before_any_change(
+    stack: &str,
+    cluster: &str,
+    before: &str,
+    after: &str,
+    note: &str,
+    id: &str,
+) {
     let c = emulator::clients().await;
-    let stack = "e2e-new-cidr";
     let dir = tempfile::tempdir().unwrap();
-    let write = |cidr: &str| {
+    let write = |yaml: &str| {
         std::fs::write(
             dir.path().join("stack.yaml"),
-            format!(
-                "stack: {stack}\nnetwork:\n  vpc: {{ cidr: {cidr}, public_subnets: 1 }}\nsecurity_groups:\n  web: {{}}\n"
-            ),
+            format!("stack: {stack}\n{yaml}"),
         )
         .unwrap()
     };
-    write("10.11.0.0/16");
+    write(before);
     let up = provision(dir.path(), &["up", "--yes", "--no-wait"]);
     assert!(up.status.success(), "{}", text(&up));
 
-    write("10.12.0.0/16");
+    write(after);
     emulator::clear_requests();
     let up = provision(dir.path(), &["up", "--yes", "--no-wait"]);
     let said = text(&up);
     assert!(!up.status.success(), "{said}");
-    assert!(said.contains("AWS cannot change a VPC's CIDR"), "{said}");
+    assert!(said.contains(note), "{said}");
     assert!(
-        said.contains(
-            "vpc would have to be replaced, which provision cannot do yet; nothing was changed"
-        ),
+        said.contains(&format!(
+            "{id} would have to be replaced, which provision cannot do yet; nothing was changed"
+        )),
         "{said}"
     );
     let changed: Vec<String> = emulator::requests()
@@ -144,10 +147,31 @@ async fn a_new_vpc_cidr_is_refused_before_any_change() {
         .collect();
     assert!(changed.is_empty(), "{changed:?}");
 
-    write("10.11.0.0/16");
+    write(before);
     let down = provision(dir.path(), &["down", "--yes"]);
     assert!(down.status.success(), "{}", text(&down));
-    assert_eq!(leftovers(&c, stack, stack).await, Vec::<String>::new());
+    assert_eq!(leftovers(&c, stack, cluster).await, Vec::<String>::new());
+}
+
+/// A new CIDR would replace the VPC with everything in it, which AWS refuses to delete
+/// first and the engine cannot yet take out in order: `up` says so before any change.
+#[tokio::test]
+async fn a_new_vpc_cidr_is_refused_before_any_change() {
+    let _alone = CALL_LOG.write().unwrap_or_else(|e| e.into_inner());
+    let vpc = |cidr: &str| {
+        format!(
+            "network:\n  vpc: {{ cidr: {cidr}, public_subnets: 1 }}\nsecurity_groups:\n  web: {{}}\n"
+        )
+    };
+    refused_before_any_change(
+        "e2e-new-cidr",
+        "e2e-new-cidr",
+        &vpc("10.11.0.0/16"),
+        &vpc("10.12.0.0/16"),
+        "AWS cannot change a VPC's CIDR",
+        "vpc",
+    )
+    .await;
 }
 
 /// A new cluster name would replace the cluster with its services, which ECS refuses to
@@ -155,42 +179,18 @@ async fn a_new_vpc_cidr_is_refused_before_any_change() {
 #[tokio::test]
 async fn a_renamed_cluster_is_refused_before_any_change() {
     let _alone = CALL_LOG.write().unwrap_or_else(|e| e.into_inner());
-    let c = emulator::clients().await;
-    let stack = "e2e-rename-cluster";
-    let dir = tempfile::tempdir().unwrap();
-    let write = |cluster: &str| {
-        std::fs::write(
-            dir.path().join("stack.yaml"),
-            format!(
-                "stack: {stack}\ncluster: {cluster}\nsecurity_groups:\n  web: {{}}\nservices:\n  app:\n    cpu: 256\n    memory: 512\n    desired_count: 0\n    security_groups: [web]\n    containers:\n      app: {{ image: httpd }}\n"
-            ),
+    let named = |cluster: &str| {
+        format!(
+            "cluster: {cluster}\nsecurity_groups:\n  web: {{}}\nservices:\n  app:\n    cpu: 256\n    memory: 512\n    desired_count: 0\n    security_groups: [web]\n    containers:\n      app: {{ image: httpd }}\n"
         )
-        .unwrap()
     };
-    write("e2e-rename-a");
-    let up = provision(dir.path(), &["up", "--yes", "--no-wait"]);
-    assert!(up.status.success(), "{}", text(&up));
-    write("e2e-rename-b");
-    emulator::clear_requests();
-    let up = provision(dir.path(), &["up", "--yes", "--no-wait"]);
-    let said = text(&up);
-    assert!(!up.status.success(), "{said}");
-    assert!(said.contains("ECS cannot rename a cluster"), "{said}");
-    assert!(
-        said.contains("ecs_cluster would have to be replaced"),
-        "{said}"
-    );
-    let changed: Vec<String> = emulator::requests()
-        .into_iter()
-        .map(|(_, a)| a)
-        .filter(|a| emulator::is_mutating(a))
-        .collect();
-    assert!(changed.is_empty(), "{changed:?}");
-    write("e2e-rename-a");
-    let down = provision(dir.path(), &["down", "--yes"]);
-    assert!(down.status.success(), "{}", text(&down));
-    assert_eq!(
-        leftovers(&c, stack, "e2e-rename-a").await,
-        Vec::<String>::new()
-    );
+    refused_before_any_change(
+        "e2e-rename-cluster",
+        "e2e-rename-a",
+        &named("e2e-rename-a"),
+        &named("e2e-rename-b"),
+        "ECS cannot rename a cluster",
+        "ecs_cluster",
+    )
+    .await;
 }

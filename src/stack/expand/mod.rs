@@ -32,9 +32,10 @@ pub(crate) struct Net {
     pub private: Vec<(String, Value)>,
     /// The default VPC's subnets are one list known only after the lookup.
     pub default_subnets: Option<Value>,
-    /// The route to the internet of the stack's own VPC (the table and its associations). What runs in the public subnets
-    /// comes after it (to pull images) and goes before it (AWS will not detach an
-    /// internet gateway while public addresses are mapped in the VPC).
+    /// The route to the internet of the stack's own VPC: the table and its associations.
+    /// What runs in the public subnets comes after it (to pull images) and goes before it
+    /// (AWS will not detach an internet gateway while public addresses are mapped in the
+    /// VPC).
     pub internet: Vec<String>,
 }
 
