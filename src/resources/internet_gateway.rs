@@ -27,6 +27,32 @@ crate::props! {
 
 const NOT_FOUND: &[&str] = &["InvalidInternetGatewayID.NotFound"];
 
+/// The VPCs the gateway is attached to; None if it is gone.
+async fn attached_to(
+    c: &Clients,
+    t: &Target,
+    igw: &str,
+) -> Result<Option<Vec<String>>, CloudError> {
+    let out = match c
+        .ec2
+        .describe_internet_gateways()
+        .internet_gateway_ids(igw)
+        .send()
+        .await
+    {
+        Ok(o) => o,
+        Err(err) if is_code(&err, NOT_FOUND) => return Ok(None),
+        Err(err) => return Err(cloud(&t.id, "DescribeInternetGateways", err)),
+    };
+    Ok(Some(
+        out.internet_gateways()
+            .iter()
+            .flat_map(|g| g.attachments())
+            .filter_map(|a| a.vpc_id().map(str::to_string))
+            .collect(),
+    ))
+}
+
 /// Attaches the gateway to the VPC; one already attached there counts as attached.
 pub async fn attach(c: &Clients, t: &Target, igw: &str, vpc: &str) -> Result<(), CloudError> {
     let attached = super::retry::until_visible(t, "AttachInternetGateway", || async {
@@ -42,19 +68,12 @@ pub async fn attach(c: &Clients, t: &Target, igw: &str, vpc: &str) -> Result<(),
     .await;
     match attached {
         Err(err) if err.code.as_deref() == Some("Resource.AlreadyAssociated") => {
-            let out = c
-                .ec2
-                .describe_internet_gateways()
-                .internet_gateway_ids(igw)
-                .send()
-                .await
-                .map_err(|e| cloud(&t.id, "DescribeInternetGateways", e))?;
-            let here = out
-                .internet_gateways()
-                .iter()
-                .flat_map(|g| g.attachments())
-                .any(|a| a.vpc_id() == Some(vpc));
-            if here { Ok(()) } else { Err(err) }
+            let vpcs = attached_to(c, t, igw).await?.unwrap_or_default();
+            if vpcs.iter().any(|v| v == vpc) {
+                Ok(())
+            } else {
+                Err(err)
+            }
         }
         other => other,
     }
@@ -177,23 +196,9 @@ impl Owned for InternetGateway {
             other => return gone(other, NOT_FOUND, &t.id, "DeleteInternetGateway"),
         }
         // Still attached (by hand, or the table's deletion did not get to it): read, detach.
-        let out = match c
-            .ec2
-            .describe_internet_gateways()
-            .internet_gateway_ids(id)
-            .send()
-            .await
-        {
-            Ok(o) => o,
-            Err(err) if is_code(&err, NOT_FOUND) => return Ok(()),
-            Err(err) => return Err(cloud(&t.id, "DescribeInternetGateways", err)),
+        let Some(vpcs) = attached_to(c, t, id).await? else {
+            return Ok(());
         };
-        let vpcs: Vec<String> = out
-            .internet_gateways()
-            .iter()
-            .flat_map(|g| g.attachments())
-            .filter_map(|a| a.vpc_id().map(str::to_string))
-            .collect();
         for vpc in vpcs {
             if !detach(c, t, id, &vpc).await? {
                 return Ok(());
