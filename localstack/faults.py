@@ -7,7 +7,13 @@ Configure with POST /_provision/faults and a JSON body (or PROVISION_FAULTS at s
 
   {"seed": 7, "rate": 0.1, "kinds": ["throttle", "500", "503", "drop"],
    "services": ["ecs", "ec2"], "actions": ["CreateService"], "latency_ms": 20,
-   "freeze_after_mutations": 3, "rate_limits": true}
+   "freeze_after_mutations": 3, "rate_limits": true, "round_trip_ms": 50}
+
+`latency_ms` is slept before the request is served; `round_trip_ms` instead holds each
+answer until that long after its request came, the emulator's serving time included. The
+first models a network in front of a server that answers one request at a time (moto);
+the second an endpoint that answers concurrent requests in parallel, as AWS's do, so that
+a burst of 20 reads costs one round trip and not one plus moto's queue.
 
 Signatures expire as AWS's do: a request whose `X-Amz-Date` is more than
 `signature_max_age_s` (default 300, AWS's 5 minutes) from now, either way, is refused as
@@ -109,7 +115,10 @@ class Faults:
         s = self.settings
         if not s:
             return None
-        latency = s.get("latency_ms", 0)
+        # With `round_trip_ms`, a fifth of it is the request's way there: a burst of
+        # concurrent requests is all received (and timed) before moto, holding the GIL,
+        # serves the first; the rest is made up after serving (server.py).
+        latency = s.get("latency_ms", 0) or s.get("round_trip_ms", 0) / 5
         if latency:
             time.sleep(latency / 1000)
         if s.get("rate_limits") and self._over_limit(service, action):

@@ -4,6 +4,9 @@
   (moto raises TypeError).
 - ECS ListTaskDefinitions answers 100 revisions a page (or `maxResults`, at most 100) with a
   `nextToken`, sorted by family and revision, as AWS does (moto answers all at once).
+- ECS ListTaskDefinitionFamilies honours `status`, as AWS does: ACTIVE lists the families
+  with an ACTIVE revision, INACTIVE those without one, ALL (the default) both (moto ignores
+  it, so a family whose revisions were all deregistered still came back as ACTIVE).
 
 And where moto's account is newer than some real ones: ap-northeast-1 also has the zone
 `ap-northeast-1b` (apne1-az3), which older accounts see and where Fargate does not run.
@@ -57,6 +60,21 @@ def _list_task_definitions_paged(self):
     return ActionResult(page)
 
 
+def _list_task_definition_families_by_status(self):
+    from moto.core.responses import ActionResult
+    from moto.ecs.exceptions import InvalidParameterException
+
+    status = self._get_param("status") or "ALL"
+    if status not in ("ACTIVE", "INACTIVE", "ALL"):
+        raise InvalidParameterException(f"Invalid status {status}: ACTIVE, INACTIVE or ALL.")
+    families = []
+    for family in self.ecs_backend.list_task_definition_families(self._get_param("familyPrefix")):
+        active = any(d.status == "ACTIVE" for d in self.ecs_backend.task_definitions[family].values())
+        if status == "ALL" or (status == "ACTIVE") == active:
+            families.append(family)
+    return ActionResult({"families": families})
+
+
 def _cache_per_request_lookups():
     from moto import backends
     import moto.core.responses as responses
@@ -72,5 +90,6 @@ def apply():
     from moto.ecs.responses import EC2ContainerServiceResponse
 
     EC2ContainerServiceResponse.list_task_definitions = _list_task_definitions_paged
+    EC2ContainerServiceResponse.list_task_definition_families = _list_task_definition_families_by_status
     _older_account_zones()
     EC2ContainerServiceBackend.describe_capacity_providers = _describe_all_capacity_providers

@@ -17,6 +17,7 @@ import io
 import json
 import os
 import re
+import socket
 import sys
 import threading
 import time
@@ -54,8 +55,16 @@ class Serialized:
         # counts sequential round trips from.
         self._local.entry = None
         answer = self._serve(environ, start_response)
-        if self._local.entry is not None:
-            self._local.entry["t1"] = time.time()
+        entry = self._local.entry
+        if entry is not None:
+            # `round_trip_ms`: the answer leaves no sooner than that after the request came,
+            # the emulator's own serving included, as from an endpoint that serves requests
+            # concurrently (moto serves one at a time; AWS does not queue one caller's calls).
+            floor = self.faults.settings.get("round_trip_ms", 0) / 1000
+            wait = entry["t0"] + floor - time.time()
+            if wait > 0:
+                time.sleep(wait)
+            entry["t1"] = time.time()
         return answer
 
     def _serve(self, environ, start_response):
@@ -107,8 +116,6 @@ class Serialized:
             if fault == "drop":
                 sock = environ.get("werkzeug.socket")
                 if sock is not None:
-                    import socket
-
                     sock.shutdown(socket.SHUT_RDWR)
                     return []
                 fault = "500"
@@ -212,6 +219,64 @@ class _Broken:
         return [data]
 
 
+class KeepAlive(WSGIRequestHandler):
+    """Keeps the connection open between requests, as AWS's endpoints do, so a client does
+    not pay a new connection (and the emulator a new thread) per request. werkzeug's own
+    `run_wsgi` closes every connection, and drains the socket after each answer (waiting
+    10 ms for more), because it cannot know the application read the whole body.
+    `Serialized` reads every body whole, by its Content-Length; a request whose body
+    length is not known up front (chunked) still closes its connection after the answer."""
+
+    protocol_version = "HTTP/1.1"
+
+    def setup(self):
+        super().setup()
+        # Headers and body go out as two writes: without this, Nagle's algorithm holds the
+        # body until the client's delayed ACK of the headers, 40 ms on Linux.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def run_wsgi(self):
+        if self.headers.get("Expect", "").lower().strip(" \t") == "100-continue":
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        environ = self.make_environ()
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            self.close_connection = True
+        answer = {}
+
+        def start_response(status, headers, exc_info=None):
+            answer["status"], answer["headers"] = status, headers
+            return lambda data: None
+
+        try:
+            data = b"".join(self.server.app(environ, start_response))
+        except Exception:  # noqa: BLE001 - answered as werkzeug would: 500, then close
+            traceback.print_exc()
+            answer = {"status": "500 Internal Server Error", "headers": []}
+            data, self.close_connection = b"", True
+        if "status" not in answer:
+            # The application dropped the connection on purpose (the `drop` fault).
+            self.close_connection = True
+            return
+        code, _, reason = answer["status"].partition(" ")
+        self.send_response(int(code), reason)
+        # A HEAD answer keeps the length of what a GET would send (S3's HeadObject), and has
+        # no body; so do 204 and 304.
+        bodiless = self.command == "HEAD" or code in ("204", "304")
+        for key, value in answer["headers"]:
+            lower = key.lower()
+            if lower in ("connection", "transfer-encoding") or (lower == "content-length" and not bodiless):
+                continue
+            self.send_header(key, value)
+        if not bodiless:
+            self.send_header("Content-Length", str(len(data)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if not bodiless:
+            self.wfile.write(data)
+        self.wfile.flush()
+
+
 def _exit_with_owner(owner_pid):
     # Tests start the emulator for themselves; it must not outlive them.
     while True:
@@ -231,14 +296,14 @@ def main():
     owner = os.environ.get("PROVISION_EMULATOR_OWNER_PID")
     if owner:
         threading.Thread(target=_exit_with_owner, args=(int(owner),), daemon=True).start()
+    # Threads waiting on the GIL get it every 0.5 ms instead of 5: a request that comes while
+    # moto serves another is read and timed when it comes, not up to 5 ms later per request.
+    sys.setswitchinterval(0.0005)
     patches.apply()
     elb.apply()
     faults = Faults(json.loads(os.environ.get("PROVISION_FAULTS") or "{}"))
     app = Serialized(DomainDispatcherApplication(create_backend_app), faults)
-    # HTTP/1.1 keeps connections open between requests, as AWS's endpoints do: the client
-    # does not pay a new connection per request (werkzeug's default is HTTP/1.0).
-    WSGIRequestHandler.protocol_version = "HTTP/1.1"
-    run_simple(host, port, app, threaded=True, request_handler=WSGIRequestHandler)
+    run_simple(host, port, app, threaded=True, request_handler=KeepAlive)
 
 
 if __name__ == "__main__":

@@ -231,12 +231,14 @@ where
         .await
 }
 
-/// The family's revisions this resource registered (tagged with its stack and id), newest first.
+/// The family's revisions this resource registered (tagged with its stack and id), newest
+/// first, leaving out those in `known` (already recorded: their tags need no reading).
 async fn owned_revisions(
     c: &Clients,
     t: &Target,
     family: &str,
     newest_only: bool,
+    known: &[String],
 ) -> Result<Vec<SdkTaskDefinition>, CloudError> {
     // Every page: a family can hold more than a page of active revisions.
     let mut arns = Vec::new();
@@ -258,6 +260,7 @@ async fn owned_revisions(
     }
     let described = bounded(
         arns.iter()
+            .filter(|arn| !known.contains(arn))
             .map(|arn| async move {
                 c.ecs
                     .describe_task_definition()
@@ -487,7 +490,7 @@ impl Owned for TaskDefinition {
         let earlier = if t.absent {
             Vec::new() // discovery found none
         } else {
-            owned_revisions(c, t, &p.family, true).await?
+            owned_revisions(c, t, &p.family, true, &[]).await?
         };
         if let Some(d) = earlier.into_iter().next() {
             let want = serde_json::to_value(p).unwrap_or_default();
@@ -574,15 +577,15 @@ impl Owned for TaskDefinition {
             }
         };
         // The recorded revisions go at once; meanwhile, revisions registered by a run that
-        // was killed before recording them (ours too, by their tags) are looked for.
+        // was killed before recording them (ours too, by their tags) are looked for. The
+        // listing may still show a recorded one being deregistered: it is not read again.
         let (_, strays) = tokio::try_join!(
             bounded(revisions.iter().cloned().map(deregister).collect()),
-            owned_revisions(c, t, s(&e.props, "family"), false)
+            owned_revisions(c, t, s(&e.props, "family"), false, &revisions)
         )?;
         let strays = strays
             .iter()
             .filter_map(|d| d.task_definition_arn())
-            .filter(|arn| !revisions.iter().any(|r| r == arn))
             .map(str::to_string);
         bounded(strays.map(deregister).collect()).await?;
         Ok(())

@@ -191,3 +191,86 @@ async fn down_deregisters_every_stray_revision_of_a_family_past_the_first_page()
         "every revision deregistered"
     );
 }
+
+/// AWS lists a family as ACTIVE only while it has an ACTIVE revision; moto listed every
+/// family it had ever seen, so discovery of a stack that went up and down before paid a
+/// ListTaskDefinitions for each of its old families.
+#[test]
+fn the_emulator_lists_task_definition_families_by_status() {
+    let td = r#"{"family": "e2e-family-status", "containerDefinitions": [{"name": "a", "image": "httpd", "memory": 64}]}"#;
+    let (status, body) = raw_json_call(
+        "ecs",
+        "AmazonEC2ContainerServiceV20141113.RegisterTaskDefinition",
+        td,
+    );
+    assert_eq!(status, 200, "{body}");
+    let arn = serde_json::from_str::<serde_json::Value>(&body).unwrap()["taskDefinition"]
+        ["taskDefinitionArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let families = |status: Option<&str>| {
+        let query = match status {
+            Some(s) => format!(r#"{{"familyPrefix": "e2e-family-status", "status": "{s}"}}"#),
+            None => r#"{"familyPrefix": "e2e-family-status"}"#.to_string(),
+        };
+        let (code, body) = raw_json_call(
+            "ecs",
+            "AmazonEC2ContainerServiceV20141113.ListTaskDefinitionFamilies",
+            &query,
+        );
+        assert_eq!(code, 200, "{body}");
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()["families"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    assert_eq!(families(Some("ACTIVE")), 1);
+    assert_eq!(families(Some("INACTIVE")), 0);
+    let (status, body) = raw_json_call(
+        "ecs",
+        "AmazonEC2ContainerServiceV20141113.DeregisterTaskDefinition",
+        &format!(r#"{{"taskDefinition": "{arn}"}}"#),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(families(Some("ACTIVE")), 0, "no ACTIVE revision left");
+    assert_eq!(families(Some("INACTIVE")), 1);
+    assert_eq!(families(None), 1, "ALL is the default");
+}
+
+/// The emulator keeps a connection open between requests, as AWS's endpoints do: a second
+/// request on the same connection is answered (werkzeug alone closes after each).
+#[test]
+fn the_emulator_keeps_connections_alive() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let port = crate::emulator::get().port;
+    let s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("emulator answers");
+    let mut reader = BufReader::new(s.try_clone().unwrap());
+    let mut writer = s;
+    for _ in 0..2 {
+        write!(
+            writer,
+            "GET /_provision/health HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n"
+        )
+        .unwrap();
+        let mut length = None;
+        let mut status = String::new();
+        reader.read_line(&mut status).unwrap();
+        assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            assert!(!line.eq_ignore_ascii_case("connection: close"), "{line}");
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = v.trim().parse::<usize>().ok();
+            }
+        }
+        let mut body = vec![0; length.expect("a Content-Length")];
+        reader.read_exact(&mut body).unwrap();
+        assert_eq!(body, br#"{"ok": true}"#);
+    }
+}
