@@ -117,7 +117,7 @@ class Faults:
             return None
         # With `round_trip_ms`, a fifth of it is the request's way there: a burst of
         # concurrent requests is all received (and timed) before moto, holding the GIL,
-        # serves the first; the rest is made up after serving (server.py).
+        # serves the first; the rest is made up after serving (`hold_answer`).
         latency = s.get("latency_ms", 0) or s.get("round_trip_ms", 0) / 5
         if latency:
             time.sleep(latency / 1000)
@@ -134,6 +134,14 @@ class Faults:
             kind = kinds[pick % len(kinds)]
             self.injected.append({"service": service, "action": action, "fault": kind})
             return kind
+
+    def hold_answer(self, came):
+        """With `round_trip_ms`: holds the answer until that long after its request came
+        (epoch seconds), the emulator's own serving included, as from an endpoint that serves
+        requests concurrently (moto serves one at a time; AWS does not queue them)."""
+        wait = came + self.settings.get("round_trip_ms", 0) / 1000 - time.time()
+        if wait > 0:
+            time.sleep(wait)
 
     def _over_limit(self, service, action):
         fam = family(service, action)

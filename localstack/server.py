@@ -57,13 +57,7 @@ class Serialized:
         answer = self._serve(environ, start_response)
         entry = self._local.entry
         if entry is not None:
-            # `round_trip_ms`: the answer leaves no sooner than that after the request came,
-            # the emulator's own serving included, as from an endpoint that serves requests
-            # concurrently (moto serves one at a time; AWS does not queue one caller's calls).
-            floor = self.faults.settings.get("round_trip_ms", 0) / 1000
-            wait = entry["t0"] + floor - time.time()
-            if wait > 0:
-                time.sleep(wait)
+            self.faults.hold_answer(entry["t0"])
             entry["t1"] = time.time()
         return answer
 
