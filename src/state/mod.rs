@@ -1,7 +1,8 @@
 //! The record of what the stack owns. One writer (`StateWriter`), recorded after every
 //! step and readable by the owner only. A file state is the file plus its journal: each
 //! step appends one fsynced line (`<file>.journal`) instead of rewriting the whole file,
-//! so a run's cost grows with the stack, not with its square. The file is rewritten
+//! so a run's cost grows with the stack, not with its square; steps that finish together
+//! share one write and fsync, made off the async workers. The file is rewritten
 //! (temp file, fsync, rename) when the journal outgrows it and at the end of a run; a
 //! crash at any point loses nothing, since reading replays the journal.
 
@@ -183,18 +184,14 @@ fn load_base(path: &Path, stack: &str) -> Result<State, StateError> {
 
 /// Writes the whole state and drops the journal it now holds: its size in bytes.
 pub fn save(path: &Path, state: &State) -> Result<u64, StateError> {
-    let size = write_base(path, state)?;
-    match std::fs::remove_file(journal_path(path)) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StateError::Write {
-            path: journal_path(path),
-            source: e,
-        }),
-        _ => Ok(size),
-    }
+    save_bytes(
+        path,
+        &serde_json::to_vec_pretty(state).expect("state serializes"),
+    )
 }
 
 /// The file alone, atomically: its size in bytes.
-fn write_base(path: &Path, state: &State) -> Result<u64, StateError> {
+fn write_bytes(path: &Path, data: &[u8]) -> Result<u64, StateError> {
     let err = |source| StateError::Write {
         path: path.into(),
         source,
@@ -202,14 +199,13 @@ fn write_base(path: &Path, state: &State) -> Result<u64, StateError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(err)?;
     let tmp = path.with_extension("json.tmp");
-    let data = serde_json::to_vec_pretty(state).expect("state serializes");
     {
         let mut opts = std::fs::OpenOptions::new();
         opts.write(true).create(true).truncate(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
         let mut f = opts.open(&tmp).map_err(err)?;
-        f.write_all(&data).map_err(err)?;
+        f.write_all(data).map_err(err)?;
         f.sync_all().map_err(err)?;
     }
     std::fs::rename(&tmp, path).map_err(err)?;
@@ -226,6 +222,15 @@ struct FileSink {
     /// Bytes of the file as last written, and of the journal since.
     base: u64,
     journaled: u64,
+    /// How many changes are on disk (see `StateWriter::record_file`).
+    durable: u64,
+}
+
+/// What one flush writes: journal lines, or the whole state when the journal would
+/// outgrow the file (so the bytes written stay proportional to the changes made).
+enum Flush {
+    Lines(Vec<u8>),
+    Whole(Vec<u8>),
 }
 
 impl FileSink {
@@ -236,37 +241,66 @@ impl FileSink {
             journaled: size(&journal_path(&path)),
             path,
             journal: None,
+            durable: 0,
         }
     }
 
-    /// Appends one change and fsyncs it; rewrites the file once the journal outgrows it,
-    /// so the bytes written stay proportional to the changes made.
-    fn record(&mut self, change: &Change, state: &State) -> Result<(), StateError> {
-        let mut line = serde_json::to_vec(change).expect("a change serializes");
-        line.push(b'\n');
-        if self.journaled + line.len() as u64 > self.base {
-            return self.compact(state);
-        }
-        let path = journal_path(&self.path);
-        let err = |source| StateError::Write {
-            path: path.clone(),
-            source,
-        };
-        if self.journal.is_none() {
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir).map_err(err)?;
+    /// Writes and fsyncs `flush` on the blocking pool: an fsync takes a worker thread
+    /// for up to a millisecond, time in which it would send no request.
+    async fn flush(&mut self, flush: Flush) -> Result<(), StateError> {
+        let path = self.path.clone();
+        let journal = self.journal.take();
+        let journaled = self.journaled;
+        let joined = tokio::task::spawn_blocking(move || match flush {
+            Flush::Whole(data) => {
+                drop(journal);
+                let size = save_bytes(&path, &data)?;
+                Ok((None, Some(size), 0))
             }
-            let mut opts = std::fs::OpenOptions::new();
-            opts.append(true).create(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-            self.journal = Some(opts.open(&path).map_err(err)?);
+            Flush::Lines(lines) => {
+                let jpath = journal_path(&path);
+                let err = |source| StateError::Write {
+                    path: jpath.clone(),
+                    source,
+                };
+                let mut f = match journal {
+                    Some(f) => f,
+                    None => {
+                        if let Some(dir) = jpath.parent() {
+                            std::fs::create_dir_all(dir).map_err(err)?;
+                        }
+                        let mut opts = std::fs::OpenOptions::new();
+                        opts.append(true).create(true);
+                        #[cfg(unix)]
+                        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+                        opts.open(&jpath).map_err(err)?
+                    }
+                };
+                f.write_all(&lines).map_err(err)?;
+                f.sync_data().map_err(err)?;
+                Ok((Some(f), None, journaled + lines.len() as u64))
+            }
+        })
+        .await
+        .map_err(|e| StateError::Write {
+            path: self.path.clone(),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+        match joined {
+            Ok((journal, base, journaled)) => {
+                self.journal = journal;
+                if let Some(base) = base {
+                    self.base = base;
+                }
+                self.journaled = journaled;
+                Ok(())
+            }
+            Err(e) => {
+                // What is on disk is unknown now: the next flush writes the whole state.
+                self.journaled = u64::MAX;
+                Err(e)
+            }
         }
-        let f = self.journal.as_mut().expect("opened above");
-        f.write_all(&line).map_err(err)?;
-        f.sync_data().map_err(err)?;
-        self.journaled += line.len() as u64;
-        Ok(())
     }
 
     fn compact(&mut self, state: &State) -> Result<(), StateError> {
@@ -274,6 +308,18 @@ impl FileSink {
         self.base = save(&self.path, state)?;
         self.journaled = 0;
         Ok(())
+    }
+}
+
+/// Writes the whole state (serialized) and drops the journal it now holds.
+fn save_bytes(path: &Path, data: &[u8]) -> Result<u64, StateError> {
+    let size = write_bytes(path, data)?;
+    match std::fs::remove_file(journal_path(path)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StateError::Write {
+            path: journal_path(path),
+            source: e,
+        }),
+        _ => Ok(size),
     }
 }
 
@@ -297,11 +343,19 @@ enum Writing {
     },
 }
 
-/// The one writer of a state during a run. Changes are recorded one at a time, in order,
-/// each durable before `record` returns.
+/// The state as the run has changed it.
+struct Live {
+    state: State,
+    /// How many `record` calls have been applied to it.
+    changes: u64,
+    /// Journal lines of those changes not handed to a flush yet (a file state).
+    unwritten: Vec<u8>,
+}
+
+/// The one writer of a state during a run. Changes are recorded in order, each durable
+/// before `record` returns.
 pub struct StateWriter {
-    /// The state, and how many changes have been applied to it.
-    state: Mutex<(State, u64)>,
+    state: Mutex<Live>,
     sink: tokio::sync::Mutex<Writing>,
     remote: bool,
 }
@@ -322,7 +376,11 @@ impl StateWriter {
             },
         };
         StateWriter {
-            state: Mutex::new((state, 0)),
+            state: Mutex::new(Live {
+                state,
+                changes: 0,
+                unwritten: Vec::new(),
+            }),
             sink: tokio::sync::Mutex::new(sink),
             remote,
         }
@@ -332,7 +390,7 @@ impl StateWriter {
         self.state
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .0
+            .state
             .clone()
     }
 
@@ -341,7 +399,7 @@ impl StateWriter {
         self.state
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .0
+            .state
             .resources
             .get(id)
             .cloned()
@@ -365,19 +423,45 @@ impl StateWriter {
     /// Records `changes` together, durable before returning.
     pub async fn record(&self, changes: Vec<Change>) -> Result<(), StateError> {
         if self.remote {
-            return self.record_remote(changes).await;
+            self.record_remote(changes).await
+        } else {
+            self.record_file(changes).await
         }
-        // One at a time, so the journal's order is the order of the changes.
-        let mut sink = self.sink.lock().await;
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        for c in &changes {
-            c.clone().apply(&mut state.0);
-        }
-        if let Writing::File(f) = &mut *sink {
-            for c in &changes {
-                f.record(c, &state.0)?;
+    }
+
+    /// Changes go to the journal in the order they were applied. Those made while a flush
+    /// is under way wait for the next one, which writes and fsyncs them all (a group
+    /// commit): steps finishing together share one fsync instead of queueing one each.
+    async fn record_file(&self, changes: Vec<Change>) -> Result<(), StateError> {
+        let mine = {
+            let mut live = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            for c in changes {
+                serde_json::to_writer(&mut live.unwritten, &c).expect("a change serializes");
+                live.unwritten.push(b'\n');
+                c.apply(&mut live.state);
             }
+            live.changes += 1;
+            live.changes
+        };
+        let mut sink = self.sink.lock().await;
+        let Writing::File(f) = &mut *sink else {
+            return Ok(());
+        };
+        if f.durable >= mine {
+            return Ok(()); // a flush that started after this change carried it
         }
+        let (flush, upto) = {
+            let mut live = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let lines = std::mem::take(&mut live.unwritten);
+            let flush = if f.journaled.saturating_add(lines.len() as u64) > f.base {
+                Flush::Whole(serde_json::to_vec_pretty(&live.state).expect("state serializes"))
+            } else {
+                Flush::Lines(lines)
+            };
+            (flush, live.changes)
+        };
+        f.flush(flush).await?;
+        f.durable = upto;
         Ok(())
     }
 
@@ -386,12 +470,12 @@ impl StateWriter {
     /// commit): steps finishing together share a write instead of queueing one PUT each.
     async fn record_remote(&self, changes: Vec<Change>) -> Result<(), StateError> {
         let mine = {
-            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let mut live = self.state.lock().unwrap_or_else(|e| e.into_inner());
             for c in changes {
-                c.apply(&mut state.0);
+                c.apply(&mut live.state);
             }
-            state.1 += 1;
-            state.1
+            live.changes += 1;
+            live.changes
         };
         let mut sink = self.sink.lock().await;
         let Writing::Remote {
@@ -406,9 +490,9 @@ impl StateWriter {
             return Ok(()); // a PUT that started after this change carried it
         }
         let (body, upto) = {
-            let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            let body = serde_json::to_vec_pretty(&state.0).expect("state serializes");
-            (body, state.1)
+            let live = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let body = serde_json::to_vec_pretty(&live.state).expect("state serializes");
+            (body, live.changes)
         };
         put_remote(object.as_ref(), etag, body).await?;
         *durable = upto;

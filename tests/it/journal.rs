@@ -65,6 +65,53 @@ async fn changes_are_journaled_replayed_and_folded_in_at_the_end() {
     assert_eq!(file_alone["resources"].as_object().unwrap().len(), 299);
 }
 
+/// Steps finishing together share a flush (one write and fsync, off the async workers);
+/// each change is still on disk, in order, when the step that made it goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_finishing_together_are_each_on_disk_when_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("demo.state.json");
+    let writer = std::sync::Arc::new(StateWriter::new(
+        path.clone(),
+        state::load(&path, "demo").unwrap(),
+    ));
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..120 {
+        let (w, path) = (writer.clone(), path.clone());
+        tasks.spawn(async move {
+            let id = format!("security_group.g{n}");
+            w.put(&id, entry(n)).await.unwrap();
+            let read = state::load(&path, "demo").unwrap();
+            assert_eq!(
+                read.resources.get(&id).map(|e| e.physical_id.clone()),
+                Some(entry(n).physical_id),
+                "{id} is on disk once recorded"
+            );
+            if n % 3 == 0 {
+                w.remove(&id).await.unwrap();
+                let read = state::load(&path, "demo").unwrap();
+                assert!(
+                    !read.resources.contains_key(&id),
+                    "{id} is gone once removed"
+                );
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+    // A crash now: the file and its journal hold exactly what was recorded.
+    let read = state::load(&path, "demo").unwrap();
+    assert_eq!(read.resources.len(), 80);
+    assert_eq!(
+        read.resources.keys().collect::<Vec<_>>(),
+        writer.snapshot().resources.keys().collect::<Vec<_>>()
+    );
+    writer.finish().await.unwrap();
+    assert!(!journal_path(&path).exists());
+    assert_eq!(state::load(&path, "demo").unwrap().resources.len(), 80);
+}
+
 /// An object store that takes 20 ms a write and checks every write's condition.
 #[derive(Default)]
 struct SlowStore {
