@@ -222,8 +222,6 @@ struct FileSink {
     /// Bytes of the file as last written, and of the journal since.
     base: u64,
     journaled: u64,
-    /// How many changes are on disk (see `StateWriter::record_file`).
-    durable: u64,
 }
 
 /// What one flush writes: journal lines, or the whole state when the journal would
@@ -241,7 +239,6 @@ impl FileSink {
             journaled: size(&journal_path(&path)),
             path,
             journal: None,
-            durable: 0,
         }
     }
 
@@ -302,13 +299,6 @@ impl FileSink {
             }
         }
     }
-
-    fn compact(&mut self, state: &State) -> Result<(), StateError> {
-        self.journal = None;
-        self.base = save(&self.path, state)?;
-        self.journaled = 0;
-        Ok(())
-    }
 }
 
 /// Writes the whole state (serialized) and drops the journal it now holds.
@@ -338,9 +328,13 @@ enum Writing {
     Remote {
         object: Arc<dyn remote::Remote>,
         etag: Option<String>,
-        /// How many changes the object holds (see `StateWriter::record_remote`).
-        durable: u64,
     },
+}
+
+/// The sink, and how many changes it holds (see `StateWriter::record`).
+struct Durable {
+    to: Writing,
+    changes: u64,
 }
 
 /// The state as the run has changed it.
@@ -356,7 +350,7 @@ struct Live {
 /// before `record` returns.
 pub struct StateWriter {
     state: Mutex<Live>,
-    sink: tokio::sync::Mutex<Writing>,
+    sink: tokio::sync::Mutex<Durable>,
     remote: bool,
 }
 
@@ -369,11 +363,7 @@ impl StateWriter {
         let remote = matches!(sink, Sink::Remote { .. });
         let sink = match sink {
             Sink::File(path) => Writing::File(FileSink::new(path)),
-            Sink::Remote { object, etag } => Writing::Remote {
-                object,
-                etag,
-                durable: 0,
-            },
+            Sink::Remote { object, etag } => Writing::Remote { object, etag },
         };
         StateWriter {
             state: Mutex::new(Live {
@@ -381,7 +371,10 @@ impl StateWriter {
                 changes: 0,
                 unwritten: Vec::new(),
             }),
-            sink: tokio::sync::Mutex::new(sink),
+            sink: tokio::sync::Mutex::new(Durable {
+                to: sink,
+                changes: 0,
+            }),
             remote,
         }
     }
@@ -392,6 +385,12 @@ impl StateWriter {
             .unwrap_or_else(|e| e.into_inner())
             .state
             .clone()
+    }
+
+    /// The whole state, serialized as the file and the object hold it.
+    fn whole(&self) -> Vec<u8> {
+        let live = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        serde_json::to_vec_pretty(&live.state).expect("state serializes")
     }
 
     /// One entry as recorded now (without copying the whole state).
@@ -420,82 +419,50 @@ impl StateWriter {
             .await
     }
 
-    /// Records `changes` together, durable before returning.
+    /// Records `changes` together, durable before returning. Changes reach the sink in the
+    /// order they were applied; those made while a write is under way wait for the next,
+    /// which carries them all (a group commit): steps finishing together share one fsync,
+    /// or one PUT of the object in S3, instead of queueing one each.
     pub async fn record(&self, changes: Vec<Change>) -> Result<(), StateError> {
-        if self.remote {
-            self.record_remote(changes).await
-        } else {
-            self.record_file(changes).await
-        }
-    }
-
-    /// Changes go to the journal in the order they were applied. Those made while a flush
-    /// is under way wait for the next one, which writes and fsyncs them all (a group
-    /// commit): steps finishing together share one fsync instead of queueing one each.
-    async fn record_file(&self, changes: Vec<Change>) -> Result<(), StateError> {
         let mine = {
             let mut live = self.state.lock().unwrap_or_else(|e| e.into_inner());
             for c in changes {
-                serde_json::to_writer(&mut live.unwritten, &c).expect("a change serializes");
-                live.unwritten.push(b'\n');
+                if !self.remote {
+                    serde_json::to_writer(&mut live.unwritten, &c).expect("a change serializes");
+                    live.unwritten.push(b'\n');
+                }
                 c.apply(&mut live.state);
             }
             live.changes += 1;
             live.changes
         };
         let mut sink = self.sink.lock().await;
-        let Writing::File(f) = &mut *sink else {
-            return Ok(());
-        };
-        if f.durable >= mine {
-            return Ok(()); // a flush that started after this change carried it
+        if sink.changes >= mine {
+            return Ok(()); // a write that started after this change carried it
         }
         let (flush, upto) = {
             let mut live = self.state.lock().unwrap_or_else(|e| e.into_inner());
             let lines = std::mem::take(&mut live.unwritten);
-            let flush = if f.journaled.saturating_add(lines.len() as u64) > f.base {
-                Flush::Whole(serde_json::to_vec_pretty(&live.state).expect("state serializes"))
-            } else {
-                Flush::Lines(lines)
+            // A file's journal gets the lines, unless it would outgrow the file; an object
+            // in S3 is written whole.
+            let flush = match &sink.to {
+                Writing::File(f) if f.journaled.saturating_add(lines.len() as u64) <= f.base => {
+                    Flush::Lines(lines)
+                }
+                _ => {
+                    Flush::Whole(serde_json::to_vec_pretty(&live.state).expect("state serializes"))
+                }
             };
             (flush, live.changes)
         };
-        f.flush(flush).await?;
-        f.durable = upto;
-        Ok(())
-    }
-
-    /// An object in S3 is written whole, one conditional PUT after another. Changes made
-    /// while a PUT is under way wait for the next one, which carries them all (a group
-    /// commit): steps finishing together share a write instead of queueing one PUT each.
-    async fn record_remote(&self, changes: Vec<Change>) -> Result<(), StateError> {
-        let mine = {
-            let mut live = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            for c in changes {
-                c.apply(&mut live.state);
+        match (&mut sink.to, flush) {
+            (Writing::File(f), flush) => f.flush(flush).await?,
+            (Writing::Remote { object, etag }, Flush::Whole(body)) => {
+                put_remote(object.as_ref(), etag, body).await?
             }
-            live.changes += 1;
-            live.changes
-        };
-        let mut sink = self.sink.lock().await;
-        let Writing::Remote {
-            object,
-            etag,
-            durable,
-        } = &mut *sink
-        else {
-            return Ok(());
-        };
-        if *durable >= mine {
-            return Ok(()); // a PUT that started after this change carried it
+            (Writing::Remote { .. }, Flush::Lines(_)) => unreachable!("an object is written whole"),
         }
-        let (body, upto) = {
-            let live = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            let body = serde_json::to_vec_pretty(&live.state).expect("state serializes");
-            (body, live.changes)
-        };
-        put_remote(object.as_ref(), etag, body).await?;
-        *durable = upto;
+        sink.changes = upto;
         Ok(())
     }
 
@@ -503,11 +470,10 @@ impl StateWriter {
     /// in S3 is whole after every change already).
     pub async fn finish(&self) -> Result<(), StateError> {
         let mut sink = self.sink.lock().await;
-        if let Writing::File(f) = &mut *sink
+        if let Writing::File(f) = &mut sink.to
             && f.journaled > 0
         {
-            let state = self.snapshot();
-            f.compact(&state)?;
+            f.flush(Flush::Whole(self.whole())).await?;
         }
         Ok(())
     }
@@ -515,13 +481,10 @@ impl StateWriter {
     /// Writes the whole state in one piece (`state recover`).
     pub async fn write_all(&self) -> Result<(), StateError> {
         let mut sink = self.sink.lock().await;
-        let state = self.snapshot();
-        match &mut *sink {
-            Writing::File(f) => f.compact(&state),
-            Writing::Remote { object, etag, .. } => {
-                let body = serde_json::to_vec_pretty(&state).expect("state serializes");
-                put_remote(object.as_ref(), etag, body).await
-            }
+        let whole = self.whole();
+        match &mut sink.to {
+            Writing::File(f) => f.flush(Flush::Whole(whole)).await,
+            Writing::Remote { object, etag } => put_remote(object.as_ref(), etag, whole).await,
         }
     }
 }
