@@ -209,11 +209,23 @@ fn write_bytes(path: &Path, data: &[u8]) -> Result<u64, StateError> {
         f.sync_all().map_err(err)?;
     }
     std::fs::rename(&tmp, path).map_err(err)?;
+    sync_dir(path);
+    Ok(data.len() as u64)
+}
+
+/// Syncs the directory holding `path`, so that a file created or renamed there stays.
+fn sync_dir(path: &Path) {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
     if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();
     }
-    Ok(data.len() as u64)
 }
+
+/// How large the journal may grow before the file is rewritten, however small the file.
+const JOURNAL_FLOOR: u64 = 64 * 1024;
 
 /// A file state being written: the journal's open handle and sizes.
 struct FileSink {
@@ -229,6 +241,14 @@ struct FileSink {
 enum Flush {
     Lines(Vec<u8>),
     Whole(Vec<u8>),
+    /// The lines to the journal, then the whole state. A crash after the new file is in
+    /// place but before the journal is gone leaves both; replaying a journal that holds
+    /// every change since the last rewrite over the file changes nothing, while one that
+    /// missed the last changes would turn their resources back to an older entry.
+    Fold {
+        lines: Vec<u8>,
+        whole: Vec<u8>,
+    },
 }
 
 impl FileSink {
@@ -240,6 +260,14 @@ impl FileSink {
             path,
             journal: None,
         }
+    }
+
+    /// Whether `more` bytes of lines go to the journal rather than a rewrite of the file.
+    /// The file is written whole first (so it exists, naming its stack); then the journal
+    /// may grow to the file's size, or `JOURNAL_FLOOR` while the state is small: a line's
+    /// one fsync instead of a rewrite's two, a rename and an unlink for each early step.
+    fn takes(&self, more: usize) -> bool {
+        self.base > 0 && self.journaled.saturating_add(more as u64) <= self.base.max(JOURNAL_FLOOR)
     }
 
     /// Writes and fsyncs `flush` on the blocking pool: an fsync takes a worker thread
@@ -254,27 +282,13 @@ impl FileSink {
                 let size = save_bytes(&path, &data)?;
                 Ok((None, Some(size), 0))
             }
+            Flush::Fold { lines, whole } => {
+                drop(append(&path, journal, &lines)?);
+                let size = save_bytes(&path, &whole)?;
+                Ok((None, Some(size), 0))
+            }
             Flush::Lines(lines) => {
-                let jpath = journal_path(&path);
-                let err = |source| StateError::Write {
-                    path: jpath.clone(),
-                    source,
-                };
-                let mut f = match journal {
-                    Some(f) => f,
-                    None => {
-                        if let Some(dir) = jpath.parent() {
-                            std::fs::create_dir_all(dir).map_err(err)?;
-                        }
-                        let mut opts = std::fs::OpenOptions::new();
-                        opts.append(true).create(true);
-                        #[cfg(unix)]
-                        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-                        opts.open(&jpath).map_err(err)?
-                    }
-                };
-                f.write_all(&lines).map_err(err)?;
-                f.sync_data().map_err(err)?;
+                let f = append(&path, journal, &lines)?;
                 Ok((Some(f), None, journaled + lines.len() as u64))
             }
         })
@@ -299,6 +313,40 @@ impl FileSink {
             }
         }
     }
+}
+
+/// Appends `lines` to the journal of the state at `path` (opened now unless `journal`
+/// is its handle) and syncs them: the handle, for the next lines.
+fn append(
+    path: &Path,
+    journal: Option<std::fs::File>,
+    lines: &[u8],
+) -> Result<std::fs::File, StateError> {
+    let jpath = journal_path(path);
+    let err = |source| StateError::Write {
+        path: jpath.clone(),
+        source,
+    };
+    let mut f = match journal {
+        Some(f) => f,
+        None => {
+            if let Some(dir) = jpath.parent() {
+                std::fs::create_dir_all(dir).map_err(err)?;
+            }
+            let mut opts = std::fs::OpenOptions::new();
+            opts.append(true).create(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+            let f = opts.open(&jpath).map_err(err)?;
+            // A new file's name is durable only once its directory is synced: without
+            // it a crash could lose the journal, lines and all.
+            sync_dir(&jpath);
+            f
+        }
+    };
+    f.write_all(lines).map_err(err)?;
+    f.sync_data().map_err(err)?;
+    Ok(f)
 }
 
 /// Writes the whole state (serialized) and drops the journal it now holds.
@@ -446,9 +494,12 @@ impl StateWriter {
             // A file's journal gets the lines, unless it would outgrow the file; an object
             // in S3 is written whole.
             let flush = match &sink.to {
-                Writing::File(f) if f.journaled.saturating_add(lines.len() as u64) <= f.base => {
-                    Flush::Lines(lines)
-                }
+                Writing::File(f) if f.takes(lines.len()) => Flush::Lines(lines),
+                // A journal in use (and whole: no flush of it failed) gets the lines first.
+                Writing::File(f) if f.journaled > 0 && f.journaled != u64::MAX => Flush::Fold {
+                    lines,
+                    whole: serde_json::to_vec_pretty(&live.state).expect("state serializes"),
+                },
                 _ => {
                     Flush::Whole(serde_json::to_vec_pretty(&live.state).expect("state serializes"))
                 }
@@ -460,7 +511,7 @@ impl StateWriter {
             (Writing::Remote { object, etag }, Flush::Whole(body)) => {
                 put_remote(object.as_ref(), etag, body).await?
             }
-            (Writing::Remote { .. }, Flush::Lines(_)) => unreachable!("an object is written whole"),
+            (Writing::Remote { .. }, _) => unreachable!("an object is written whole"),
         }
         sink.changes = upto;
         Ok(())

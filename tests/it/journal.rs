@@ -65,6 +65,72 @@ async fn changes_are_journaled_replayed_and_folded_in_at_the_end() {
     assert_eq!(file_alone["resources"].as_object().unwrap().len(), 299);
 }
 
+/// A new state is written whole once, so that it exists and names its stack; its next
+/// changes go to the journal even while the file is smaller than they are.
+#[tokio::test]
+async fn a_new_state_is_written_once_then_journaled() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("demo.state.json");
+    let writer = StateWriter::new(path.clone(), state::load(&path, "demo").unwrap());
+    writer.put("security_group.g0", entry(0)).await.unwrap();
+    let first = std::fs::read_to_string(&path).unwrap();
+    assert!(first.contains("\"stack\": \"demo\""), "{first}");
+    assert!(!journal_path(&path).exists());
+    for n in 1..6 {
+        writer
+            .put(&format!("security_group.g{n}"), entry(n))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        first,
+        "not rewritten"
+    );
+    let journal = std::fs::read_to_string(journal_path(&path)).unwrap();
+    assert_eq!(journal.lines().count(), 5);
+    assert_eq!(state::load(&path, "demo").unwrap().resources.len(), 6);
+}
+
+/// A rewrite of the file in mid-run puts its changes in the journal first: a crash after
+/// the new file is in place, before the journal is removed, leaves a journal whose replay
+/// changes nothing, instead of one that turns a resource back to an older entry.
+#[tokio::test]
+async fn a_journal_left_by_a_crash_during_a_rewrite_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("demo.state.json");
+    let journal = journal_path(&path);
+    let writer = StateWriter::new(path.clone(), state::load(&path, "demo").unwrap());
+    let version = |n: usize, note: &str| {
+        let mut e = entry(n);
+        e.props["note"] = json!(note);
+        e
+    };
+    writer
+        .put("security_group.a", version(1, "v1"))
+        .await
+        .unwrap();
+    writer
+        .put("security_group.a", version(2, "v2"))
+        .await
+        .unwrap();
+    assert!(journal.exists());
+    // A second name for the journal: it sees what is appended, and survives its removal.
+    let kept = dir.path().join("kept-journal");
+    std::fs::hard_link(&journal, &kept).unwrap();
+    // Larger than the journal may grow: this change rewrites the file.
+    let big = version(3, &"x".repeat(100 * 1024));
+    writer.put("security_group.a", big).await.unwrap();
+    assert!(!journal.exists(), "the file was rewritten");
+    // The crash: the new file is in place, the journal still there.
+    std::fs::rename(&kept, &journal).unwrap();
+    let read = state::load(&path, "demo").unwrap();
+    assert_eq!(
+        read.resources["security_group.a"].physical_id,
+        "sg-00000003"
+    );
+}
+
 /// Steps finishing together share a flush (one write and fsync, off the async workers);
 /// each change is still on disk, in order, when the step that made it goes on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
