@@ -53,7 +53,14 @@ pub fn main() -> ExitCode {
         }
     };
     let json = cli.json();
-    match rt.block_on(run(cli)) {
+    // On a worker, not on this thread: the run's own tasks wake it (a step done, a state
+    // write synced) without a hand-off to a thread outside the runtime each time.
+    let ran = rt.block_on(async {
+        tokio::spawn(run(cli))
+            .await
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+    });
+    match ran {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {e}");
