@@ -3,7 +3,8 @@
 //! step appends one fsynced line (`<file>.journal`) instead of rewriting the whole file,
 //! so a run's cost grows with the stack, not with its square; steps that finish together
 //! share one write and fsync, made off the async workers. The file is rewritten
-//! (temp file, fsync, rename) when the journal outgrows it and at the end of a run; a
+//! (temp file, fsync, rename) when the journal outgrows it (or 64 KiB while it is
+//! smaller) and at the end of a run, a mid-run rewrite's changes journaled first; a
 //! crash at any point loses nothing, since reading replays the journal.
 
 pub mod lock;
