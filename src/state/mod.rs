@@ -263,12 +263,22 @@ impl FileSink {
         }
     }
 
-    /// Whether `more` bytes of lines go to the journal rather than a rewrite of the file.
-    /// The file is written whole first (so it exists, naming its stack); then the journal
-    /// may grow to the file's size, or `JOURNAL_FLOOR` while the state is small: a line's
-    /// one fsync instead of a rewrite's two, a rename and an unlink for each early step.
-    fn takes(&self, more: usize) -> bool {
-        self.base > 0 && self.journaled.saturating_add(more as u64) <= self.base.max(JOURNAL_FLOOR)
+    /// What a flush of `lines` writes. The file is written whole first (so it exists,
+    /// naming its stack); then the journal may grow to the file's size, or `JOURNAL_FLOOR`
+    /// while the state is small: a line's one fsync instead of a rewrite's two, a rename
+    /// and an unlink for each early step. Past that the file is rewritten, a journal in
+    /// use getting the lines first (unless a flush of it failed: then it is not trusted).
+    fn choose(&self, lines: Vec<u8>, whole: impl FnOnce() -> Vec<u8>) -> Flush {
+        let fits =
+            self.journaled.saturating_add(lines.len() as u64) <= self.base.max(JOURNAL_FLOOR);
+        match self.journaled {
+            _ if self.base > 0 && fits => Flush::Lines(lines),
+            0 | u64::MAX => Flush::Whole(whole()),
+            _ => Flush::Fold {
+                lines,
+                whole: whole(),
+            },
+        }
     }
 
     /// Writes and fsyncs `flush` on the blocking pool: an fsync takes a worker thread
@@ -492,18 +502,11 @@ impl StateWriter {
         let (flush, upto) = {
             let mut live = self.state.lock().unwrap_or_else(|e| e.into_inner());
             let lines = std::mem::take(&mut live.unwritten);
-            // A file's journal gets the lines, unless it would outgrow the file; an object
-            // in S3 is written whole.
+            // A file's sink picks lines or a rewrite; an object in S3 is written whole.
+            let whole = || serde_json::to_vec_pretty(&live.state).expect("state serializes");
             let flush = match &sink.to {
-                Writing::File(f) if f.takes(lines.len()) => Flush::Lines(lines),
-                // A journal in use (and whole: no flush of it failed) gets the lines first.
-                Writing::File(f) if f.journaled > 0 && f.journaled != u64::MAX => Flush::Fold {
-                    lines,
-                    whole: serde_json::to_vec_pretty(&live.state).expect("state serializes"),
-                },
-                _ => {
-                    Flush::Whole(serde_json::to_vec_pretty(&live.state).expect("state serializes"))
-                }
+                Writing::File(f) => f.choose(lines, whole),
+                Writing::Remote { .. } => Flush::Whole(whole()),
             };
             (flush, live.changes)
         };
