@@ -3,7 +3,9 @@
 use super::Error;
 use std::io::{BufRead, IsTerminal, Write};
 
-pub fn ask(yes: bool, question: &str) -> Result<bool, Error> {
+/// The answer is read on the blocking pool: the runtime has one thread, and a remote
+/// lock's renewal must go on while the person thinks.
+pub async fn ask(yes: bool, question: &str) -> Result<bool, Error> {
     if yes {
         return Ok(true);
     }
@@ -14,10 +16,12 @@ pub fn ask(yes: bool, question: &str) -> Result<bool, Error> {
     }
     eprint!("{question} Only 'yes' is accepted: ");
     let _ = std::io::stderr().flush();
-    let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .map_err(|e| Error::Usage(format!("cannot read the answer: {e}")))?;
+    let read = tokio::task::spawn_blocking(|| {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).map(|_| line)
+    })
+    .await
+    .map_err(|e| Error::Usage(format!("cannot read the answer: {e}")))?;
+    let line = read.map_err(|e| Error::Usage(format!("cannot read the answer: {e}")))?;
     Ok(line.trim() == "yes")
 }

@@ -46,7 +46,7 @@ async fn locked(cli: &Cli, a: &DownArgs, ctx: &context::Context) -> Result<u8, E
             "Only what the stack created is deleted; what it merely uses (a default VPC, a role named in the file) stays."
         );
     }
-    if !confirm::ask(a.yes, &format!("\nDelete stack {}?", ctx.stack.name))? {
+    if !confirm::ask(a.yes, &format!("\nDelete stack {}?", ctx.stack.name)).await? {
         println!("Nothing deleted.");
         return Ok(1);
     }

@@ -54,7 +54,9 @@ async fn locked(cli: &Cli, a: &UpArgs, ctx: &context::Context) -> Result<u8, Err
     if !confirm::ask(
         a.yes,
         &format!("\nApply these changes to stack {}?", ctx.stack.name),
-    )? {
+    )
+    .await?
+    {
         println!("Nothing changed.");
         return Ok(1);
     }

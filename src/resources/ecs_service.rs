@@ -612,29 +612,28 @@ impl Owned for EcsService {
             }
             Err(err) => return Err(cloud(&t.id, "DeleteService", err)),
         }
-        // The cluster, subnets and groups can only go once the service has drained.
+        // The cluster, subnets and groups can only go once the service has drained. ECS
+        // turns a deleted service INACTIVE once all its tasks are STOPPING or STOPPED
+        // (DeleteService's reference), so its status alone says so: no task listing.
         wait::until(t, "DeleteService", Budget::release(DRAIN), || async {
-            let (out, running) = tokio::try_join!(
-                async {
-                    c.ecs
-                        .describe_services()
-                        .cluster(cluster)
-                        .services(&e.physical_id)
-                        .send()
-                        .await
-                        .map_err(|err| cloud(&t.id, "DescribeServices", err))
-                },
-                tasks(c, &t.id, cluster, &e.physical_id, DesiredStatus::Running)
-            )?;
-            let draining = out
+            let out = c
+                .ecs
+                .describe_services()
+                .cluster(cluster)
+                .services(&e.physical_id)
+                .send()
+                .await
+                .map_err(|err| cloud(&t.id, "DescribeServices", err))?;
+            let left = out
                 .services()
                 .iter()
-                .any(|s| matches!(s.status(), Some("ACTIVE" | "DRAINING")));
-            let running = running.len();
-            Ok(if !draining && running == 0 {
-                Poll::Ready(())
-            } else {
-                Poll::Pending(format!("draining: {running} tasks still running"))
+                .find(|s| matches!(s.status(), Some("ACTIVE" | "DRAINING")));
+            Ok(match left {
+                None => Poll::Ready(()),
+                Some(s) => Poll::Pending(format!(
+                    "draining: {} tasks still running",
+                    s.running_count()
+                )),
             })
         })
         .await

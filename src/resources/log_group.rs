@@ -219,14 +219,18 @@ impl Owned for LogGroup {
                     .map_err(|e| cloud(&t.id, "CreateLogGroup", e));
                 match made {
                     Ok(_) => {
-                        // A new group keeps logs forever: its ARN (from AWS) and the
-                        // retention are independent, so both at once.
-                        let (g, ()) = tokio::try_join!(
-                            describe(c, &t.id, name),
+                        // A new group keeps logs forever, so its retention is set. Its ARN
+                        // is built, not read back: CreateLogGroup does not return it, and
+                        // its form is fixed (the caller's identity is asked once a run).
+                        let (me, ()) = tokio::try_join!(
+                            super::account::caller(c),
                             set_retention(c, t, name, p.retention_days, None)
                         )?;
-                        let g = g.unwrap_or_else(|| SdkLogGroup::builder().build());
-                        return applied(name, &[("name", json!(name)), ("arn", json!(arn_of(&g)))]);
+                        let arn = format!(
+                            "arn:{}:logs:{}:{}:log-group:{name}",
+                            me.partition, c.region, me.account_id
+                        );
+                        return applied(name, &[("name", json!(name)), ("arn", json!(arn))]);
                     }
                     Err(e)
                         if t.absent

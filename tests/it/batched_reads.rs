@@ -24,20 +24,37 @@ async fn a_plan_reads_services_and_task_definitions_in_batches() {
     std::fs::write(dir.path().join("stack.yaml"), yaml).unwrap();
     let up = provision(dir.path(), &["up", "--yes", "--no-wait"]);
     assert!(up.status.success(), "{}", text(&up));
-    // s1's log group name is a prefix of s10's and s11's: each recorded its own ARN.
+    // s1's log group name is a prefix of s10's and s11's: each recorded its own ARN, the
+    // one CloudWatch Logs gives (built from the caller's identity, not read back).
     let state: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(dir.path().join(format!(".provision/{stack}.state.json")))
             .unwrap(),
     )
     .unwrap();
+    let c = clients().await;
     for s in ["s1", "s10", "s11"] {
         let arn = state["resources"][format!("log_group.{s}")]["outputs"]["arn"]
             .as_str()
             .unwrap_or_default()
             .to_string();
-        assert!(
-            arn.ends_with(&format!(":log-group:/ecs/{stack}/{s}")),
-            "{s}: {arn}"
+        let name = format!("/ecs/{stack}/{s}");
+        let listed = c
+            .logs
+            .describe_log_groups()
+            .log_group_name_prefix(&name)
+            .send()
+            .await
+            .unwrap();
+        let theirs = listed
+            .log_groups()
+            .iter()
+            .find(|g| g.log_group_name() == Some(name.as_str()))
+            .and_then(|g| g.arn())
+            .unwrap_or_default();
+        assert_eq!(
+            format!("{arn}:*"),
+            theirs,
+            "{s}: recorded {arn}, CloudWatch Logs says {theirs}"
         );
     }
 
@@ -50,7 +67,6 @@ async fn a_plan_reads_services_and_task_definitions_in_batches() {
     assert_eq!(count(&calls, "ListTaskDefinitions"), 1, "{calls:?}");
 
     // Outside provision: one service deleted, another's revision deregistered.
-    let c = clients().await;
     let cluster = stack.to_string();
     c.ecs
         .delete_service()
