@@ -2,9 +2,12 @@
 //! concurrent walk that runs a node as soon as the nodes it depends on are done (or, on an
 //! early edge, as soon as they say they have gone far enough). No AWS.
 
+use crate::slot::{self, Slot};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::future::Future;
-use tokio::sync::{mpsc, watch};
+use std::sync::Arc;
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::task::JoinSet;
 
 /// What a running node calls to say its dependents on early edges may start now: it made
 /// what they need (its id is recorded) or let go of what they delete. Said once; saying it
@@ -189,10 +192,10 @@ impl Graph {
         Ok(order)
     }
 
-    /// Runs `run(node, early)` for every node, at most `limit` at once, each as soon as every
-    /// node it depends on is done (or, on an early edge, has signalled). The dependents of a
-    /// failure are skipped, not run, so only the root cause is an error. A cycle is refused
-    /// before anything runs.
+    /// Runs `run(node, early)` for every node, at most `limit` at once (not counting those
+    /// asleep, see `slot`), each as soon as every node it depends on is done (or, on an
+    /// early edge, has signalled). The dependents of a failure are skipped, not run, so
+    /// only the root cause is an error. A cycle is refused before anything runs.
     pub async fn walk<E, F, Fut>(
         &self,
         limit: usize,
@@ -229,28 +232,43 @@ impl Graph {
             .collect();
         let (tx, mut signals) = mpsc::unbounded_channel::<String>();
         let mut running = tokio::task::JoinSet::new();
-        let mut in_flight = 0usize;
         let mut stop_open = true;
+        // `limit` shares; a node holds one while it runs, except while it sleeps (see
+        // `slot`): a node queued for a rate-limit token does not hold back the others.
+        let pool = Arc::new(Semaphore::new(limit.max(1)));
+        let mut start = |n: String, permit, running: &mut JoinSet<_>| {
+            let early = Early {
+                node: n.clone(),
+                tx: Some(tx.clone()),
+            };
+            let fut = slot::scope(Slot::new(pool.clone(), permit), run(n.clone(), early));
+            running.spawn(async move { (n, fut.await) });
+        };
         loop {
-            if *stop.borrow() == Stop::Run {
-                while in_flight < limit.max(1) {
-                    let Some(n) = w.ready.pop_first() else { break };
-                    w.waiting.remove(&n);
-                    in_flight += 1;
-                    let early = Early {
-                        node: n.clone(),
-                        tx: Some(tx.clone()),
+            let go = *stop.borrow() == Stop::Run;
+            if go {
+                while !w.ready.is_empty() {
+                    let Ok(permit) = pool.clone().try_acquire_owned() else {
+                        break;
                     };
-                    let fut = run(n.clone(), early);
-                    running.spawn(async move { (n, fut.await) });
+                    if let Some(n) = w.ready.pop_first() {
+                        w.waiting.remove(&n);
+                        start(n, permit, &mut running);
+                    }
                 }
             }
-            if in_flight == 0 {
+            if running.is_empty() {
                 break;
             }
             tokio::select! {
+                // A share given back by a sleeping node, while nodes are ready to start.
+                Ok(permit) = pool.clone().acquire_owned(), if go && !w.ready.is_empty() => {
+                    if let Some(n) = w.ready.pop_first() {
+                        w.waiting.remove(&n);
+                        start(n, permit, &mut running);
+                    }
+                }
                 Some(joined) = running.join_next() => {
-                    in_flight -= 1;
                     // A node's task can only end by returning: none panics or is aborted here.
                     if let Ok((n, result)) = joined {
                         match result {

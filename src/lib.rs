@@ -12,5 +12,6 @@ pub mod graph;
 pub mod plan;
 pub mod provider;
 pub mod resources;
+pub mod slot;
 pub mod stack;
 pub mod state;

@@ -114,7 +114,7 @@ impl Limits {
         let wait = self.take(&name, rate);
         if !wait.is_zero() {
             tracing::debug!(family = %name, wait_ms = wait.as_millis() as u64, "waiting for AWS's rate limit");
-            tokio::time::sleep(wait).await;
+            crate::slot::idle(wait).await;
         }
     }
 }

@@ -123,6 +123,6 @@ where
             }));
         }
         let delay = delays.next().unwrap_or(budget.max);
-        tokio::time::sleep(delay.min(budget.total - spent)).await;
+        crate::slot::idle(delay.min(budget.total - spent)).await;
     }
 }

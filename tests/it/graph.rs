@@ -122,6 +122,45 @@ mod walk {
         assert_eq!(done, ["policy", "role", "sg", "vpc"]);
     }
 
+    /// A node asleep (queued for a rate-limit token, or between two polls) gives its share
+    /// of the parallelism back: with one share, four nodes that sleep 300 ms each all sleep
+    /// at once, and never more than one is awake at a time.
+    #[tokio::test]
+    async fn a_sleeping_node_lets_another_run_and_awake_nodes_keep_to_the_limit() {
+        let mut g = Graph::new();
+        for n in ["a", "b", "c", "d"] {
+            g.add_node(n);
+        }
+        // (awake now, most awake at once, asleep now, most asleep at once)
+        let seen = Arc::new(Mutex::new([0i32; 4]));
+        let walked = g
+            .walk(1, stop(), |_, _| {
+                let seen = seen.clone();
+                async move {
+                    let count = |i: usize, d: i32| {
+                        let mut s = seen.lock().unwrap();
+                        s[i] += d;
+                        s[i + 1] = s[i + 1].max(s[i]);
+                    };
+                    count(0, 1);
+                    count(0, -1);
+                    count(2, 1);
+                    provision::slot::idle(std::time::Duration::from_millis(300)).await;
+                    count(2, -1);
+                    count(0, 1);
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    count(0, -1);
+                    Ok::<(), String>(())
+                }
+            })
+            .await
+            .unwrap();
+        assert_eq!(walked.done.len(), 4);
+        let seen = *seen.lock().unwrap();
+        assert_eq!(seen[3], 4, "all four asleep at once: {seen:?}");
+        assert_eq!(seen[1], 1, "never two awake at once: {seen:?}");
+    }
+
     /// Runs `g`, each node taking `ms` milliseconds and signalling half-way if it is in
     /// `signals`; returns (node, "start"/"signal"/"end") in the order they happened.
     async fn timeline(

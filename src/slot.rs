@@ -1,0 +1,72 @@
+//! A running step's share of the run's parallelism (`--parallelism`). A step that sleeps,
+//! for a rate-limit token or between two polls of a wait, gives its share back meanwhile
+//! and takes one again before it goes on: steps that could send a request now are not
+//! held behind steps that cannot. (A large stack's 200 task definitions, registered at
+//! AWS's 1 a second, used to hold every share while their log groups' steps queued for
+//! tokens, and the VPC started 200 s late.)
+//!
+//! The share follows the step's task (a task-local), so the rate limiter, deep in the SDK
+//! call, finds it without being passed it. Outside a step (plan reads, tests), sleeping
+//! is just sleeping.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+tokio::task_local! {
+    static SLOT: Arc<Slot>;
+}
+
+/// One step's share: a permit of the walk's pool, while the step is not sleeping.
+#[derive(Debug)]
+pub struct Slot {
+    pool: Arc<Semaphore>,
+    held: Mutex<Option<OwnedSemaphorePermit>>,
+}
+
+impl Slot {
+    pub fn new(pool: Arc<Semaphore>, permit: OwnedSemaphorePermit) -> Arc<Self> {
+        Arc::new(Slot {
+            pool,
+            held: Mutex::new(Some(permit)),
+        })
+    }
+
+    fn held(&self) -> MutexGuard<'_, Option<OwnedSemaphorePermit>> {
+        self.held.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether the step holds its share now (for tests of the walk).
+    pub fn holds(&self) -> bool {
+        self.held().is_some()
+    }
+}
+
+/// Runs `fut` as the holder of `slot`; the share goes back when `fut` ends.
+pub async fn scope<F: Future>(slot: Arc<Slot>, fut: F) -> F::Output {
+    SLOT.scope(slot, fut).await
+}
+
+/// Sleeps for `d` with the current step's share given back. Two parts of one step may
+/// sleep at once: the first gives the share back, the first awake takes one again, and
+/// the other goes on with it.
+pub async fn idle(d: Duration) {
+    let slot = SLOT.try_with(Arc::clone).ok();
+    if let Some(s) = &slot {
+        drop(s.held().take());
+    }
+    tokio::time::sleep(d).await;
+    if let Some(s) = slot {
+        if s.holds() {
+            return;
+        }
+        // The pool is never closed, so this only waits.
+        if let Ok(p) = s.pool.clone().acquire_owned().await {
+            let mut held = s.held();
+            if held.is_none() {
+                *held = Some(p);
+            }
+        }
+    }
+}
