@@ -117,7 +117,8 @@ pub struct UpArgs {
     /// Apply without asking.
     #[arg(long, short = 'y')]
     pub yes: bool,
-    /// How many steps run at once.
+    /// How many steps run at once (one waiting for a rate-limit token, or between two
+    /// polls, does not count).
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=100))]
     pub parallelism: u16,
     /// How long to wait for services to become stable: 90s, 10m, 1h.
@@ -141,7 +142,8 @@ pub struct DownArgs {
     /// Needs --yes.
     #[arg(long)]
     pub json: bool,
-    /// How many steps run at once.
+    /// How many steps run at once (one waiting for a rate-limit token, or between two
+    /// polls, does not count).
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=100))]
     pub parallelism: u16,
 }
