@@ -18,6 +18,7 @@ import json
 import os
 import re
 import socket
+import struct
 import sys
 import threading
 import time
@@ -183,7 +184,8 @@ class Serialized:
             form = parse_qs(body.decode("utf-8", "replace"))
             query = parse_qs(environ.get("QUERY_STRING", ""))
             action = (form.get("Action") or query.get("Action") or [environ.get("REQUEST_METHOD", "?")])[0]
-        entry = {"service": service, "action": action, "t0": time.time()}
+        # When the request reached the socket (see `_arrival`), else when it is read here.
+        entry = {"service": service, "action": action, "t0": environ.get("provision.arrival") or time.time()}
         self.log.append(entry)
         self._local.entry = entry
         return service, action
@@ -213,6 +215,58 @@ class _Broken:
         return [data]
 
 
+# Linux's SO_TIMESTAMPNS: the kernel stamps each received packet with the time it came.
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
+_STAMPS = None
+
+
+def _stamp(ancillary):
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= 16:
+            sec, nsec = struct.unpack("qq", data[:16])
+            return sec + nsec / 1e9
+    return None
+
+
+def _arrival(handler):
+    """When the next request's first bytes reached the socket (epoch seconds), by the
+    kernel's stamp: this server accepts connections and starts their threads one at a
+    time, so a burst of 20 new connections, sent by the client within half a millisecond,
+    is read over 3-7 ms. The round-trip model times each answer from this arrival, as an
+    endpoint serving requests in parallel would. None when there is no stamp to be had:
+    the request already read into the handler's buffer (sent behind another without
+    waiting for its answer), or a platform without stamps."""
+    if sys.platform != "linux":
+        return None
+    conn, space = handler.connection, socket.CMSG_SPACE(16)
+    try:
+        # On the socket now: its stamp, the bytes left where they are.
+        _, ancillary, _, _ = conn.recvmsg(1, space, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+        return _stamp(ancillary)
+    except BlockingIOError:
+        pass
+    except OSError:
+        return None
+    # Nothing on the socket: a request may be in the handler's buffer already. Looking
+    # there must not wait, so the socket is made non-blocking for that look.
+    timeout = conn.gettimeout()
+    try:
+        conn.setblocking(False)
+        buffered = handler.rfile.peek(1)
+    except (OSError, ValueError):
+        return None
+    finally:
+        conn.settimeout(timeout)
+    if buffered:
+        return None
+    try:
+        # The client is between two requests: wait for the next one as the handler would.
+        _, ancillary, _, _ = conn.recvmsg(1, space, socket.MSG_PEEK)
+    except OSError:
+        return None
+    return _stamp(ancillary)
+
+
 class KeepAlive(WSGIRequestHandler):
     """Keeps the connection open between requests, as AWS's endpoints do, so a client does
     not pay a new connection (and the emulator a new thread) per request. werkzeug's own
@@ -228,6 +282,20 @@ class KeepAlive(WSGIRequestHandler):
         # Headers and body go out as two writes: without this, Nagle's algorithm holds the
         # body until the client's delayed ACK of the headers, 40 ms on Linux.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if sys.platform == "linux":
+            try:
+                self.connection.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+            except OSError:
+                pass
+
+    def handle_one_request(self):
+        self.arrival = _arrival(self)
+        super().handle_one_request()
+
+    def make_environ(self):
+        environ = super().make_environ()
+        environ["provision.arrival"] = getattr(self, "arrival", None)
+        return environ
 
     def run_wsgi(self):
         if self.headers.get("Expect", "").lower().strip(" \t") == "100-continue":
@@ -297,6 +365,16 @@ def main():
     elb.apply()
     faults = Faults(json.loads(os.environ.get("PROVISION_FAULTS") or "{}"))
     app = Serialized(DomainDispatcherApplication(create_backend_app), faults)
+    # The kernel stamps received packets only while some socket asks for stamps: this one
+    # asks for the whole run, so a connection's first request is stamped too (its socket
+    # asks only once accepted, after that request came).
+    global _STAMPS
+    _STAMPS = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if sys.platform == "linux":
+        try:
+            _STAMPS.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        except OSError:
+            pass
     run_simple(host, port, app, threaded=True, request_handler=KeepAlive)
 
 

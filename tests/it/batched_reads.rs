@@ -3,7 +3,7 @@
 //! not find (a service deleted, a revision deregistered outside provision) still shows.
 
 use crate::emulator::{
-    CALL_LOG, clear_requests, clients, provision, raw_json_call, requests, text,
+    CALL_LOG, clear_requests, clients, provision, raw_json_call, requests, text, timed_requests,
 };
 
 fn count(calls: &[(String, String)], action: &str) -> usize {
@@ -289,4 +289,53 @@ fn the_emulator_keeps_connections_alive() {
         reader.read_exact(&mut body).unwrap();
         assert_eq!(body, br#"{"ok": true}"#);
     }
+}
+
+/// The round-trip model times each answer from when its request reached the socket, not
+/// from when the emulator, which accepts connections one at a time, got to reading it: a
+/// burst of new connections is timed as it was sent. Each request is stamped no later
+/// than the moment its client's write returned.
+#[test]
+fn the_emulator_times_a_request_from_when_it_reached_the_socket() {
+    use std::io::{Read, Write};
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let _alone = CALL_LOG.write().unwrap_or_else(|e| e.into_inner());
+    let port = crate::emulator::get().port;
+    clear_requests();
+    let body = "Action=GetCallerIdentity&Version=2011-06-15";
+    let mut sent = Vec::new();
+    let mut conns: Vec<std::net::TcpStream> = (0..20)
+        .map(|_| std::net::TcpStream::connect(("127.0.0.1", port)).expect("emulator answers"))
+        .collect();
+    for c in &mut conns {
+        write!(
+            c,
+            "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nAuthorization: AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        sent.push(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .as_secs_f64(),
+        );
+    }
+    for c in &mut conns {
+        let mut answer = Vec::new();
+        c.read_to_end(&mut answer).unwrap();
+    }
+    let mut came: Vec<f64> = timed_requests()
+        .into_iter()
+        .filter(|(action, _, _)| action == "GetCallerIdentity")
+        .map(|(_, t0, _)| t0)
+        .collect();
+    assert_eq!(came.len(), 20, "{came:?}");
+    came.sort_by(f64::total_cmp);
+    let last_sent = sent.iter().copied().fold(f64::MIN, f64::max);
+    assert!(
+        came[19] <= last_sent + 0.000_1,
+        "the last request was timed {:.2} ms after the last write returned",
+        (came[19] - last_sent) * 1000.0
+    );
 }
