@@ -7,7 +7,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
 use tokio::sync::{Semaphore, mpsc, watch};
-use tokio::task::JoinSet;
 
 /// What a running node calls to say its dependents on early edges may start now: it made
 /// what they need (its id is recorded) or let go of what they delete. Said once; saying it
@@ -236,37 +235,36 @@ impl Graph {
         // `limit` shares; a node holds one while it runs, except while it sleeps (see
         // `slot`): a node queued for a rate-limit token does not hold back the others.
         let pool = Arc::new(Semaphore::new(limit.max(1)));
-        let mut start = |n: String, permit, running: &mut JoinSet<_>| {
-            let early = Early {
-                node: n.clone(),
-                tx: Some(tx.clone()),
-            };
-            let fut = slot::scope(Slot::new(pool.clone(), permit), run(n.clone(), early));
-            running.spawn(async move { (n, fut.await) });
-        };
+        // A share given back by a sleeping node while nodes were ready, for the next start.
+        let mut spare = None;
         loop {
             let go = *stop.borrow() == Stop::Run;
-            if go {
-                while !w.ready.is_empty() {
-                    let Ok(permit) = pool.clone().try_acquire_owned() else {
-                        break;
+            if !go {
+                spare = None;
+            }
+            while go && !w.ready.is_empty() {
+                let Some(permit) = spare
+                    .take()
+                    .or_else(|| pool.clone().try_acquire_owned().ok())
+                else {
+                    break;
+                };
+                if let Some(n) = w.ready.pop_first() {
+                    w.waiting.remove(&n);
+                    let early = Early {
+                        node: n.clone(),
+                        tx: Some(tx.clone()),
                     };
-                    if let Some(n) = w.ready.pop_first() {
-                        w.waiting.remove(&n);
-                        start(n, permit, &mut running);
-                    }
+                    let fut = slot::scope(Slot::new(pool.clone(), permit), run(n.clone(), early));
+                    running.spawn(async move { (n, fut.await) });
                 }
             }
             if running.is_empty() {
                 break;
             }
             tokio::select! {
-                // A share given back by a sleeping node, while nodes are ready to start.
                 Ok(permit) = pool.clone().acquire_owned(), if go && !w.ready.is_empty() => {
-                    if let Some(n) = w.ready.pop_first() {
-                        w.waiting.remove(&n);
-                        start(n, permit, &mut running);
-                    }
+                    spare = Some(permit);
                 }
                 Some(joined) = running.join_next() => {
                     // A node's task can only end by returning: none panics or is aborted here.

@@ -37,8 +37,7 @@ impl Slot {
         self.held.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Whether the step holds its share now (for tests of the walk).
-    pub fn holds(&self) -> bool {
+    fn holds(&self) -> bool {
         self.held().is_some()
     }
 }

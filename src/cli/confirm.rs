@@ -16,12 +16,12 @@ pub async fn ask(yes: bool, question: &str) -> Result<bool, Error> {
     }
     eprint!("{question} Only 'yes' is accepted: ");
     let _ = std::io::stderr().flush();
-    let read = tokio::task::spawn_blocking(|| {
+    let line = tokio::task::spawn_blocking(|| {
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line).map(|_| line)
     })
     .await
+    .unwrap_or_else(|e| Err(std::io::Error::other(e)))
     .map_err(|e| Error::Usage(format!("cannot read the answer: {e}")))?;
-    let line = read.map_err(|e| Error::Usage(format!("cannot read the answer: {e}")))?;
     Ok(line.trim() == "yes")
 }

@@ -58,8 +58,7 @@ pub fn main() -> ExitCode {
         }
     };
     let json = cli.json();
-    let ran = rt.block_on(run(cli));
-    match ran {
+    match rt.block_on(run(cli)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {e}");
