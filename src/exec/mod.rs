@@ -132,24 +132,24 @@ pub async fn execute<P: Provider>(
 
     let by_id: HashMap<&str, &crate::desired::Resource> =
         plan.desired.iter().map(|r| (r.id.as_str(), r)).collect();
-    let walked = order
-        .walk(opts.parallelism, stop_rx.clone(), |id, early| {
-            let step = steps[&id].clone();
-            let desired = by_id.get(id.as_str()).map(|r| (*r).clone());
-            let (p, o) = (provider.clone(), opts.clone());
-            let shared = step::Shared {
-                writer: writer.clone(),
-                known: known.clone(),
-            };
-            let (stack, in_flight) = (plan.stack.clone(), in_flight.clone());
-            async move {
-                in_flight.fetch_add(1, Ordering::SeqCst);
-                let r = step::run(&stack, &step, desired.as_ref(), p, shared, early, &o).await;
-                in_flight.fetch_sub(1, Ordering::SeqCst);
-                r
-            }
-        })
-        .await;
+    // The state file is made ready while the first requests are out (see `prepare`).
+    let walk = order.walk(opts.parallelism, stop_rx.clone(), |id, early| {
+        let step = steps[&id].clone();
+        let desired = by_id.get(id.as_str()).map(|r| (*r).clone());
+        let (p, o) = (provider.clone(), opts.clone());
+        let shared = step::Shared {
+            writer: writer.clone(),
+            known: known.clone(),
+        };
+        let (stack, in_flight) = (plan.stack.clone(), in_flight.clone());
+        async move {
+            in_flight.fetch_add(1, Ordering::SeqCst);
+            let r = step::run(&stack, &step, desired.as_ref(), p, shared, early, &o).await;
+            in_flight.fetch_sub(1, Ordering::SeqCst);
+            r
+        }
+    });
+    let ((), walked) = tokio::join!(writer.prepare(), walk);
     listener.abort();
     // The file whole again, its journal folded in: done whether steps failed or not.
     writer.finish().await.map_err(ExecError::State)?;

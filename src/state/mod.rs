@@ -1,20 +1,21 @@
 //! The record of what the stack owns. One writer (`StateWriter`), recorded after every
 //! step and readable by the owner only. A file state is the file plus its journal: each
-//! step appends one fsynced line (`<file>.journal`) instead of rewriting the whole file,
-//! so a run's cost grows with the stack, not with its square; steps that finish together
-//! share one write and fsync, made off the async workers. The file is rewritten
-//! (temp file, fsync, rename) when the journal outgrows it (or 64 KiB while it is
-//! smaller) and at the end of a run, a mid-run rewrite's changes journaled first; a
-//! crash at any point loses nothing, since reading replays the journal.
+//! step appends one line (`<file>.journal`), fsynced right after on a thread of its own,
+//! instead of rewriting the whole file, so a run's cost grows with the stack, not with its
+//! square; steps that finish together share one write. The file is rewritten (temp file,
+//! fsync, rename) when the journal outgrows it (or 64 KiB while it is smaller) and at the
+//! end of a run, a mid-run rewrite's changes journaled first; a crash at any point loses
+//! nothing, since reading replays the journal (see `file` for a power loss).
 
+mod file;
 pub mod lock;
 pub mod remote;
 
 use crate::desired::Kind;
+use file::Flush;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -185,191 +186,10 @@ fn load_base(path: &Path, stack: &str) -> Result<State, StateError> {
 
 /// Writes the whole state and drops the journal it now holds: its size in bytes.
 pub fn save(path: &Path, state: &State) -> Result<u64, StateError> {
-    save_bytes(
+    file::save_bytes(
         path,
         &serde_json::to_vec_pretty(state).expect("state serializes"),
     )
-}
-
-/// The file alone, atomically: its size in bytes.
-fn write_bytes(path: &Path, data: &[u8]) -> Result<u64, StateError> {
-    let err = |source| StateError::Write {
-        path: path.into(),
-        source,
-    };
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(err)?;
-    let tmp = path.with_extension("json.tmp");
-    {
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-        let mut f = opts.open(&tmp).map_err(err)?;
-        f.write_all(data).map_err(err)?;
-        f.sync_all().map_err(err)?;
-    }
-    std::fs::rename(&tmp, path).map_err(err)?;
-    sync_dir(path);
-    Ok(data.len() as u64)
-}
-
-/// Syncs the directory holding `path`, so that a file created or renamed there stays.
-fn sync_dir(path: &Path) {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-}
-
-/// How large the journal may grow before the file is rewritten, however small the file.
-const JOURNAL_FLOOR: u64 = 64 * 1024;
-
-/// A file state being written: the journal's open handle and sizes.
-struct FileSink {
-    path: PathBuf,
-    journal: Option<std::fs::File>,
-    /// Bytes of the file as last written, and of the journal since.
-    base: u64,
-    journaled: u64,
-}
-
-/// What one flush writes: journal lines, or the whole state when the journal would
-/// outgrow the file (so the bytes written stay proportional to the changes made).
-enum Flush {
-    Lines(Vec<u8>),
-    Whole(Vec<u8>),
-    /// The lines to the journal, then the whole state. A crash after the new file is in
-    /// place but before the journal is gone leaves both; replaying a journal that holds
-    /// every change since the last rewrite over the file changes nothing, while one that
-    /// missed the last changes would turn their resources back to an older entry.
-    Fold {
-        lines: Vec<u8>,
-        whole: Vec<u8>,
-    },
-}
-
-impl FileSink {
-    fn new(path: PathBuf) -> Self {
-        let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
-        FileSink {
-            base: size(&path),
-            journaled: size(&journal_path(&path)),
-            path,
-            journal: None,
-        }
-    }
-
-    /// What a flush of `lines` writes. The file is written whole first (so it exists,
-    /// naming its stack); then the journal may grow to the file's size, or `JOURNAL_FLOOR`
-    /// while the state is small: a line's one fsync instead of a rewrite's two, a rename
-    /// and an unlink for each early step. Past that the file is rewritten, a journal in
-    /// use getting the lines first (unless a flush of it failed: then it is not trusted).
-    fn choose(&self, lines: Vec<u8>, whole: impl FnOnce() -> Vec<u8>) -> Flush {
-        let fits =
-            self.journaled.saturating_add(lines.len() as u64) <= self.base.max(JOURNAL_FLOOR);
-        match self.journaled {
-            _ if self.base > 0 && fits => Flush::Lines(lines),
-            0 | u64::MAX => Flush::Whole(whole()),
-            _ => Flush::Fold {
-                lines,
-                whole: whole(),
-            },
-        }
-    }
-
-    /// Writes and fsyncs `flush` on the blocking pool: an fsync takes a worker thread
-    /// for up to a millisecond, time in which it would send no request.
-    async fn flush(&mut self, flush: Flush) -> Result<(), StateError> {
-        let path = self.path.clone();
-        let journal = self.journal.take();
-        let journaled = self.journaled;
-        let joined = tokio::task::spawn_blocking(move || match flush {
-            Flush::Whole(data) => {
-                drop(journal);
-                let size = save_bytes(&path, &data)?;
-                Ok((None, Some(size), 0))
-            }
-            Flush::Fold { lines, whole } => {
-                drop(append(&path, journal, &lines)?);
-                let size = save_bytes(&path, &whole)?;
-                Ok((None, Some(size), 0))
-            }
-            Flush::Lines(lines) => {
-                let f = append(&path, journal, &lines)?;
-                Ok((Some(f), None, journaled + lines.len() as u64))
-            }
-        })
-        .await
-        .map_err(|e| StateError::Write {
-            path: self.path.clone(),
-            source: std::io::Error::other(e.to_string()),
-        })?;
-        match joined {
-            Ok((journal, base, journaled)) => {
-                self.journal = journal;
-                if let Some(base) = base {
-                    self.base = base;
-                }
-                self.journaled = journaled;
-                Ok(())
-            }
-            Err(e) => {
-                // What is on disk is unknown now: the next flush writes the whole state.
-                self.journaled = u64::MAX;
-                Err(e)
-            }
-        }
-    }
-}
-
-/// Appends `lines` to the journal of the state at `path` (opened now unless `journal`
-/// is its handle) and syncs them: the handle, for the next lines.
-fn append(
-    path: &Path,
-    journal: Option<std::fs::File>,
-    lines: &[u8],
-) -> Result<std::fs::File, StateError> {
-    let jpath = journal_path(path);
-    let err = |source| StateError::Write {
-        path: jpath.clone(),
-        source,
-    };
-    let mut f = match journal {
-        Some(f) => f,
-        None => {
-            if let Some(dir) = jpath.parent() {
-                std::fs::create_dir_all(dir).map_err(err)?;
-            }
-            let mut opts = std::fs::OpenOptions::new();
-            opts.append(true).create(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-            let f = opts.open(&jpath).map_err(err)?;
-            // A new file's name is durable only once its directory is synced: without
-            // it a crash could lose the journal, lines and all.
-            sync_dir(&jpath);
-            f
-        }
-    };
-    f.write_all(lines).map_err(err)?;
-    f.sync_data().map_err(err)?;
-    Ok(f)
-}
-
-/// Writes the whole state (serialized) and drops the journal it now holds.
-fn save_bytes(path: &Path, data: &[u8]) -> Result<u64, StateError> {
-    let size = write_bytes(path, data)?;
-    match std::fs::remove_file(journal_path(path)) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StateError::Write {
-            path: journal_path(path),
-            source: e,
-        }),
-        _ => Ok(size),
-    }
 }
 
 /// Where a run's state goes.
@@ -383,7 +203,7 @@ pub enum Sink {
 }
 
 enum Writing {
-    File(FileSink),
+    File(file::FileSink),
     Remote {
         object: Arc<dyn remote::Remote>,
         etag: Option<String>,
@@ -405,8 +225,9 @@ struct Live {
     unwritten: Vec<u8>,
 }
 
-/// The one writer of a state during a run. Changes are recorded in order, each durable
-/// before `record` returns.
+/// The one writer of a state during a run. Changes are recorded in order, each written
+/// before `record` returns: to the journal (a killed run loses nothing; the fsync follows
+/// on a thread of its own), or to the object in S3.
 pub struct StateWriter {
     state: Mutex<Live>,
     sink: tokio::sync::Mutex<Durable>,
@@ -421,7 +242,7 @@ impl StateWriter {
     pub fn to(sink: Sink, state: State) -> Self {
         let remote = matches!(sink, Sink::Remote { .. });
         let sink = match sink {
-            Sink::File(path) => Writing::File(FileSink::new(path)),
+            Sink::File(path) => Writing::File(file::FileSink::new(path)),
             Sink::Remote { object, etag } => Writing::Remote { object, etag },
         };
         StateWriter {
@@ -478,9 +299,9 @@ impl StateWriter {
             .await
     }
 
-    /// Records `changes` together, durable before returning. Changes reach the sink in the
+    /// Records `changes` together, written before returning. Changes reach the sink in the
     /// order they were applied; those made while a write is under way wait for the next,
-    /// which carries them all (a group commit): steps finishing together share one fsync,
+    /// which carries them all (a group commit): steps finishing together share one write,
     /// or one PUT of the object in S3, instead of queueing one each.
     pub async fn record(&self, changes: Vec<Change>) -> Result<(), StateError> {
         let mine = {
@@ -525,12 +346,30 @@ impl StateWriter {
     /// in S3 is whole after every change already).
     pub async fn finish(&self) -> Result<(), StateError> {
         let mut sink = self.sink.lock().await;
-        if let Writing::File(f) = &mut sink.to
-            && f.journaled > 0
-        {
-            f.flush(Flush::Whole(self.whole())).await?;
+        let recorded = sink.changes > 0;
+        if let Writing::File(f) = &mut sink.to {
+            f.finish(|| self.whole(), recorded).await?;
         }
         Ok(())
+    }
+
+    /// Before a run's first step, so that its first change costs one appended line: a file
+    /// state that does not exist yet is written (with what the run starts from) and its
+    /// journal opened. Run beside the first steps: it holds the writer until done, and
+    /// their requests take longer. A failure is left to the first change to report (its
+    /// flush writes the whole state then), so it is only logged here.
+    pub async fn prepare(&self) {
+        let mut sink = self.sink.lock().await;
+        if let Writing::File(f) = &mut sink.to {
+            let whole = if f.base == 0 {
+                self.whole()
+            } else {
+                Vec::new()
+            };
+            if let Err(e) = f.prepare(whole).await {
+                tracing::debug!(error = %e, "preparing the state file");
+            }
+        }
     }
 
     /// Writes the whole state in one piece (`state recover`).

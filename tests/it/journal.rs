@@ -269,3 +269,53 @@ async fn changes_finishing_together_share_one_write_to_s3() {
         "every change is in the object"
     );
 }
+
+/// A run makes its state file ready beside its first requests: the file exists, naming its
+/// stack, and the journal is open, so the first change costs one appended line, not a
+/// rewrite, a rename and two directory syncs between an answer and what waits on it.
+#[tokio::test]
+async fn a_prepared_state_takes_its_first_change_as_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("demo.state.json");
+    let writer = StateWriter::new(path.clone(), state::load(&path, "demo").unwrap());
+    writer.prepare().await;
+    let first = std::fs::read_to_string(&path).unwrap();
+    assert!(first.contains("\"stack\": \"demo\""), "{first}");
+    writer.put("security_group.g0", entry(0)).await.unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        first,
+        "not rewritten"
+    );
+    let journal = std::fs::read_to_string(journal_path(&path)).unwrap();
+    assert_eq!(journal.lines().count(), 1);
+    assert_eq!(state::load(&path, "demo").unwrap().resources.len(), 1);
+    writer.finish().await.unwrap();
+    assert!(!journal_path(&path).exists());
+    assert_eq!(state::load(&path, "demo").unwrap().resources.len(), 1);
+}
+
+/// A run that prepared a new state file but changed nothing (its first step failed) leaves
+/// no file behind; one that prepared an existing file leaves it as it was, with no journal.
+#[tokio::test]
+async fn a_prepared_state_with_no_change_is_left_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("demo.state.json");
+    let writer = StateWriter::new(path.clone(), state::load(&path, "demo").unwrap());
+    writer.prepare().await;
+    assert!(path.exists());
+    writer.finish().await.unwrap();
+    assert!(!path.exists(), "no state file for a run that made nothing");
+    assert!(!journal_path(&path).exists());
+
+    let writer = StateWriter::new(path.clone(), state::load(&path, "demo").unwrap());
+    writer.put("security_group.g0", entry(0)).await.unwrap();
+    writer.finish().await.unwrap();
+    let before = std::fs::read_to_string(&path).unwrap();
+    let writer = StateWriter::new(path.clone(), state::load(&path, "demo").unwrap());
+    writer.prepare().await;
+    assert!(journal_path(&path).exists(), "opened for the first change");
+    writer.finish().await.unwrap();
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
+    assert!(!journal_path(&path).exists());
+}
