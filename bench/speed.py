@@ -4,7 +4,8 @@ spends, which AWS calls it makes, and how many round trips it pays one after ano
 
 Runs against the local emulator with every request taking a fixed round trip (AWS's
 latency). Sequential round trips = the time during which at least one request was in
-flight, divided by that latency.
+flight, divided by that latency. React ms = provision's own time between an answer and
+the request sent next (median): the in-flight time also holds the emulator's serving.
 
 Two models of the latency (--model):
   round-trip (default)  each answer leaves 50 ms after its request came, the emulator's
@@ -27,11 +28,13 @@ tenth of the size (about 90), to see how the cost grows. Uses the release build 
 """
 
 import argparse
+import bisect
 import collections
 import json
 import os
 import resource
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -119,6 +122,19 @@ def longest_chain(requests):
     return max(chain, default=0)
 
 
+def reaction_ms(requests):
+    """provision's own time between an answer and the request that follows it: for each
+    request sent after some answer, the time since the last answer before it (median, ms).
+    The in-flight measure also holds the emulator's serving time; this is provision's part."""
+    ends = sorted(r["t1"] for r in requests if "t1" in r)
+    gaps = []
+    for r in requests:
+        i = bisect.bisect_right(ends, r["t0"])
+        if i:
+            gaps.append((r["t0"] - ends[i - 1]) * 1000)
+    return round(statistics.median(gaps), 2) if gaps else 0.0
+
+
 def run(binary, port, workdir, args, latency):
     http(port, "POST", "/_provision/requests/clear")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -143,6 +159,7 @@ def run(binary, port, workdir, args, latency):
         "requests": len(requests),
         "sequential_round_trips": round(in_flight_seconds(requests) / (latency / 1000.0), 1),
         "chain": longest_chain(requests),
+        "react_ms": reaction_ms(requests),
         "calls": dict(sorted(calls.items(), key=lambda kv: (-kv[1], kv[0]))),
         "timeline": sorted((r["t0"], r.get("t1", r["t0"]), f"{r['service']}:{r['action']}") for r in requests),
     }
@@ -174,7 +191,7 @@ def main():
     try:
         key = "round_trip_ms" if a.model == "round-trip" else "latency_ms"
         http(port, "POST", "/_provision/faults", json.dumps({key: a.latency_ms}).encode())
-        print(f"{'stack':<8} {'command':<10} {'wall s':>8} {'cpu s':>7} {'requests':>9} {'sequential RTs':>15} {'chain':>6}"
+        print(f"{'stack':<8} {'command':<10} {'wall s':>8} {'cpu s':>7} {'requests':>9} {'sequential RTs':>15} {'chain':>6} {'react ms':>9}"
               f"   ({a.latency_ms} ms per request, {a.model} model, {'debug' if a.debug else 'release'} build)")
         # moto imports each service's backend on first use (over a second in all): one
         # unmeasured run of the seed stack keeps that out of the figures.
@@ -204,7 +221,7 @@ def main():
                 # The run with the median CPU time: one run's CPU varies by several percent.
                 r = sorted(rs, key=lambda x: x["cpu_s"])[len(rs) // 2]
                 print(f"{name:<8} {label:<10} {r['wall_s']:>8} {r['cpu_s']:>7} {r['requests']:>9} "
-                      f"{r['sequential_round_trips']:>15} {r['chain']:>6}")
+                      f"{r['sequential_round_trips']:>15} {r['chain']:>6} {r['react_ms']:>9}")
                 if a.calls:
                     for op, n in r["calls"].items():
                         print(f"{'':<20}{n:>5}  {op}")
