@@ -135,14 +135,16 @@ def reaction_ms(requests):
     return round(statistics.median(gaps), 2) if gaps else 0.0
 
 
-def run(binary, port, workdir, args, latency):
+def run(binary, port, workdir, args, latency, flags=("--local",), env=None):
+    """One command against the emulator on `port` (`flags` say how to reach it; `env` adds
+    to the environment)."""
     http(port, "POST", "/_provision/requests/clear")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
     out = subprocess.run(
-        [binary, "--local", "--no-color", *args],
+        [binary, *flags, "--no-color", *args],
         cwd=workdir,
-        env={**os.environ, "PROVISION_LOCAL_PORT": str(port)},
+        env={**os.environ, "PROVISION_LOCAL_PORT": str(port), **(env or {})},
         capture_output=True,
         text=True,
     )
@@ -154,7 +156,7 @@ def run(binary, port, workdir, args, latency):
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     calls = collections.Counter(f"{r['service']}:{r['action']}" for r in requests)
     return {
-        "wall_s": round(wall, 2),
+        "wall_s": round(wall, 3),
         "cpu_s": round(cpu, 3),
         "requests": len(requests),
         "sequential_round_trips": round(in_flight_seconds(requests) / (latency / 1000.0), 1),
