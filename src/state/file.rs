@@ -114,10 +114,10 @@ impl FileSink {
     /// journal, a rewrite) is written and fsynced on the blocking pool, which would
     /// otherwise hold the one thread that sends requests.
     pub(super) async fn flush(&mut self, flush: Flush) -> Result<(), StateError> {
-        // (A rewrite makes a failed fsync moot: the file it writes holds every change.)
-        if let Flush::Lines(_) = flush
-            && let Some(failed) = self.syncer.as_ref().and_then(Syncer::failed)
-        {
+        // Taken in any case: a rewrite makes a failed fsync moot (the file it writes holds
+        // every change), lines must not go on after it.
+        let failed = self.syncer.as_ref().and_then(Syncer::failed);
+        if let (Flush::Lines(_), Some(failed)) = (&flush, failed) {
             // What reached the disk is unknown: the next flush writes the whole state.
             self.journaled = u64::MAX;
             return Err(StateError::Write {
