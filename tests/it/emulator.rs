@@ -122,6 +122,18 @@ pub fn timed_requests() -> Vec<(String, f64, f64)> {
         .collect()
 }
 
+/// Waits (up to 10 s) until the emulator has answered every request it received. A killed
+/// run's last requests are still served after it is gone (held by a latency fault), as AWS
+/// applies a request that was already on its way.
+pub fn wait_for_answers() {
+    let start = std::time::Instant::now();
+    while request_log().iter().any(|r| r.get("t1").is_none())
+        && start.elapsed() < std::time::Duration::from_secs(10)
+    {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 pub fn clear_requests() {
     http("POST", "/_provision/requests/clear");
 }
