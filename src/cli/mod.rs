@@ -45,8 +45,8 @@ pub fn main() -> ExitCode {
     // One thread: a run waits on the network almost all the time, and its work between
     // answers is short. On a multi-threaded runtime each answer, each step's end and each
     // synced state write also woke a sibling worker, which cost more CPU than the work
-    // (medium stack: up 0.158 s to 0.143 s, down 0.124 s to 0.108 s). State writes still
-    // fsync on the blocking pool.
+    // (medium stack: up 0.158 s to 0.143 s, down 0.124 s to 0.108 s). State lines are
+    // fsynced on a thread of their own, rewrites of the file done on the blocking pool.
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -131,8 +131,8 @@ async fn a_journal_left_by_a_crash_during_a_rewrite_changes_nothing() {
     );
 }
 
-/// Steps finishing together share a flush (one write and fsync, off the async workers);
-/// each change is still on disk, in order, when the step that made it goes on.
+/// Steps finishing together share a write; each change is in the file (where a killed run
+/// leaves it), in order, when the step that made it goes on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changes_finishing_together_are_each_on_disk_when_recorded() {
     let dir = tempfile::tempdir().unwrap();
