@@ -54,8 +54,8 @@ pub(super) struct FileSink {
     path: PathBuf,
     journal: Option<Arc<File>>,
     /// Bytes of the file as last written, and of the journal since.
-    pub(super) base: u64,
-    pub(super) journaled: u64,
+    base: u64,
+    journaled: u64,
     /// Fsyncs the journal behind its writes; `None` until the first line, or if its thread
     /// could not be started (then each line is fsynced before `record` returns).
     syncer: Option<Syncer>,
@@ -161,10 +161,7 @@ impl FileSink {
             }
         })
         .await
-        .map_err(|e| StateError::Write {
-            path: self.path.clone(),
-            source: std::io::Error::other(e.to_string()),
-        })?;
+        .map_err(lost(&self.path))?;
         match joined {
             Ok((journal, base, journaled)) => {
                 self.journal = journal;
@@ -184,9 +181,12 @@ impl FileSink {
 
     /// Makes the first change one appended line: writes the file if there is none yet (it
     /// names the stack) and opens the journal, syncing the directory.
-    pub(super) async fn prepare(&mut self, whole: Vec<u8>) -> Result<(), StateError> {
+    pub(super) async fn prepare(
+        &mut self,
+        whole: impl FnOnce() -> Vec<u8>,
+    ) -> Result<(), StateError> {
         if self.base == 0 {
-            self.flush(Flush::Whole(whole)).await?;
+            self.flush(Flush::Whole(whole())).await?;
             self.prepared_new = true;
         }
         if self.journal.is_some() || self.journaled == u64::MAX {
@@ -195,10 +195,7 @@ impl FileSink {
         let path = self.path.clone();
         let opened = tokio::task::spawn_blocking(move || open_journal(&path))
             .await
-            .map_err(|e| StateError::Write {
-                path: journal_path(&self.path),
-                source: std::io::Error::other(e.to_string()),
-            })??;
+            .map_err(lost(&self.path))??;
         self.journal = Some(Arc::new(opened));
         Ok(())
     }
@@ -226,10 +223,16 @@ impl FileSink {
             Ok(())
         })
         .await
-        .map_err(|e| StateError::Write {
-            path: self.path.clone(),
-            source: std::io::Error::other(e.to_string()),
-        })?
+        .map_err(lost(&self.path))?
+    }
+}
+
+/// The error for a write to `path` whose blocking-pool task did not come back.
+fn lost(path: &Path) -> impl FnOnce(tokio::task::JoinError) -> StateError {
+    let path = path.to_path_buf();
+    move |e| StateError::Write {
+        path,
+        source: std::io::Error::other(e.to_string()),
     }
 }
 
@@ -332,11 +335,6 @@ fn open_journal(path: &Path) -> Result<File, StateError> {
 /// Writes the whole state (serialized) and drops the journal it now holds.
 pub(super) fn save_bytes(path: &Path, data: &[u8]) -> Result<u64, StateError> {
     let size = write_bytes(path, data)?;
-    match std::fs::remove_file(journal_path(path)) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StateError::Write {
-            path: journal_path(path),
-            source: e,
-        }),
-        _ => Ok(size),
-    }
+    remove(&journal_path(path))?;
+    Ok(size)
 }

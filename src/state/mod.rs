@@ -360,15 +360,10 @@ impl StateWriter {
     /// flush writes the whole state then), so it is only logged here.
     pub async fn prepare(&self) {
         let mut sink = self.sink.lock().await;
-        if let Writing::File(f) = &mut sink.to {
-            let whole = if f.base == 0 {
-                self.whole()
-            } else {
-                Vec::new()
-            };
-            if let Err(e) = f.prepare(whole).await {
-                tracing::debug!(error = %e, "preparing the state file");
-            }
+        if let Writing::File(f) = &mut sink.to
+            && let Err(e) = f.prepare(|| self.whole()).await
+        {
+            tracing::debug!(error = %e, "preparing the state file");
         }
     }
 
