@@ -70,6 +70,9 @@ pub struct Graph {
     /// node -> the deps it may start on once they signal (see `Early`) instead of once
     /// they are done.
     early: BTreeMap<String, BTreeSet<String>>,
+    /// node -> the deps it does not wait for at all to start, only to be done (a subset of
+    /// `early` whose edges count as met from the start).
+    loose: BTreeMap<String, BTreeSet<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -113,6 +116,21 @@ impl Graph {
             .entry(node.to_string())
             .or_default()
             .insert(dep.to_string());
+    }
+
+    /// `node` need not wait for `dep` to start at all, only to be done: what `node` does
+    /// later needs `dep` finished, its first calls do not (a service's tasks pull images
+    /// through the internet route; CreateService needs no route).
+    pub fn add_loose_edge(&mut self, node: &str, dep: &str) {
+        self.add_early_edge(node, dep);
+        self.loose
+            .entry(node.to_string())
+            .or_default()
+            .insert(dep.to_string());
+    }
+
+    fn is_loose(&self, node: &str, dep: &str) -> bool {
+        self.loose.get(node).is_some_and(|d| d.contains(dep))
     }
 
     fn is_early(&self, node: &str, dep: &str) -> bool {
@@ -216,7 +234,12 @@ impl Graph {
                 not_started: Vec::new(),
                 abandoned: false,
             },
-            waiting: self.deps.iter().map(|(n, d)| (n, d.len())).collect(),
+            // Loose edges are met from the start.
+            waiting: self
+                .deps
+                .iter()
+                .map(|(n, d)| (n, d.len() - self.loose.get(n).map_or(0, BTreeSet::len)))
+                .collect(),
             ready: BTreeSet::new(),
             signalled: HashSet::new(),
             finished: HashMap::new(),
@@ -366,7 +389,7 @@ impl<E> Walk<'_, E> {
         }
         let g = self.g;
         for d in g.dependents_of(n) {
-            if g.is_early(d, n) {
+            if g.is_early(d, n) && !g.is_loose(d, n) {
                 self.meet(d);
             }
         }

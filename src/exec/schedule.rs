@@ -14,7 +14,9 @@ pub fn graph(plan: &Plan, state: &State, steps: &BTreeMap<String, Step>) -> Grap
     for id in steps.keys() {
         g.add_node(id);
         for w in waits(plan, &recorded, id, steps) {
-            if early(id, &w, steps) {
+            if loose(id, &w, steps) {
+                g.add_loose_edge(id, &w);
+            } else if early(id, &w, steps) {
                 g.add_early_edge(id, &w);
             } else {
                 g.add_edge(id, &w);
@@ -33,6 +35,13 @@ fn early(id: &str, w: &str, steps: &BTreeMap<String, Step>) -> bool {
         (Action::Create, _) => step.kind.early_on(other.kind),
         _ => false,
     }
+}
+
+/// Whether `id`'s creation may start without waiting for `w` at all (see
+/// `Owned::DONE_AFTER`).
+fn loose(id: &str, w: &str, steps: &BTreeMap<String, Step>) -> bool {
+    let (step, other) = (&steps[id], &steps[w]);
+    step.action == Action::Create && step.kind.done_after(other.kind)
 }
 
 fn waits(

@@ -395,6 +395,19 @@ impl Owned for EcsService {
         &["name", "cluster", "launch_type", "capacity_provider"];
     const REPLACEMENT: Replacement = Replacement::DeleteFirst;
     const KEEPS_REVISIONS: bool = false;
+    // CreateService needs its subnets, security groups and task definition to exist;
+    // their rules, public-address settings and roles' policies matter only when a task
+    // starts, seconds later. The internet route is not needed to create it at all, only
+    // for the tasks to pull their images. The service is done only once all are.
+    const EARLY: &'static [crate::resources::Kind] = &[
+        crate::resources::Kind::Subnet,
+        crate::resources::Kind::SecurityGroup,
+        crate::resources::Kind::TaskDefinition,
+    ];
+    const DONE_AFTER: &'static [crate::resources::Kind] = &[
+        crate::resources::Kind::RouteTable,
+        crate::resources::Kind::RouteTableAssociation,
+    ];
 
     async fn read(
         c: &Clients,

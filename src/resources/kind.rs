@@ -101,6 +101,12 @@ pub trait Owned: Send + Sync + 'static {
     /// Whatever waits for this kind to be done still finds these done too.
     const EARLY: &'static [crate::resources::Kind] = &[];
 
+    /// Dependencies its create call does not use at all, only what it does after (a
+    /// Fargate service's tasks pull images through the internet route; CreateService needs
+    /// no route): its create starts without waiting for them, and it counts as done only
+    /// once they are. Deletions still go in the recorded order.
+    const DONE_AFTER: &'static [crate::resources::Kind] = &[];
+
     /// Dependencies its deletion lets go of before it ends (a gateway detached from its
     /// VPC), saying so with `Target::released`: their deletions start then.
     const LETS_GO: &'static [crate::resources::Kind] = &[];

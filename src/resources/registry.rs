@@ -73,6 +73,14 @@ macro_rules! kinds {
                 }
             }
 
+            /// Whether this kind's creation need not wait for `dep` to start (`Owned::DONE_AFTER`).
+            pub fn done_after(self, dep: Kind) -> bool {
+                match self {
+                    $(Kind::$o => <$om::$ot as $crate::resources::kind::Owned>::DONE_AFTER.contains(&dep),)*
+                    $(Kind::$l => false,)*
+                }
+            }
+
             /// Whether this kind's deletion lets go of `dep` before it ends (`Owned::LETS_GO`).
             pub fn lets_go_early(self, dep: Kind) -> bool {
                 match self {

@@ -401,6 +401,9 @@ impl Owned for TaskDefinition {
     // Every change registers a new revision; `down` deregisters them all.
     const REPLACEMENT: Replacement = Replacement::DeleteFirst;
     const KEEPS_REVISIONS: bool = true;
+    // Registering needs the roles' ARNs, not their policies: those matter when a task
+    // starts, and the service that starts tasks is done only once its roles are.
+    const EARLY: &'static [crate::resources::Kind] = &[crate::resources::Kind::IamRole];
 
     async fn read(
         c: &Clients,

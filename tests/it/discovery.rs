@@ -74,6 +74,14 @@ async fn creates_do_not_look_first_when_discovery_found_nothing() {
     // and the subnets are associated while the route waits for the attachment.
     overlapped("CreateInternetGateway", "CreateVpc");
     overlapped("CreateRouteTable", "AttachInternetGateway");
+    // A task definition needs its role's ARN, not its policies; the service needs its
+    // subnets' and group's ids and the task definition, not the subnets' settings, the
+    // group's rules or the internet route (its tasks, started later, need those).
+    overlapped("RegisterTaskDefinition", "AttachRolePolicy");
+    overlapped("CreateService", "ModifySubnetAttribute");
+    overlapped("CreateService", "AuthorizeSecurityGroupIngress");
+    overlapped("CreateService", "AssociateRouteTable");
+    overlapped("CreateService", "CreateRoute");
     let calls = timed_requests();
     let attached = calls
         .iter()

@@ -240,6 +240,37 @@ mod walk {
     }
 
     #[tokio::test]
+    async fn a_loose_edge_does_not_hold_the_start_but_done_waits_for_it() {
+        // The service starts beside the route; what waits for the service finds the route done.
+        let mut g = Graph::new();
+        g.add_loose_edge("service", "route");
+        g.add_edge("check", "service");
+        let (log, walked) = timeline(&g, 200, &[], "").await;
+        let at = |n: &str, what: &str| {
+            log.iter()
+                .position(|(a, b)| a == n && *b == what)
+                .unwrap_or_else(|| panic!("no {n} {what} in {log:?}"))
+        };
+        assert!(at("service", "start") < at("route", "end"), "{log:?}");
+        assert!(at("check", "start") > at("route", "end"), "{log:?}");
+        assert!(at("check", "start") > at("service", "end"), "{log:?}");
+        assert_eq!(walked.done.len(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_loose_edge_that_fails_skips_what_follows_its_dependent() {
+        let mut g = Graph::new();
+        g.add_loose_edge("service", "route");
+        g.add_edge("check", "service");
+        let (log, walked) = timeline(&g, 100, &[], "route").await;
+        // The service was under way and finishes; what needed it done never starts.
+        assert!(log.contains(&("service".to_string(), "end")), "{log:?}");
+        assert!(!log.iter().any(|(n, _)| n == "check"), "{log:?}");
+        assert_eq!(walked.skipped, [("check".to_string(), "route".to_string())]);
+        assert_eq!(walked.done, ["service"]);
+    }
+
+    #[tokio::test]
     async fn a_cycle_is_refused_before_anything_runs() {
         let mut g = Graph::new();
         g.add_edge("a", "b");

@@ -33,7 +33,8 @@ pub(crate) struct Net {
     /// The default VPC's subnets are one list known only after the lookup.
     pub default_subnets: Option<Value>,
     /// The route to the internet of the stack's own VPC: the table and its associations.
-    /// What runs in the public subnets comes after it (to pull images) and goes before it
+    /// What runs in the public subnets is done only after it (to pull images; a Fargate
+    /// service's create goes ahead beside it, see `Owned::DONE_AFTER`) and goes before it
     /// (AWS will not detach an internet gateway while public addresses are mapped in the
     /// VPC).
     pub internet: Vec<String>,
