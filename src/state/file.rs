@@ -4,7 +4,8 @@
 //! own, one fsync for every line written meanwhile: what waits on a step does not also wait
 //! on the disk. A power loss in that millisecond can lose the last lines; what they named
 //! carries the stack's tags, so the next run finds it again, as it would a resource whose
-//! create call was under way.
+//! create call was under way. Lines that only forget resources are not fsynced on their
+//! own (see `Flush::Lines`).
 
 use super::{StateError, journal_path};
 use std::fs::File;
@@ -66,7 +67,11 @@ pub(super) struct FileSink {
 /// What one flush writes: journal lines, or the whole state when the journal would
 /// outgrow the file (so the bytes written stay proportional to the changes made).
 pub(super) enum Flush {
-    Lines(Vec<u8>),
+    /// Lines, and whether they are fsynced now. Lines that only forget resources are not:
+    /// losing them to a power cut leaves the state naming resources already deleted, and
+    /// the next run finds them gone (a deletion of something gone counts as done). The next
+    /// line that records a resource, or the rewrite at the end of the run, syncs them too.
+    Lines(Vec<u8>, bool),
     Whole(Vec<u8>),
     /// The lines to the journal, then the whole state. A crash after the new file is in
     /// place but before the journal is gone leaves both; replaying a journal that holds
@@ -96,11 +101,16 @@ impl FileSink {
     /// while the state is small: a line's one fsync instead of a rewrite's two, a rename
     /// and an unlink for each early step. Past that the file is rewritten, a journal in
     /// use getting the lines first (unless a flush of it failed: then it is not trusted).
-    pub(super) fn choose(&self, lines: Vec<u8>, whole: impl FnOnce() -> Vec<u8>) -> Flush {
+    pub(super) fn choose(
+        &self,
+        lines: Vec<u8>,
+        puts: bool,
+        whole: impl FnOnce() -> Vec<u8>,
+    ) -> Flush {
         let fits =
             self.journaled.saturating_add(lines.len() as u64) <= self.base.max(JOURNAL_FLOOR);
         match self.journaled {
-            _ if self.base > 0 && fits => Flush::Lines(lines),
+            _ if self.base > 0 && fits => Flush::Lines(lines, puts),
             0 | u64::MAX => Flush::Whole(whole()),
             _ => Flush::Fold {
                 lines,
@@ -117,7 +127,7 @@ impl FileSink {
         // Taken in any case: a rewrite makes a failed fsync moot (the file it writes holds
         // every change), lines must not go on after it.
         let failed = self.syncer.as_ref().and_then(Syncer::failed);
-        if let (Flush::Lines(_), Some(failed)) = (&flush, failed) {
+        if let (Flush::Lines(..), Some(failed)) = (&flush, failed) {
             // What reached the disk is unknown: the next flush writes the whole state.
             self.journaled = u64::MAX;
             return Err(StateError::Write {
@@ -125,9 +135,10 @@ impl FileSink {
                 source: failed,
             });
         }
-        if let (Flush::Lines(lines), Some(journal)) = (&flush, &self.journal) {
-            let syncer = self.syncer.get_or_insert_with(Syncer::start);
-            if syncer.running() {
+        if let (Flush::Lines(lines, sync), Some(journal)) = (&flush, &self.journal) {
+            // The thread starts with the first line to sync (a `down` may have none).
+            let syncer = sync.then(|| &*self.syncer.get_or_insert_with(Syncer::start));
+            if syncer.is_none_or(Syncer::running) {
                 let written = (&**journal).write_all(lines);
                 if let Err(source) = written {
                     self.journaled = u64::MAX;
@@ -137,7 +148,9 @@ impl FileSink {
                     });
                 }
                 self.journaled += lines.len() as u64;
-                syncer.sync(journal.clone());
+                if let Some(syncer) = syncer {
+                    syncer.sync(journal.clone());
+                }
                 return Ok(());
             }
         }
@@ -155,7 +168,7 @@ impl FileSink {
                 let size = save_bytes(&path, &whole)?;
                 Ok((None, Some(size), 0))
             }
-            Flush::Lines(lines) => {
+            Flush::Lines(lines, _) => {
                 let f = append(&path, journal, &lines)?;
                 Ok((Some(f), None, journaled + lines.len() as u64))
             }

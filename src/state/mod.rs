@@ -223,6 +223,8 @@ struct Live {
     changes: u64,
     /// Journal lines of those changes not handed to a flush yet (a file state).
     unwritten: Vec<u8>,
+    /// Whether those lines record a resource (not only forget some): see `Flush::Lines`.
+    unwritten_puts: bool,
 }
 
 /// The one writer of a state during a run. Changes are recorded in order, each written
@@ -250,6 +252,7 @@ impl StateWriter {
                 state,
                 changes: 0,
                 unwritten: Vec::new(),
+                unwritten_puts: false,
             }),
             sink: tokio::sync::Mutex::new(Durable {
                 to: sink,
@@ -310,6 +313,7 @@ impl StateWriter {
                 if !self.remote {
                     serde_json::to_writer(&mut live.unwritten, &c).expect("a change serializes");
                     live.unwritten.push(b'\n');
+                    live.unwritten_puts |= matches!(c, Change::Put { .. });
                 }
                 c.apply(&mut live.state);
             }
@@ -323,10 +327,11 @@ impl StateWriter {
         let (flush, upto) = {
             let mut live = self.state.lock().unwrap_or_else(|e| e.into_inner());
             let lines = std::mem::take(&mut live.unwritten);
+            let puts = std::mem::take(&mut live.unwritten_puts);
             // A file's sink picks lines or a rewrite; an object in S3 is written whole.
             let whole = || serde_json::to_vec_pretty(&live.state).expect("state serializes");
             let flush = match &sink.to {
-                Writing::File(f) => f.choose(lines, whole),
+                Writing::File(f) => f.choose(lines, puts, whole),
                 Writing::Remote { .. } => Flush::Whole(whole()),
             };
             (flush, live.changes)
