@@ -75,6 +75,10 @@ struct Bucket {
     at: Instant,
 }
 
+/// Where the ticks of every family are counted from, so that families whose ticks are the
+/// same length wake together too.
+static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+
 /// The buckets of one run.
 #[derive(Debug, Default)]
 pub struct Limits {
@@ -83,7 +87,7 @@ pub struct Limits {
 
 impl Limits {
     /// How long the caller must wait for a token of `family` (already taken).
-    fn take(&self, family: &str, rate: Rate) -> Duration {
+    pub fn take(&self, family: &str, rate: Rate) -> Duration {
         if family.is_empty() || !rate.per_second.is_finite() {
             return Duration::ZERO;
         }
@@ -103,10 +107,17 @@ impl Limits {
         b.at = now;
         b.tokens -= 1.0;
         if b.tokens >= 0.0 {
-            Duration::ZERO
-        } else {
-            Duration::from_secs_f64(-b.tokens / b.rate.per_second)
+            return Duration::ZERO;
         }
+        let due = now + Duration::from_secs_f64(-b.tokens / b.rate.per_second);
+        // Waits that end within one tick end together, on the tick: requests queued for the
+        // same family leave (and are answered) together and share the process's wake-ups,
+        // instead of each waking it alone. Later than its token, never earlier, so no rate
+        // is exceeded; a tick lets at most half the burst through at once.
+        let tick = (b.rate.burst / 2.0 / b.rate.per_second).min(1.0);
+        let epoch = *EPOCH.get_or_init(|| now);
+        let ticks = (due.duration_since(epoch).as_secs_f64() / tick).ceil();
+        (epoch + Duration::from_secs_f64(ticks * tick)).saturating_duration_since(now)
     }
 
     pub async fn acquire(&self, service: &str, action: &str) {

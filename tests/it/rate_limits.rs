@@ -60,6 +60,44 @@ fn families_follow_awss_published_rates() {
     );
 }
 
+#[test]
+fn queued_requests_leave_together_on_a_tick_never_before_their_token() {
+    use std::time::{Duration, Instant};
+    let limits = provision::aws::limits::Limits::default();
+    let (name, rate) = family("ecs", "DeleteService");
+    // Kept below AWS's figures: 49 at once, then 4.5 a second.
+    let start = Instant::now();
+    let dues: Vec<Instant> = (0..80)
+        .map(|_| Instant::now() + limits.take(&name, rate))
+        .collect();
+    let burst = dues.iter().filter(|d| **d <= Instant::now()).count();
+    assert_eq!(burst, 49);
+    for (k, due) in dues[49..].iter().enumerate() {
+        // Never earlier than its token: the k-th beyond the burst waits k+1 tokens.
+        let token = Duration::from_secs_f64((k + 1) as f64 / 4.5);
+        assert!(
+            due.duration_since(start) >= token,
+            "request {k} leaves before its token"
+        );
+        // And at most a tick (1 s) later.
+        assert!(due.duration_since(start) <= token + Duration::from_millis(1050));
+    }
+    // They leave in groups on shared instants, no more than half the burst at once.
+    let mut groups: Vec<(Instant, usize)> = Vec::new();
+    for due in &dues[49..] {
+        match groups.last_mut() {
+            Some((at, n)) if due.duration_since(*at) < Duration::from_millis(2) => *n += 1,
+            _ => groups.push((*due, 1)),
+        }
+    }
+    assert!(
+        groups.len() <= 9,
+        "31 requests in {} wake-ups",
+        groups.len()
+    );
+    assert!(groups.iter().all(|(_, n)| *n <= 25), "{groups:?}");
+}
+
 #[tokio::test]
 async fn a_stack_beyond_the_burst_goes_up_without_being_throttled() {
     let _alone = CALL_LOG.write().unwrap_or_else(|e| e.into_inner());
