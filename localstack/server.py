@@ -5,7 +5,8 @@ concurrent client, so every request is served one at a time here instead of bein
 The request log lets tests check which AWS operations a command really made:
 
   GET  /_provision/requests        -> {"requests": [{"service": "ecs", "action": "CreateService",
-                                       "t0": arrival, "t1": answer (epoch seconds)}, ...]}
+                                       "t0": arrival, "t1": answer (epoch seconds),
+                                       "batch": the longest list a JSON request names}, ...]}
   POST /_provision/requests/clear  -> empties the log
   POST /moto-api/reset             -> moto's own reset (forgets every resource), also clears the log
   GET/POST /_provision/faults      -> fault injection (see faults.py)
@@ -186,6 +187,13 @@ class Serialized:
             action = (form.get("Action") or query.get("Action") or [environ.get("REQUEST_METHOD", "?")])[0]
         # When the request reached the socket (see `_arrival`), else when it is read here.
         entry = {"service": service, "action": action, "t0": environ.get("provision.arrival") or time.time()}
+        if target:
+            # How many things a call names at once (the services of one DescribeServices).
+            try:
+                params = json.loads(body or b"{}")
+                entry["batch"] = max((len(v) for v in params.values() if isinstance(v, list)), default=0)
+            except (ValueError, AttributeError):
+                pass
         self.log.append(entry)
         self._local.entry = entry
         return service, action

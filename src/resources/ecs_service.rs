@@ -629,18 +629,9 @@ impl Owned for EcsService {
         // turns a deleted service INACTIVE once all its tasks are STOPPING or STOPPED
         // (DeleteService's reference), so its status alone says so: no task listing.
         wait::until(t, "DeleteService", Budget::release(DRAIN), || async {
-            let out = c
-                .ecs
-                .describe_services()
-                .cluster(cluster)
-                .services(&e.physical_id)
-                .send()
-                .await
-                .map_err(|err| cloud(&t.id, "DescribeServices", err))?;
-            let left = out
-                .services()
-                .iter()
-                .find(|s| matches!(s.status(), Some("ACTIVE" | "DRAINING")));
+            let left = super::service_polls::describe(c, &t.id, cluster, &e.physical_id)
+                .await?
+                .filter(|s| matches!(s.status(), Some("ACTIVE" | "DRAINING")));
             Ok(match left {
                 None => Poll::Ready(()),
                 Some(s) => Poll::Pending(format!(
@@ -682,8 +673,9 @@ impl Owned for EcsService {
             .unwrap_or_default();
         let budget = Budget::long(timeout).saying("not stable");
         wait::until(t, WAITING, budget, || async {
-            let svc = describe(c, &t.id, cluster, &a.physical_id)
+            let svc = super::service_polls::describe(c, &t.id, cluster, &a.physical_id)
                 .await?
+                .filter(|s| s.status() == Some("ACTIVE"))
                 .ok_or_else(|| {
                     own(
                         &t.id,

@@ -10,6 +10,7 @@ mod props;
 mod registry;
 mod retry;
 pub mod s3_object;
+mod service_polls;
 pub mod wait;
 
 pub use error::cloud;

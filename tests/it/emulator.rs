@@ -122,6 +122,16 @@ pub fn timed_requests() -> Vec<(String, f64, f64)> {
         .collect()
 }
 
+/// How many things each `action` request since the last clear named at once (the
+/// services of a DescribeServices), in order.
+pub fn batches(action: &str) -> Vec<u64> {
+    request_log()
+        .iter()
+        .filter(|r| r["action"].as_str() == Some(action))
+        .map(|r| r["batch"].as_u64().unwrap_or_default())
+        .collect()
+}
+
 /// Waits (up to 10 s) until the emulator has answered every request it received. A killed
 /// run's last requests are still served after it is gone (held by a latency fault), as AWS
 /// applies a request that was already on its way.

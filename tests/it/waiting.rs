@@ -202,3 +202,42 @@ fn waits_look_again_fast_at_first_then_back_off() {
     assert_eq!(r.delays().next(), Some(Duration::from_millis(250)));
     assert_eq!(r.delays().nth(20), Some(Duration::from_secs(10)));
 }
+
+/// Twelve services waited for at once (their deployments, then their drains) are polled
+/// together, up to ten a DescribeServices call, not one call each.
+#[tokio::test]
+async fn services_waited_for_together_share_their_polls() {
+    let _alone = CALL_LOG.write().unwrap_or_else(|e| e.into_inner());
+    emulator::control("/_provision/tasks", serde_json::json!({"stop_delay": 2}));
+    let stack = "e2e-polls";
+    let dir = tempfile::tempdir().unwrap();
+    let mut yaml = format!("stack: {stack}\nsecurity_groups:\n  web: {{}}\nservices:\n");
+    for i in 0..12 {
+        yaml.push_str(&format!(
+            "  s{i}:\n    cpu: 256\n    memory: 512\n    security_groups: [web]\n    containers:\n      app: {{ image: httpd }}\n"
+        ));
+    }
+    std::fs::write(dir.path().join("stack.yaml"), yaml).unwrap();
+    emulator::clear_requests();
+    let up = provision(dir.path(), &["up", "--yes", "--timeout", "5m"]);
+    assert!(up.status.success(), "{}", text(&up));
+    let up_polls = emulator::batches("DescribeServices");
+    emulator::clear_requests();
+    let down = provision(dir.path(), &["down", "--yes"]);
+    let down_polls = emulator::batches("DescribeServices");
+    emulator::control("/_provision/tasks", serde_json::json!({"stop_delay": 1}));
+    assert!(down.status.success(), "{}", text(&down));
+    // Alone, each service would be one call a poll: here calls name several on average,
+    // never more than DescribeServices takes.
+    for (what, polls) in [("up", &up_polls), ("down", &down_polls)] {
+        let named: u64 = polls.iter().sum();
+        assert!(
+            named >= 2 * polls.len() as u64,
+            "{what}: {} calls for {named} service polls: {polls:?}",
+            polls.len()
+        );
+        assert!(polls.iter().all(|n| (1..=10).contains(n)), "{polls:?}");
+    }
+    let c = emulator::clients().await;
+    assert_eq!(leftovers(&c, stack, stack).await, Vec::<String>::new());
+}
