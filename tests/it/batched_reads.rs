@@ -3,7 +3,8 @@
 //! not find (a service deleted, a revision deregistered outside provision) still shows.
 
 use crate::emulator::{
-    CALL_LOG, clear_requests, clients, provision, raw_json_call, requests, text, timed_requests,
+    self, CALL_LOG, clear_requests, clients, provision, raw_json_call, requests, text,
+    timed_requests,
 };
 
 fn count(calls: &[(String, String)], action: &str) -> usize {
@@ -14,14 +15,7 @@ fn count(calls: &[(String, String)], action: &str) -> usize {
 async fn a_plan_reads_services_and_task_definitions_in_batches() {
     let _alone = CALL_LOG.write().unwrap_or_else(|e| e.into_inner());
     let stack = "e2e-batched";
-    let dir = tempfile::tempdir().unwrap();
-    let mut yaml = format!("stack: {stack}\nsecurity_groups:\n  web: {{}}\nservices:\n");
-    for i in 0..12 {
-        yaml.push_str(&format!(
-            "  s{i}:\n    cpu: 256\n    memory: 512\n    desired_count: 0\n    security_groups: [web]\n    containers:\n      app: {{ image: httpd }}\n"
-        ));
-    }
-    std::fs::write(dir.path().join("stack.yaml"), yaml).unwrap();
+    let dir = emulator::services_dir(stack, 12, 0);
     let up = provision(dir.path(), &["up", "--yes", "--no-wait"]);
     assert!(up.status.success(), "{}", text(&up));
     // s1's log group name is a prefix of s10's and s11's: each recorded its own ARN, the

@@ -220,6 +220,20 @@ pub fn acm_certificate(domain: &str) -> String {
 }
 
 /// A fresh folder holding `template` as stack.yaml, with the stack (and cluster) renamed.
+/// A stack of `n` Fargate services (`s0`, `s1`, ...) of httpd in one security group, each
+/// with `desired` tasks, in a directory of its own.
+pub fn services_dir(stack: &str, n: usize, desired: u32) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let mut yaml = format!("stack: {stack}\nsecurity_groups:\n  web: {{}}\nservices:\n");
+    for i in 0..n {
+        yaml.push_str(&format!(
+            "  s{i}:\n    cpu: 256\n    memory: 512\n    desired_count: {desired}\n    security_groups: [web]\n    containers:\n      app: {{ image: httpd }}\n"
+        ));
+    }
+    std::fs::write(dir.path().join("stack.yaml"), yaml).unwrap();
+    dir
+}
+
 pub fn stack_dir(template: &str, stack: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let text = std::fs::read_to_string(root().join("templates").join(template)).unwrap();

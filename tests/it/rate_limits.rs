@@ -4,7 +4,7 @@
 //! A request waits for its token before it is signed: AWS refuses a signature older than
 //! 5 minutes, and a request that queued after signing would carry an old one.
 
-use crate::emulator::{CALL_LOG, Faults, provision, raw_json_call, raw_json_call_with, text};
+use crate::emulator::{self, CALL_LOG, Faults, provision, raw_json_call, raw_json_call_with, text};
 use provision::aws::limits::{Rate, family, signing_name};
 
 #[test]
@@ -122,14 +122,7 @@ async fn a_stack_beyond_the_burst_goes_up_without_being_throttled() {
     drop(limits);
 
     let stack = "e2e-limits";
-    let dir = tempfile::tempdir().unwrap();
-    let mut yaml = format!("stack: {stack}\nsecurity_groups:\n  web: {{}}\nservices:\n");
-    for i in 0..30 {
-        yaml.push_str(&format!(
-            "  s{i}:\n    cpu: 256\n    memory: 512\n    desired_count: 0\n    security_groups: [web]\n    containers:\n      app: {{ image: httpd }}\n"
-        ));
-    }
-    std::fs::write(dir.path().join("stack.yaml"), yaml).unwrap();
+    let dir = emulator::services_dir(stack, 30, 0);
     // 30 registrations against a burst of 20 queue for about 11 s: a signature may age 2 s.
     let limits = Faults::set(serde_json::json!({"rate_limits": true, "signature_max_age_s": 2}));
     let up = provision(dir.path(), &["up", "--yes", "--no-wait"]);

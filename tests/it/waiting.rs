@@ -210,14 +210,7 @@ async fn services_waited_for_together_share_their_polls() {
     let _alone = CALL_LOG.write().unwrap_or_else(|e| e.into_inner());
     emulator::control("/_provision/tasks", serde_json::json!({"stop_delay": 2}));
     let stack = "e2e-polls";
-    let dir = tempfile::tempdir().unwrap();
-    let mut yaml = format!("stack: {stack}\nsecurity_groups:\n  web: {{}}\nservices:\n");
-    for i in 0..12 {
-        yaml.push_str(&format!(
-            "  s{i}:\n    cpu: 256\n    memory: 512\n    security_groups: [web]\n    containers:\n      app: {{ image: httpd }}\n"
-        ));
-    }
-    std::fs::write(dir.path().join("stack.yaml"), yaml).unwrap();
+    let dir = emulator::services_dir(stack, 12, 1);
     emulator::clear_requests();
     let up = provision(dir.path(), &["up", "--yes", "--timeout", "5m"]);
     assert!(up.status.success(), "{}", text(&up));
