@@ -24,6 +24,9 @@ pub struct Target {
     /// Discovery at plan time found nothing of this resource in AWS: a create makes it at
     /// once instead of first looking for one an earlier run made.
     pub absent: bool,
+    /// How many resources of this kind the run deletes: a kind may look once for all of
+    /// them instead of once each.
+    pub deleting: usize,
     /// Where a create records the id AWS returned before its follow-up calls, so that a
     /// failure or a crash between them never loses the resource.
     pub record: Recorder,

@@ -130,6 +130,11 @@ pub async fn execute<P: Provider>(
         })
     };
 
+    let mut deleting = HashMap::new();
+    for s in steps.values().filter(|s| s.action == Action::Delete) {
+        *deleting.entry(s.kind).or_insert(0) += 1;
+    }
+    let deleting = Arc::new(deleting);
     let by_id: HashMap<&str, &crate::desired::Resource> =
         plan.desired.iter().map(|r| (r.id.as_str(), r)).collect();
     // The state file is made ready while the first requests are out (see `prepare`).
@@ -140,6 +145,7 @@ pub async fn execute<P: Provider>(
         let shared = step::Shared {
             writer: writer.clone(),
             known: known.clone(),
+            deleting: deleting.clone(),
         };
         let (stack, in_flight) = (plan.stack.clone(), in_flight.clone());
         async move {

@@ -29,6 +29,8 @@ impl From<StateError> for StepError {
 pub struct Shared {
     pub writer: Arc<StateWriter>,
     pub known: Known,
+    /// How many resources of each kind the run deletes (see `Target::deleting`).
+    pub deleting: Arc<std::collections::HashMap<crate::desired::Kind, usize>>,
 }
 
 pub async fn run<P: Provider>(
@@ -40,7 +42,11 @@ pub async fn run<P: Provider>(
     early: crate::graph::Early,
     opts: &Options,
 ) -> Result<(), StepError> {
-    let Shared { writer, known } = shared;
+    let Shared {
+        writer,
+        known,
+        deleting,
+    } = shared;
     let started = Instant::now();
     let target = Target {
         stack: stack.to_string(),
@@ -50,6 +56,7 @@ pub async fn run<P: Provider>(
         progress: opts.events.progress_for(&step.id),
         superseded: step.id.ends_with(super::OLD),
         absent: step.absent,
+        deleting: deleting.get(&step.kind).copied().unwrap_or(0),
         record: Recorder::none(),
         // A deletion may say it let go early; the deletion half of a replacement may not,
         // as what waits on it needs the new resource, made after.

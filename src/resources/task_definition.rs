@@ -19,6 +19,7 @@ use aws_sdk_ecs::types::{
 };
 use indexmap::IndexMap;
 use serde_json::{Map, Value as Json, json};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Task definition.
@@ -231,6 +232,49 @@ where
         .await
 }
 
+/// The family of a revision's ARN (`arn:...:task-definition/<family>:<revision>`).
+fn family_of(arn: &str) -> Option<&str> {
+    arn.rsplit_once('/')?.1.rsplit_once(':').map(|(f, _)| f)
+}
+
+/// Every active revision of the account, listed once for all the task definitions a run
+/// deletes (each looks for strays of its own family in it) instead of one listing each;
+/// `None` where the account holds so many that the listing would take more calls than
+/// the run deletes task definitions.
+async fn account_revisions(
+    c: &Clients,
+    t: &Target,
+) -> Result<Option<Arc<Vec<String>>>, CloudError> {
+    let budget = t.deleting;
+    let listed = c
+        .memo
+        .once("active-task-definitions", || async {
+            let mut arns = Vec::new();
+            let mut pages = c
+                .ecs
+                .list_task_definitions()
+                .status(TaskDefinitionStatus::Active)
+                .max_results(100)
+                .into_paginator()
+                .send();
+            for _ in 0..budget {
+                match pages.next().await {
+                    Some(page) => {
+                        let page = page.map_err(|e| cloud(&t.id, "ListTaskDefinitions", e))?;
+                        arns.extend(page.task_definition_arns().iter().cloned());
+                        if page.next_token().is_none() {
+                            return Ok(Some(Arc::new(arns)));
+                        }
+                    }
+                    None => return Ok(Some(Arc::new(arns))),
+                }
+            }
+            Ok::<_, CloudError>(None)
+        })
+        .await?;
+    Ok(listed.flatten())
+}
+
 /// The family's revisions this resource registered (tagged with its stack and id), newest
 /// first, leaving out those in `known` (already recorded: their tags need no reading).
 async fn owned_revisions(
@@ -258,9 +302,21 @@ async fn owned_revisions(
             break;
         }
     }
+    owned_among(c, t, family, &arns, known).await
+}
+
+/// Of `arns` (active revisions), those of `family` this resource registered, read for
+/// their tags, leaving out those in `known`.
+async fn owned_among(
+    c: &Clients,
+    t: &Target,
+    family: &str,
+    arns: &[String],
+    known: &[String],
+) -> Result<Vec<SdkTaskDefinition>, CloudError> {
     let described = bounded(
         arns.iter()
-            .filter(|arn| !known.contains(arn))
+            .filter(|arn| !known.contains(arn) && family_of(arn) == Some(family))
             .map(|arn| async move {
                 c.ecs
                     .describe_task_definition()
@@ -582,9 +638,19 @@ impl Owned for TaskDefinition {
         // The recorded revisions go at once; meanwhile, revisions registered by a run that
         // was killed before recording them (ours too, by their tags) are looked for. The
         // listing may still show a recorded one being deregistered: it is not read again.
+        let family = s(&e.props, "family");
+        let strays = async {
+            if t.deleting > 1
+                && let Some(all) = account_revisions(c, t).await?
+            {
+                owned_among(c, t, family, &all, &revisions).await
+            } else {
+                owned_revisions(c, t, family, false, &revisions).await
+            }
+        };
         let (_, strays) = tokio::try_join!(
             bounded(revisions.iter().cloned().map(deregister).collect()),
-            owned_revisions(c, t, s(&e.props, "family"), false, &revisions)
+            strays
         )?;
         let strays = strays
             .iter()

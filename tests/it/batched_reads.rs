@@ -333,3 +333,67 @@ fn the_emulator_times_a_request_from_when_it_reached_the_socket() {
         (came[19] - last_sent) * 1000.0
     );
 }
+
+/// A `down` of many task definitions lists the account's active revisions once for all of
+/// them, not once per family, and still finds a stray a killed run left in one family.
+#[tokio::test]
+async fn down_looks_for_strays_of_every_family_in_one_listing() {
+    let _alone = CALL_LOG.write().unwrap_or_else(|e| e.into_inner());
+    let stack = "e2e-onelist";
+    let dir = emulator::services_dir(stack, 12, 0);
+    let up = provision(dir.path(), &["up", "--yes", "--no-wait"]);
+    assert!(up.status.success(), "{}", text(&up));
+    // As if a killed run had registered a revision of `s3` and never recorded it.
+    let c = clients().await;
+    let family = format!("{stack}-s3");
+    let ours = c
+        .ecs
+        .describe_task_definition()
+        .task_definition(&family)
+        .include(aws_sdk_ecs::types::TaskDefinitionField::Tags)
+        .send()
+        .await
+        .unwrap();
+    let tags: Vec<serde_json::Value> = ours
+        .tags()
+        .iter()
+        .map(|t| serde_json::json!({"key": t.key(), "value": t.value()}))
+        .collect();
+    let body = serde_json::json!({
+        "family": family,
+        "containerDefinitions": [{"name": "app", "image": "httpd", "essential": true}],
+        "requiresCompatibilities": ["FARGATE"],
+        "networkMode": "awsvpc",
+        "cpu": "256",
+        "memory": "512",
+        "tags": tags,
+    })
+    .to_string();
+    let (status, answer) = raw_json_call(
+        "ecs",
+        "AmazonEC2ContainerServiceV20141113.RegisterTaskDefinition",
+        &body,
+    );
+    assert_eq!(status, 200, "{answer}");
+    clear_requests();
+    let down = provision(dir.path(), &["down", "--yes"]);
+    assert!(down.status.success(), "{}", text(&down));
+    let listings = count(&requests(), "ListTaskDefinitions");
+    assert!(
+        (1..12).contains(&listings),
+        "{listings} ListTaskDefinitions for 12 families"
+    );
+    let left = c
+        .ecs
+        .list_task_definitions()
+        .family_prefix(&family)
+        .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        left.task_definition_arns(),
+        Vec::<String>::new().as_slice(),
+        "the stray is deregistered"
+    );
+}
