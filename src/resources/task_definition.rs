@@ -237,6 +237,34 @@ fn family_of(arn: &str) -> Option<&str> {
     arn.rsplit_once('/')?.1.rsplit_once(':').map(|(f, _)| f)
 }
 
+/// The account's active revisions, at most `pages` pages of 100, and whether that was
+/// all of them.
+async fn list_active(
+    c: &Clients,
+    id: &str,
+    pages: usize,
+) -> Result<(Vec<String>, bool), CloudError> {
+    let mut arns = Vec::new();
+    let mut listing = c
+        .ecs
+        .list_task_definitions()
+        .status(TaskDefinitionStatus::Active)
+        .max_results(100)
+        .into_paginator()
+        .send();
+    for _ in 0..pages {
+        let Some(page) = listing.next().await else {
+            return Ok((arns, true));
+        };
+        let page = page.map_err(|e| cloud(id, "ListTaskDefinitions", e))?;
+        arns.extend(page.task_definition_arns().iter().cloned());
+        if page.next_token().is_none() {
+            return Ok((arns, true));
+        }
+    }
+    Ok((arns, false))
+}
+
 /// Every active revision of the account, listed once for all the task definitions a run
 /// deletes (each looks for strays of its own family in it) instead of one listing each;
 /// `None` where the account holds so many that the listing would take more calls than
@@ -245,31 +273,11 @@ async fn account_revisions(
     c: &Clients,
     t: &Target,
 ) -> Result<Option<Arc<Vec<String>>>, CloudError> {
-    let budget = t.deleting;
     let listed = c
         .memo
         .once("active-task-definitions", || async {
-            let mut arns = Vec::new();
-            let mut pages = c
-                .ecs
-                .list_task_definitions()
-                .status(TaskDefinitionStatus::Active)
-                .max_results(100)
-                .into_paginator()
-                .send();
-            for _ in 0..budget {
-                match pages.next().await {
-                    Some(page) => {
-                        let page = page.map_err(|e| cloud(&t.id, "ListTaskDefinitions", e))?;
-                        arns.extend(page.task_definition_arns().iter().cloned());
-                        if page.next_token().is_none() {
-                            return Ok(Some(Arc::new(arns)));
-                        }
-                    }
-                    None => return Ok(Some(Arc::new(arns))),
-                }
-            }
-            Ok::<_, CloudError>(None)
+            let (arns, all) = list_active(c, &t.id, t.deleting).await?;
+            Ok::<_, CloudError>(all.then(|| Arc::new(arns)))
         })
         .await?;
     Ok(listed.flatten())
@@ -505,31 +513,8 @@ impl Owned for TaskDefinition {
             }
             return Ok(out);
         }
-        let mut active = std::collections::HashSet::new();
-        let mut pages = c
-            .ecs
-            .list_task_definitions()
-            .status(TaskDefinitionStatus::Active)
-            .max_results(100)
-            .into_paginator()
-            .send();
-        let mut listed_all = false;
-        for _ in 0..items.len() {
-            match pages.next().await {
-                Some(page) => {
-                    let page = page.map_err(|e| cloud(&items[0].0, "ListTaskDefinitions", e))?;
-                    active.extend(page.task_definition_arns().iter().cloned());
-                    if page.next_token().is_none() {
-                        listed_all = true;
-                        break;
-                    }
-                }
-                None => {
-                    listed_all = true;
-                    break;
-                }
-            }
-        }
+        let (arns, listed_all) = list_active(c, &items[0].0, items.len()).await?;
+        let active: std::collections::HashSet<String> = arns.into_iter().collect();
         let mut out = Vec::with_capacity(items.len());
         for (id, e) in items {
             out.push(if active.contains(&e.physical_id) {

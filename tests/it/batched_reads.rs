@@ -152,52 +152,12 @@ async fn down_deregisters_every_stray_revision_of_a_family_past_the_first_page()
     // ListTaskDefinitions answers in one page (100), each with the stack's tags.
     let c = clients().await;
     let family = format!("{stack}-app");
-    let ours = c
-        .ecs
-        .describe_task_definition()
-        .task_definition(&family)
-        .include(aws_sdk_ecs::types::TaskDefinitionField::Tags)
-        .send()
-        .await
-        .unwrap();
-    let tags: Vec<serde_json::Value> = ours
-        .tags()
-        .iter()
-        .map(|t| serde_json::json!({"key": t.key(), "value": t.value()}))
-        .collect();
-    // Straight to the emulator: the SDK clients keep AWS's rate for registrations (1 a
-    // second), which would make this test take two minutes.
-    let body = serde_json::json!({
-        "family": family,
-        "containerDefinitions": [{"name": "app", "image": "httpd", "essential": true}],
-        "requiresCompatibilities": ["FARGATE"],
-        "networkMode": "awsvpc",
-        "cpu": "256",
-        "memory": "512",
-        "tags": tags,
-    })
-    .to_string();
-    for _ in 0..120 {
-        let (status, answer) = raw_json_call(
-            "ecs",
-            "AmazonEC2ContainerServiceV20141113.RegisterTaskDefinition",
-            &body,
-        );
-        assert_eq!(status, 200, "{answer}");
-    }
+    register_strays(&c, &family, 120).await;
     let down = provision(dir.path(), &["down", "--yes"]);
     assert!(down.status.success(), "{}", text(&down));
-    let left = c
-        .ecs
-        .list_task_definitions()
-        .family_prefix(&family)
-        .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
-        .send()
-        .await
-        .unwrap();
     assert_eq!(
-        left.task_definition_arns(),
-        Vec::<String>::new().as_slice(),
+        active(&c, &family).await,
+        Vec::<String>::new(),
         "every revision deregistered"
     );
 }
@@ -346,10 +306,30 @@ async fn down_looks_for_strays_of_every_family_in_one_listing() {
     // As if a killed run had registered a revision of `s3` and never recorded it.
     let c = clients().await;
     let family = format!("{stack}-s3");
+    register_strays(&c, &family, 1).await;
+    clear_requests();
+    let down = provision(dir.path(), &["down", "--yes"]);
+    assert!(down.status.success(), "{}", text(&down));
+    let listings = count(&requests(), "ListTaskDefinitions");
+    assert!(
+        (1..12).contains(&listings),
+        "{listings} ListTaskDefinitions for 12 families"
+    );
+    assert_eq!(
+        active(&c, &family).await,
+        Vec::<String>::new(),
+        "the stray is deregistered"
+    );
+}
+
+/// Registers `n` revisions of `family` with the tags of its recorded one, as killed runs
+/// would have, straight to the emulator: the SDK clients keep AWS's rate for
+/// registrations (1 a second), which would make a test take minutes.
+async fn register_strays(c: &provision::aws::Clients, family: &str, n: usize) {
     let ours = c
         .ecs
         .describe_task_definition()
-        .task_definition(&family)
+        .task_definition(family)
         .include(aws_sdk_ecs::types::TaskDefinitionField::Tags)
         .send()
         .await
@@ -369,31 +349,25 @@ async fn down_looks_for_strays_of_every_family_in_one_listing() {
         "tags": tags,
     })
     .to_string();
-    let (status, answer) = raw_json_call(
-        "ecs",
-        "AmazonEC2ContainerServiceV20141113.RegisterTaskDefinition",
-        &body,
-    );
-    assert_eq!(status, 200, "{answer}");
-    clear_requests();
-    let down = provision(dir.path(), &["down", "--yes"]);
-    assert!(down.status.success(), "{}", text(&down));
-    let listings = count(&requests(), "ListTaskDefinitions");
-    assert!(
-        (1..12).contains(&listings),
-        "{listings} ListTaskDefinitions for 12 families"
-    );
-    let left = c
-        .ecs
+    for _ in 0..n {
+        let (status, answer) = raw_json_call(
+            "ecs",
+            "AmazonEC2ContainerServiceV20141113.RegisterTaskDefinition",
+            &body,
+        );
+        assert_eq!(status, 200, "{answer}");
+    }
+}
+
+/// The active revisions of `family` (the first page: the tests expect none).
+async fn active(c: &provision::aws::Clients, family: &str) -> Vec<String> {
+    c.ecs
         .list_task_definitions()
-        .family_prefix(&family)
+        .family_prefix(family)
         .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
         .send()
         .await
-        .unwrap();
-    assert_eq!(
-        left.task_definition_arns(),
-        Vec::<String>::new().as_slice(),
-        "the stray is deregistered"
-    );
+        .unwrap()
+        .task_definition_arns()
+        .to_vec()
 }
