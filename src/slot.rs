@@ -47,6 +47,21 @@ pub async fn scope<F: Future>(slot: Arc<Slot>, fut: F) -> F::Output {
     SLOT.scope(slot, fut).await
 }
 
+/// `delay`, put off to the next multiple of `tick` counted from one instant for the whole
+/// process: sleepers whose wake-ups fall within one tick wake together, and share the
+/// process's wake-up (and, where their calls can be batched, one call).
+pub fn on_tick(delay: Duration, tick: Duration) -> Duration {
+    static EPOCH: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    let now = std::time::Instant::now();
+    let epoch = *EPOCH.get_or_init(|| now);
+    let tick = tick.as_secs_f64();
+    if tick <= 0.0 {
+        return delay;
+    }
+    let due = (now + delay).duration_since(epoch).as_secs_f64();
+    (epoch + Duration::from_secs_f64((due / tick).ceil() * tick)).saturating_duration_since(now)
+}
+
 /// Sleeps for `d` with the current step's share given back. Two parts of one step may
 /// sleep at once: the first gives the share back, the first awake takes one again, and
 /// the other goes on with it.

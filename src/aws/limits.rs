@@ -75,10 +75,6 @@ struct Bucket {
     at: Instant,
 }
 
-/// Where the ticks of every family are counted from, so that families whose ticks are the
-/// same length wake together too.
-static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-
 /// The buckets of one run.
 #[derive(Debug, Default)]
 pub struct Limits {
@@ -109,15 +105,15 @@ impl Limits {
         if b.tokens >= 0.0 {
             return Duration::ZERO;
         }
-        let due = now + Duration::from_secs_f64(-b.tokens / b.rate.per_second);
         // Waits that end within one tick end together, on the tick: requests queued for the
         // same family leave (and are answered) together and share the process's wake-ups,
         // instead of each waking it alone. Later than its token, never earlier, so no rate
         // is exceeded; a tick lets at most half the burst through at once.
         let tick = (b.rate.burst / 2.0 / b.rate.per_second).min(1.0);
-        let epoch = *EPOCH.get_or_init(|| now);
-        let ticks = (due.duration_since(epoch).as_secs_f64() / tick).ceil();
-        (epoch + Duration::from_secs_f64(ticks * tick)).saturating_duration_since(now)
+        crate::slot::on_tick(
+            Duration::from_secs_f64(-b.tokens / b.rate.per_second),
+            Duration::from_secs_f64(tick),
+        )
     }
 
     pub async fn acquire(&self, service: &str, action: &str) {

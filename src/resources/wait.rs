@@ -127,23 +127,20 @@ where
     }
 }
 
-/// `delay`, put off to the next tick of a grid counted from one instant for the whole
-/// process, so that polls of different resources falling due close together look at the
-/// same moment: those read together (ECS services, ten a call) share one call, and the
-/// process wakes once for them all. The grids nest (62.5 ms, doubled up to 4 s: every tick
-/// of a coarse one is a tick of the finer ones), the coarsest at most a quarter of the
+/// `delay`, put off to the next tick of a grid shared by the whole process (see
+/// `slot::on_tick`), so that polls of different resources falling due close together look
+/// at the same moment: those read together (ECS services, ten a call) share one call, and
+/// the process wakes once for them all. The grids nest (62.5 ms, doubled up to 4 s: every
+/// tick of a coarse one is a tick of the finer ones), the coarsest at most a quarter of the
 /// delay, so a poll comes at most a quarter late.
 fn aligned(delay: Duration) -> Duration {
-    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-    let now = Instant::now();
-    let epoch = *EPOCH.get_or_init(|| now);
+    let quarter = delay.as_secs_f64() / 4.0;
     let mut grid = 0.0625;
-    if delay.as_secs_f64() / 4.0 < grid {
+    if quarter < grid {
         return delay;
     }
-    while grid * 2.0 <= (delay.as_secs_f64() / 4.0).min(4.0) {
+    while grid * 2.0 <= quarter.min(4.0) {
         grid *= 2.0;
     }
-    let due = (now + delay).duration_since(epoch).as_secs_f64();
-    (epoch + Duration::from_secs_f64((due / grid).ceil() * grid)).saturating_duration_since(now)
+    crate::slot::on_tick(delay, Duration::from_secs_f64(grid))
 }
