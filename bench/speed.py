@@ -175,8 +175,11 @@ def main():
     ap.add_argument("--debug", action="store_true", help="use the debug build")
     ap.add_argument("--stacks", default="seed,medium,large")
     ap.add_argument("--calls", action="store_true", help="print the calls by operation")
-    ap.add_argument("--repeat", type=int, default=1,
-                    help="run each stack this many times and report the run with the median CPU time")
+    ap.add_argument("--repeat", type=int, default=5,
+                    help="run the seed and medium stacks this many times and report the run with the "
+                         "median CPU time (a run of 0.05 s of CPU varies by 10-30%% from one to the next)")
+    ap.add_argument("--repeat-large", type=int, default=1,
+                    help="the same for the large stack (one run is over 4 minutes; its CPU varies by about 5%%)")
     ap.add_argument("--timeline", action="store_true",
                     help="print every request with when it started and ended (ms from the first)")
     a = ap.parse_args()
@@ -202,6 +205,7 @@ def main():
                 f.write(SEED.replace("bench-seed", "bench-warmup"))
             for args in (["up", "--yes", "--no-wait"], ["down", "--yes"]):
                 run(binary, port, work, args, a.latency_ms)
+        medians = {}
         for name in a.stacks.split(","):
             yaml = {
                 "seed": lambda: SEED,
@@ -209,7 +213,7 @@ def main():
                 "large": lambda: generated("large", 300, 200),
             }[name]()
             runs = {"up": [], "plan": [], "down": []}
-            for _ in range(a.repeat):
+            for _ in range(a.repeat_large if name == "large" else a.repeat):
                 with tempfile.TemporaryDirectory() as work:
                     with open(os.path.join(work, "stack.yaml"), "w") as f:
                         f.write(yaml)
@@ -222,6 +226,7 @@ def main():
             for label, rs in runs.items():
                 # The run with the median CPU time: one run's CPU varies by several percent.
                 r = sorted(rs, key=lambda x: x["cpu_s"])[len(rs) // 2]
+                medians[(name, label)] = (r, [x["cpu_s"] for x in rs])
                 print(f"{name:<8} {label:<10} {r['wall_s']:>8} {r['cpu_s']:>7} {r['requests']:>9} "
                       f"{r['sequential_round_trips']:>15} {r['chain']:>6} {r['react_ms']:>9}")
                 if a.calls:
@@ -231,8 +236,30 @@ def main():
                     start = r["timeline"][0][0]
                     for t0, t1, op in r["timeline"]:
                         print(f"{'':<20}{(t0 - start) * 1000:>7.0f} {(t1 - start) * 1000:>7.0f}  {op}")
+        growth(medians)
     finally:
         subprocess.run(["bash", os.path.join(ROOT, "localstack/stop")], env=env)
+
+
+def growth(medians):
+    """How the CPU grows with the stack: the large stack's median run against the medium
+    stack's (ten times the resources; the goal is at most ten times the CPU). Medians,
+    because one medium run's CPU is too short to measure alone: its spread is printed."""
+    lines = []
+    for label in ("up", "down"):
+        if ("medium", label) not in medians or ("large", label) not in medians:
+            continue
+        (m, mcpu), (l, lcpu) = medians[("medium", label)], medians[("large", label)]
+        if not m["cpu_s"]:
+            continue
+        spread = lambda xs: f"{min(xs):.3f}-{max(xs):.3f} s ({len(xs)} runs)" if len(xs) > 1 else f"{xs[0]:.3f} s (1 run)"
+        lines.append(f"  {label:<5} {l['cpu_s'] / m['cpu_s']:.1f}x CPU ({l['cpu_s']:.3f} s / {m['cpu_s']:.3f} s)"
+                     f" for {l['requests'] / max(m['requests'], 1):.1f}x the requests"
+                     f" ({l['cpu_s'] / max(l['requests'], 1) * 1000:.2f} / {m['cpu_s'] / max(m['requests'], 1) * 1000:.2f} ms a request)")
+        lines.append(f"        medium {spread(mcpu)}, large {spread(lcpu)}")
+    if lines:
+        print("cost growth, large / medium (median runs; goal: at most 10x):")
+        print("\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -47,18 +47,36 @@ pub async fn scope<F: Future>(slot: Arc<Slot>, fut: F) -> F::Output {
     SLOT.scope(slot, fut).await
 }
 
+/// The finest and coarsest grids `on_grid` puts wake-ups on.
+const GRID_FINEST: Duration = Duration::from_micros(62_500);
+const GRID_COARSEST: Duration = Duration::from_secs(4);
+
+/// `delay`, put off to the next tick of the coarsest grid no coarser than `coarsest`, of
+/// grids shared by the whole process: sleepers whose wake-ups fall within one tick wake
+/// together, and share the process's wake-up (and, where their calls can be batched, one
+/// call). The grids nest (62.5 ms, doubled up to 4 s: every tick of a coarse grid is a
+/// tick of the finer ones), so sleepers on different grids still meet on the coarse
+/// ticks. Finer than 62.5 ms: `delay` as it is.
+pub fn on_grid(delay: Duration, coarsest: Duration) -> Duration {
+    let coarsest = coarsest.min(GRID_COARSEST);
+    let mut grid = GRID_FINEST;
+    if coarsest < grid {
+        return delay;
+    }
+    while grid * 2 <= coarsest {
+        grid *= 2;
+    }
+    on_tick(delay, grid)
+}
+
 /// `delay`, put off to the next multiple of `tick` counted from one instant for the whole
-/// process: sleepers whose wake-ups fall within one tick wake together, and share the
-/// process's wake-up (and, where their calls can be batched, one call).
+/// process (the grids of `on_grid` among them).
 pub fn on_tick(delay: Duration, tick: Duration) -> Duration {
     static EPOCH: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
     let now = std::time::Instant::now();
     let epoch = *EPOCH.get_or_init(|| now);
-    let tick = tick.as_secs_f64();
-    if tick <= 0.0 {
-        return delay;
-    }
     let due = (now + delay).duration_since(epoch).as_secs_f64();
+    let tick = tick.as_secs_f64();
     (epoch + Duration::from_secs_f64((due / tick).ceil() * tick)).saturating_duration_since(now)
 }
 

@@ -66,6 +66,10 @@ pub fn family(service: &str, action: &str) -> (String, Rate) {
 /// that jitter.
 const MARGIN_BURST: f64 = 1.0;
 const MARGIN_RATE: f64 = 0.9;
+/// The tick of a short wait. Longer ticks mean fewer, fuller releases (and wake-ups) for
+/// the same rate, but a request leaves up to a tick after its token: a quarter of the wait
+/// keeps that in proportion.
+const TICK: Duration = Duration::from_secs(1);
 
 /// One bucket: tokens may go below zero, which queues the callers in order.
 #[derive(Debug)]
@@ -108,12 +112,16 @@ impl Limits {
         // Waits that end within one tick end together, on the tick: requests queued for the
         // same family leave (and are answered) together and share the process's wake-ups,
         // instead of each waking it alone. Later than its token, never earlier, so no rate
-        // is exceeded; a tick lets at most half the burst through at once.
-        let tick = (b.rate.burst / 2.0 / b.rate.per_second).min(1.0);
-        crate::slot::on_tick(
-            Duration::from_secs_f64(-b.tokens / b.rate.per_second),
-            Duration::from_secs_f64(tick),
-        )
+        // is exceeded. A tick lets at most half the burst through at once. It is a second
+        // (or the half burst's time, where shorter), and up to a quarter of the wait for a
+        // request queued deep (4 s at most, on the grids the waits' polls use): fewer,
+        // fuller releases where a run is long anyway.
+        let wait = Duration::from_secs_f64(-b.tokens / b.rate.per_second);
+        let half_burst = Duration::from_secs_f64(b.rate.burst / 2.0 / b.rate.per_second);
+        if half_burst < TICK {
+            return crate::slot::on_tick(wait, half_burst);
+        }
+        crate::slot::on_grid(wait, (wait / 4).max(TICK).min(half_burst))
     }
 
     pub async fn acquire(&self, service: &str, action: &str) {

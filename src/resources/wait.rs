@@ -128,19 +128,10 @@ where
 }
 
 /// `delay`, put off to the next tick of a grid shared by the whole process (see
-/// `slot::on_tick`), so that polls of different resources falling due close together look
+/// `slot::on_grid`), so that polls of different resources falling due close together look
 /// at the same moment: those read together (ECS services, ten a call) share one call, and
-/// the process wakes once for them all. The grids nest (62.5 ms, doubled up to 4 s: every
-/// tick of a coarse one is a tick of the finer ones), the coarsest at most a quarter of the
-/// delay, so a poll comes at most a quarter late.
+/// the process wakes once for them all. The grid is at most a quarter of the delay, so a
+/// poll comes at most a quarter late.
 fn aligned(delay: Duration) -> Duration {
-    let quarter = delay.as_secs_f64() / 4.0;
-    let mut grid = 0.0625;
-    if quarter < grid {
-        return delay;
-    }
-    while grid * 2.0 <= quarter.min(4.0) {
-        grid *= 2.0;
-    }
-    crate::slot::on_tick(delay, Duration::from_secs_f64(grid))
+    crate::slot::on_grid(delay, delay / 4)
 }

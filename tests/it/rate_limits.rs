@@ -98,6 +98,46 @@ fn queued_requests_leave_together_on_a_tick_never_before_their_token() {
     assert!(groups.iter().all(|(_, n)| *n <= 25), "{groups:?}");
 }
 
+#[test]
+fn requests_queued_deep_leave_on_coarser_ticks_within_a_quarter_of_their_wait() {
+    use std::time::{Duration, Instant};
+    let limits = provision::aws::limits::Limits::default();
+    let (name, rate) = family("ecs", "DeleteService");
+    // 200 beyond the burst, as a large stack's `down` queues them: up to 44 s deep.
+    let start = Instant::now();
+    let dues: Vec<Instant> = (0..249)
+        .map(|_| Instant::now() + limits.take(&name, rate))
+        .collect();
+    for (k, due) in dues[49..].iter().enumerate() {
+        let token = Duration::from_secs_f64((k + 1) as f64 / 4.5);
+        let late = due.duration_since(start).saturating_sub(token);
+        assert!(
+            due.duration_since(start) >= token,
+            "request {k} leaves before its token"
+        );
+        // Late by at most a tick: a second, or a quarter of the wait up to 4 s.
+        let tick = (token / 4).clamp(Duration::from_secs(1), Duration::from_secs(4));
+        assert!(
+            late <= tick + Duration::from_millis(50),
+            "request {k} is {late:?} late"
+        );
+    }
+    let mut groups: Vec<(Instant, usize)> = Vec::new();
+    for due in &dues[49..] {
+        match groups.last_mut() {
+            Some((at, n)) if due.duration_since(*at) < Duration::from_millis(2) => *n += 1,
+            _ => groups.push((*due, 1)),
+        }
+    }
+    // One-second ticks would take 45 wake-ups; never more than half the burst at once.
+    assert!(
+        groups.len() <= 25,
+        "200 requests in {} wake-ups",
+        groups.len()
+    );
+    assert!(groups.iter().all(|(_, n)| *n <= 24), "{groups:?}");
+}
+
 #[tokio::test]
 async fn a_stack_beyond_the_burst_goes_up_without_being_throttled() {
     let _alone = CALL_LOG.write().unwrap_or_else(|e| e.into_inner());
