@@ -17,14 +17,16 @@ Two models of the latency (--model):
 The chain column (requests answered one after another) is the same in both.
 
     python3 bench/speed.py [--latency-ms 50] [--model round-trip|added] [--debug]
-                           [--stacks seed,large] [--repeat N] [--calls] [--timeline]
+                           [--stacks seed,large] [--repeat N] [--repeat-large N] [--calls] [--timeline]
 
 Stacks: `seed`, the seed-style stack with a VPC of its own (VPC, 2 public subnets, internet
 gateway, route table, security group, execution role, log group, cluster, task definition,
 Fargate service); `large`, a generated stack of about 900 resources (300 security groups,
 200 Fargate services with their task definitions and log groups); `medium`, the same at a
 tenth of the size (about 90), to see how the cost grows. Uses the release build unless
---debug is given.
+--debug is given. The seed and medium stacks run 5 times (--repeat), the large one once
+(--repeat-large); each line is the run with the median CPU time, and the last lines say how
+the CPU grows from the medium stack to the large one.
 """
 
 import argparse

@@ -60,6 +60,20 @@ fn families_follow_awss_published_rates() {
     );
 }
 
+/// Release instants in order, each with how many requests leave at it (within 2 ms).
+fn released_together(dues: &[std::time::Instant]) -> Vec<(std::time::Instant, usize)> {
+    let mut groups: Vec<(std::time::Instant, usize)> = Vec::new();
+    for due in dues {
+        match groups.last_mut() {
+            Some((at, n)) if due.duration_since(*at) < std::time::Duration::from_millis(2) => {
+                *n += 1
+            }
+            _ => groups.push((*due, 1)),
+        }
+    }
+    groups
+}
+
 #[test]
 fn queued_requests_leave_together_on_a_tick_never_before_their_token() {
     use std::time::{Duration, Instant};
@@ -83,13 +97,7 @@ fn queued_requests_leave_together_on_a_tick_never_before_their_token() {
         assert!(due.duration_since(start) <= token + Duration::from_millis(1050));
     }
     // They leave in groups on shared instants, no more than half the burst at once.
-    let mut groups: Vec<(Instant, usize)> = Vec::new();
-    for due in &dues[49..] {
-        match groups.last_mut() {
-            Some((at, n)) if due.duration_since(*at) < Duration::from_millis(2) => *n += 1,
-            _ => groups.push((*due, 1)),
-        }
-    }
+    let groups = released_together(&dues[49..]);
     assert!(
         groups.len() <= 9,
         "31 requests in {} wake-ups",
@@ -122,13 +130,7 @@ fn requests_queued_deep_leave_on_coarser_ticks_within_a_quarter_of_their_wait() 
             "request {k} is {late:?} late"
         );
     }
-    let mut groups: Vec<(Instant, usize)> = Vec::new();
-    for due in &dues[49..] {
-        match groups.last_mut() {
-            Some((at, n)) if due.duration_since(*at) < Duration::from_millis(2) => *n += 1,
-            _ => groups.push((*due, 1)),
-        }
-    }
+    let groups = released_together(&dues[49..]);
     // One-second ticks would take 45 wake-ups; never more than half the burst at once.
     assert!(
         groups.len() <= 25,
