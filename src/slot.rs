@@ -75,8 +75,11 @@ pub fn on_tick(delay: Duration, tick: Duration) -> Duration {
     static EPOCH: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
     let now = std::time::Instant::now();
     let epoch = *EPOCH.get_or_init(|| now);
-    let due = (now + delay).duration_since(epoch).as_secs_f64();
     let tick = tick.as_secs_f64();
+    if tick <= 0.0 {
+        return delay;
+    }
+    let due = (now + delay).duration_since(epoch).as_secs_f64();
     (epoch + Duration::from_secs_f64((due / tick).ceil() * tick)).saturating_duration_since(now)
 }
 

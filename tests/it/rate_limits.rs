@@ -196,3 +196,26 @@ fn the_emulator_refuses_an_expired_signature() {
         "{body}"
     );
 }
+
+#[test]
+fn wake_ups_go_on_nested_grids_never_early_and_at_most_a_grid_late() {
+    use provision::slot::{on_grid, on_tick};
+    use std::time::Duration;
+    let ms = Duration::from_millis;
+    // Finer than the finest grid, or no tick at all: the delay as it is.
+    assert_eq!(on_grid(ms(100), ms(10)), ms(100));
+    assert_eq!(on_tick(ms(100), Duration::ZERO), ms(100));
+    for (delay, coarsest, grid) in [
+        (ms(300), ms(75), ms(62)),
+        (ms(10_000), ms(2_500), ms(2_000)),
+        (ms(60_000), ms(15_000), ms(4_000)),
+    ] {
+        let d = on_grid(delay, coarsest);
+        // Measured from just before the call: `d` counts from a moment later.
+        assert!(d + ms(5) >= delay, "{d:?} is earlier than {delay:?}");
+        assert!(
+            d <= delay + grid + ms(1),
+            "{d:?} is more than a grid after {delay:?}"
+        );
+    }
+}
