@@ -97,32 +97,17 @@ const IAM_WINDOW: Duration = Duration::from_secs(120);
 /// How long a deleted service may take to stop its tasks.
 const DRAIN: Duration = Duration::from_secs(600);
 
+/// The service `name` of `cluster`, if it is active. Asked through the cluster's shared
+/// polls (`service_polls`), so that services asked for at the same time share a call.
 async fn describe(
     c: &Clients,
     id: &str,
     cluster: &str,
     name: &str,
 ) -> Result<Option<Service>, CloudError> {
-    let Some(out) = found(
-        c.ecs
-            .describe_services()
-            .cluster(cluster)
-            .services(name)
-            .include(ServiceField::Tags)
-            .send()
-            .await,
-        &["ClusterNotFoundException"],
-        id,
-        "DescribeServices",
-    )?
-    else {
-        return Ok(None);
-    };
-    Ok(out
-        .services()
-        .iter()
-        .find(|s| s.status() == Some("ACTIVE"))
-        .cloned())
+    Ok(super::service_polls::describe(c, id, cluster, name)
+        .await?
+        .filter(|s| s.status() == Some("ACTIVE")))
 }
 
 fn network(t: &Target, p: &Props) -> Result<Option<NetworkConfiguration>, CloudError> {
@@ -673,9 +658,8 @@ impl Owned for EcsService {
             .unwrap_or_default();
         let budget = Budget::long(timeout).saying("not stable");
         wait::until(t, WAITING, budget, || async {
-            let svc = super::service_polls::describe(c, &t.id, cluster, &a.physical_id)
+            let svc = describe(c, &t.id, cluster, &a.physical_id)
                 .await?
-                .filter(|s| s.status() == Some("ACTIVE"))
                 .ok_or_else(|| {
                     own(
                         &t.id,

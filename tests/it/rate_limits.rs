@@ -60,6 +60,18 @@ fn families_follow_awss_published_rates() {
     );
 }
 
+/// When each of `n` DeleteService calls asked for at once may leave (one bucket, fresh),
+/// and the instant they were asked for.
+fn delete_services(n: usize) -> (std::time::Instant, Vec<std::time::Instant>) {
+    let limits = provision::aws::limits::Limits::default();
+    let (name, rate) = family("ecs", "DeleteService");
+    let start = std::time::Instant::now();
+    let dues = (0..n)
+        .map(|_| std::time::Instant::now() + limits.take(&name, rate))
+        .collect();
+    (start, dues)
+}
+
 /// Release instants in order, each with how many requests leave at it (within 2 ms).
 fn released_together(dues: &[std::time::Instant]) -> Vec<(std::time::Instant, usize)> {
     let mut groups: Vec<(std::time::Instant, usize)> = Vec::new();
@@ -77,13 +89,8 @@ fn released_together(dues: &[std::time::Instant]) -> Vec<(std::time::Instant, us
 #[test]
 fn queued_requests_leave_together_on_a_tick_never_before_their_token() {
     use std::time::{Duration, Instant};
-    let limits = provision::aws::limits::Limits::default();
-    let (name, rate) = family("ecs", "DeleteService");
     // Kept below AWS's figures: 49 at once, then 4.5 a second.
-    let start = Instant::now();
-    let dues: Vec<Instant> = (0..80)
-        .map(|_| Instant::now() + limits.take(&name, rate))
-        .collect();
+    let (start, dues) = delete_services(80);
     let burst = dues.iter().filter(|d| **d <= Instant::now()).count();
     assert_eq!(burst, 49);
     for (k, due) in dues[49..].iter().enumerate() {
@@ -108,14 +115,9 @@ fn queued_requests_leave_together_on_a_tick_never_before_their_token() {
 
 #[test]
 fn requests_queued_deep_leave_on_coarser_ticks_within_a_quarter_of_their_wait() {
-    use std::time::{Duration, Instant};
-    let limits = provision::aws::limits::Limits::default();
-    let (name, rate) = family("ecs", "DeleteService");
+    use std::time::Duration;
     // 200 beyond the burst, as a large stack's `down` queues them: up to 44 s deep.
-    let start = Instant::now();
-    let dues: Vec<Instant> = (0..249)
-        .map(|_| Instant::now() + limits.take(&name, rate))
-        .collect();
+    let (start, dues) = delete_services(249);
     for (k, due) in dues[49..].iter().enumerate() {
         let token = Duration::from_secs_f64((k + 1) as f64 / 4.5);
         let late = due.duration_since(start).saturating_sub(token);
